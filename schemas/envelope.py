@@ -1,0 +1,91 @@
+"""The envelope every record carries: CloudEvents Kafka binding headers plus our ids.
+
+On the wire the value is the event's JSON data (CloudEvents binary content mode)
+and the headers are ``ce_id``, ``ce_type``, ``ce_source``, ``ce_subject``,
+``ce_time``, ``ce_specversion``, ``ce_datacontenttype``, ``correlation_id``,
+``causation_id``, ``schema_version`` and ``actor`` (who did it: role and
+subject of the bearer token, never a person's name).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, field_validator
+
+SPEC_VERSION = "1.0"
+SOURCE_PREFIX = "urn:herts-police:station-appointments:"
+
+
+class Envelope(BaseModel):
+    """One event as stored and published: identity, causality, and the data."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    event_id: UUID
+    event_type: str
+    schema_version: int
+    source: str
+    subject: str
+    time: AwareDatetime
+    correlation_id: str
+    causation_id: str | None = None
+    actor: str | None = None
+    data: dict[str, Any]
+
+    @field_validator("time")
+    @classmethod
+    def _utc(cls, value: datetime) -> datetime:
+        return value.astimezone(UTC)
+
+    def kafka_headers(self) -> list[tuple[str, bytes]]:
+        """The CloudEvents Kafka binding headers plus correlation, causation, version, actor."""
+        headers = {
+            "ce_id": str(self.event_id),
+            "ce_type": self.event_type,
+            "ce_source": self.source,
+            "ce_subject": self.subject,
+            "ce_time": self.time.isoformat().replace("+00:00", "Z"),
+            "ce_specversion": SPEC_VERSION,
+            "ce_datacontenttype": "application/json",
+            "correlation_id": self.correlation_id,
+            "causation_id": self.causation_id or "",
+            "schema_version": str(self.schema_version),
+            "actor": self.actor or "",
+        }
+        return [(name, value.encode()) for name, value in headers.items()]
+
+    def kafka_value(self) -> bytes:
+        """The record value: the event data as compact JSON."""
+        return json.dumps(self.data, separators=(",", ":"), sort_keys=True).encode()
+
+    @classmethod
+    def from_kafka(cls, headers: Any, value: bytes) -> Envelope:
+        """Read a record back; raises ValueError (pydantic) on anything malformed."""
+        h = {k: (v.decode() if isinstance(v, bytes | bytearray) else str(v)) for k, v in headers}
+        missing = [n for n in ("ce_id", "ce_type", "ce_source", "ce_time") if not h.get(n)]
+        if missing:
+            raise ValueError(f"missing CloudEvents headers: {', '.join(missing)}")
+        data = json.loads(value)
+        if not isinstance(data, dict):
+            raise ValueError("record value is not a JSON object")
+        return cls(
+            event_id=UUID(h["ce_id"]),
+            event_type=h["ce_type"],
+            schema_version=int(h.get("schema_version") or 1),
+            source=h["ce_source"],
+            subject=h.get("ce_subject", ""),
+            time=datetime.fromisoformat(h["ce_time"].replace("Z", "+00:00")),
+            correlation_id=h.get("correlation_id") or h["ce_id"],
+            causation_id=h.get("causation_id") or None,
+            actor=h.get("actor") or None,
+            data=data,
+        )
+
+
+def source_of(service: str) -> str:
+    """The CloudEvents source of a service."""
+    return f"{SOURCE_PREFIX}{service}"

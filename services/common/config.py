@@ -1,0 +1,61 @@
+"""Settings shared by every service, read from the environment (prefix APPOINTMENTS_)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+# Contract defaults (CONTRACT.md, "Processes and ports").
+SERVICE_PORTS: dict[str, int] = {
+    "web": 8000,
+    "booking": 8001,
+    "roster": 8002,
+    "notifications": 8003,
+    "projections": 8004,
+}
+
+
+class Settings(BaseSettings):
+    """Where the servers are and how this process behaves; every field overridable by env."""
+
+    model_config = SettingsConfigDict(env_prefix="APPOINTMENTS_", extra="ignore")
+
+    # "production" switches logs to JSON only and refuses the Ofcom drama phone range.
+    environment: str = "development"
+    state_dir: Path = Field(default=PROJECT_ROOT / ".state")
+    kafka_bootstrap: str = "127.0.0.1:9092"
+    # libpq-style URL without a database name; each service appends its own database.
+    pg_url: str = "postgresql://appointments@127.0.0.1:5432"
+    # Appended to every database name, so tests can run beside a live stack.
+    db_suffix: str = ""
+    host: str = "127.0.0.1"
+    # HMAC secret for local bearer tokens; `appointments up` writes one into the state folder.
+    token_secret: str = "development-only-secret-change-me"
+    relay_poll_seconds: float = 0.2
+    log_json: bool = True
+
+    def database_url(self, database: str) -> str:
+        """The URL of one service's own database."""
+        return f"{self.pg_url.rstrip('/')}/{database}{self.db_suffix}"
+
+    def port(self, service: str) -> int:
+        """The HTTP port of a service, overridable as APPOINTMENTS_<SERVICE>_PORT."""
+        import os
+
+        override = os.environ.get(f"APPOINTMENTS_{service.upper()}_PORT")
+        return int(override) if override else SERVICE_PORTS[service]
+
+    @property
+    def is_production(self) -> bool:
+        return self.environment == "production"
+
+
+@lru_cache(maxsize=1)
+def settings() -> Settings:
+    """The process-wide settings (read once)."""
+    return Settings()

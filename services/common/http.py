@@ -1,0 +1,139 @@
+"""HTTP at the edge of every service: health, metrics, bearer-token roles, clear 4xx errors."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, HTTPException, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from services.common import metrics
+from services.common.auth import Caller, InvalidToken, Role, read_token
+from services.common.config import settings
+from services.common.logging import correlation_id, get_logger
+
+log = get_logger(__name__)
+
+# Health probes: name -> coroutine returning None when up, or raising/returning a reason.
+Probe = Callable[[], Awaitable[None]]
+
+_bearer = HTTPBearer(auto_error=False)
+
+
+def current_caller(
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Caller:
+    """The caller named by the bearer token; 401 without a valid one."""
+    if credentials is None:
+        raise HTTPException(401, "a bearer token is required", headers={"WWW-Authenticate": "Bearer"})
+    try:
+        return read_token(credentials.credentials, settings().token_secret)
+    except InvalidToken as exc:
+        raise HTTPException(401, str(exc), headers={"WWW-Authenticate": "Bearer"}) from exc
+
+
+def allow(*roles: Role) -> Callable[[Caller], Caller]:
+    """A dependency that lets only ``roles`` (and admin) through; 403 for any other role."""
+    allowed = {*roles, Role.ADMIN}
+
+    def check(caller: Annotated[Caller, Depends(current_caller)]) -> Caller:
+        if caller.role not in allowed:
+            raise HTTPException(
+                403, f"role {caller.role.value} may not do this; allowed: "
+                + ", ".join(sorted(r.value for r in allowed)),
+            )
+        return caller
+
+    return check
+
+
+def problem(status: int, detail: str, **extra: Any) -> JSONResponse:
+    """A JSON error body: the status, a sentence, and any structured extras."""
+    return JSONResponse({"status": status, "detail": detail, **extra}, status_code=status)
+
+
+async def _http_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, HTTPException)
+    detail = exc.detail
+    if isinstance(detail, dict):
+        body = problem(exc.status_code, str(detail.get("detail", "the request cannot be done")), **{
+            k: v for k, v in detail.items() if k != "detail"
+        })
+    else:
+        body = problem(exc.status_code, str(detail))
+    for name, value in (exc.headers or {}).items():
+        body.headers[name] = value
+    return body
+
+
+async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = [
+        {"field": ".".join(str(p) for p in err["loc"] if p != "body"), "reason": err["msg"]}
+        for err in exc.errors()
+    ]
+    return problem(422, "the request is not valid", errors=errors)
+
+
+def create_http_app(service: str, probes: dict[str, Probe], **fastapi_kwargs: Any) -> FastAPI:
+    """A FastAPI app with /health, /metrics, correlation ids, request metrics and 422 bodies."""
+    app = FastAPI(title=f"Station Appointments: {service}", **fastapi_kwargs)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(HTTPException, _http_error)
+
+    @app.middleware("http")
+    async def correlate(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        cid = request.headers.get("x-correlation-id") or str(uuid.uuid4())
+        token = correlation_id.set(cid)
+        started = time.perf_counter()
+        try:
+            response = await call_next(request)
+        except Exception:
+            log.exception("unhandled error", path=request.url.path)
+            response = problem(500, "internal error; the correlation id identifies it in the logs")
+        finally:
+            correlation_id.reset(token)
+        route = getattr(request.scope.get("route"), "path", "unmatched")
+        metrics.HTTP_REQUESTS.labels(request.method, route, str(response.status_code)).inc()
+        metrics.HTTP_LATENCY.labels(request.method, route).observe(time.perf_counter() - started)
+        response.headers["x-correlation-id"] = cid
+        return response
+
+    @app.get("/health", tags=["operations"])
+    async def health() -> JSONResponse:
+        """200 when every dependency answers, 503 naming the ones that do not."""
+        status: dict[str, str] = {}
+        for name, probe in probes.items():
+            try:
+                await probe()
+                status[name] = "up"
+            except Exception as exc:
+                status[name] = f"down: {type(exc).__name__}: {exc}"[:200]
+        healthy = all(v == "up" for v in status.values())
+        return JSONResponse(
+            {"service": service, "status": "up" if healthy else "down", "checks": status},
+            status_code=200 if healthy else 503,
+        )
+
+    @app.get("/metrics", tags=["operations"])
+    async def prometheus() -> Response:
+        """Prometheus metrics."""
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    return app
+
+
+def field_error(field: str, reason: str, status: int = 422) -> HTTPException:
+    """An HTTPException whose body names the field and the reason."""
+    return HTTPException(status, detail={"errors": [{"field": field, "reason": reason}]})
+
+
+def roles_doc(roles: Sequence[Role]) -> str:
+    """A line for OpenAPI descriptions saying who may call."""
+    return "Roles: " + ", ".join(r.value for r in roles) + " (and admin)."

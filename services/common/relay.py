@@ -1,0 +1,143 @@
+"""The outbox relay: publishes committed outbox rows to Kafka in order, and loses none.
+
+Why it cannot skip a row: it never keeps a high-water mark. Each pass reads the
+rows still marked unpublished, in id order, publishes them, then marks them. A
+row whose transaction committed after a later id's (the known outbox trap) is
+simply still unpublished on the next pass and goes out then. Per stream the
+order holds because two transactions writing the same stream conflict on the
+(stream, version) key, so the later row of a stream can only commit after the
+earlier one is visible. Only one relay runs per database (a session advisory
+lock), so two relays cannot interleave one stream's rows.
+
+A crash between publish and mark republishes those rows on restart: at least
+once on Kafka, exactly once in effect because every consumer skips event ids it
+has applied.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncpg
+
+from schemas.envelope import Envelope
+from services.common import metrics
+from services.common.eventstore import OUTBOX_CHANNEL
+from services.common.logging import get_logger
+
+log = get_logger(__name__)
+
+RELAY_LOCK_KEY = 7_061_969
+BATCH = 500
+
+# (topic, key, value, headers) -> a future that resolves when the broker has the record.
+Send = Callable[[str, bytes, bytes, list[tuple[str, bytes]]], Awaitable[Awaitable[Any]]]
+
+_PENDING = """
+select o.id, o.topic, o.key, o.created_at, e.stream_id, e.event_id, e.event_type,
+       e.schema_version, e.data, e.correlation_id, e.causation_id, e.actor, e.occurred_at
+from outbox o join events e on e.event_id = o.event_id
+where o.published_at is null
+order by o.id
+limit $1
+"""
+
+
+class OutboxRelay:
+    """Moves committed outbox rows onto Kafka; one per service database."""
+
+    def __init__(self, pool: asyncpg.Pool, send: Send, source: str, poll_seconds: float) -> None:
+        self._pool = pool
+        self._send = send
+        self._source = source
+        self._poll = poll_seconds
+        self._wake = asyncio.Event()
+        self._stopping = asyncio.Event()
+
+    async def run(self) -> None:
+        """Hold the relay lock, then publish until stopped."""
+        async with self._pool.acquire() as lock_conn:
+            while not self._stopping.is_set():
+                if await lock_conn.fetchval("select pg_try_advisory_lock($1)", RELAY_LOCK_KEY):
+                    break
+                await self._sleep(1.0)  # another relay has it; wait our turn
+            if self._stopping.is_set():
+                return
+            await lock_conn.add_listener(OUTBOX_CHANNEL, self._on_notify)
+            try:
+                while not self._stopping.is_set():
+                    published = await self.publish_pending()
+                    if published < BATCH:
+                        await self._sleep(self._poll)
+            finally:
+                with contextlib.suppress(Exception):
+                    await lock_conn.remove_listener(OUTBOX_CHANNEL, self._on_notify)
+                    await lock_conn.execute("select pg_advisory_unlock($1)", RELAY_LOCK_KEY)
+
+    def stop(self) -> None:
+        """Ask the loop to finish after the current batch."""
+        self._stopping.set()
+        self._wake.set()
+
+    def _on_notify(self, *_: object) -> None:
+        self._wake.set()
+
+    async def _sleep(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), seconds)
+        self._wake.clear()
+
+    async def publish_pending(self) -> int:
+        """One pass: publish up to a batch of unpublished rows, then mark them; returns how many."""
+        async with self._pool.acquire() as conn:
+            rows = await conn.fetch(_PENDING, BATCH)
+            await self._observe_backlog(conn)
+        if not rows:
+            return 0
+        futures = []
+        for row in rows:
+            envelope = Envelope(
+                event_id=row["event_id"],
+                event_type=row["event_type"],
+                schema_version=row["schema_version"],
+                source=self._source,
+                subject=row["stream_id"],
+                time=row["occurred_at"],
+                correlation_id=row["correlation_id"],
+                causation_id=row["causation_id"],
+                actor=row["actor"],
+                data=json.loads(row["data"]),
+            )
+            futures.append(
+                await self._send(
+                    row["topic"], row["key"].encode(), envelope.kafka_value(),
+                    envelope.kafka_headers(),
+                )
+            )
+        await asyncio.gather(*futures)
+        now = datetime.now(UTC)
+        async with self._pool.acquire() as conn:
+            await conn.execute(
+                "update outbox set published_at = $2 where id = any($1::bigint[])",
+                [r["id"] for r in rows],
+                now,
+            )
+        for row in rows:
+            metrics.RELAY_PUBLISHED.labels(row["topic"]).inc()
+            metrics.RELAY_DELAY.observe((now - row["created_at"]).total_seconds())
+        log.debug("outbox published", rows=len(rows))
+        return len(rows)
+
+    async def _observe_backlog(self, conn: asyncpg.Connection) -> None:
+        row = await conn.fetchrow(
+            "select count(*) as n, extract(epoch from clock_timestamp() - min(created_at)) as age"
+            " from outbox where published_at is null"
+        )
+        assert row is not None
+        metrics.RELAY_BACKLOG.set(row["n"])
+        metrics.RELAY_LAG.set(float(row["age"] or 0.0))

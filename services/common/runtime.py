@@ -1,0 +1,120 @@
+"""One service process: its database pool, its Kafka broker, its outbox relay, wired once."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import asyncpg
+from faststream.kafka import KafkaBroker
+
+from schemas.envelope import source_of
+from services.common import kafka
+from services.common.config import Settings
+from services.common.consumer import Apply, IdempotentConsumer
+from services.common.db import COMMON_MIGRATIONS, open_pool
+from services.common.logging import get_logger
+from services.common.relay import OutboxRelay
+
+log = get_logger(__name__)
+
+
+@dataclass
+class Runtime:
+    """What a service's handlers need at run time; built by ``start`` and torn down by ``stop``."""
+
+    service: str
+    settings: Settings
+    migrations: Sequence[Path]
+    consumers: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    pool: asyncpg.Pool | None = None
+    broker: KafkaBroker | None = None
+    relay: OutboxRelay | None = None
+    _relay_task: asyncio.Task[None] | None = None
+
+    @property
+    def source(self) -> str:
+        """The CloudEvents source of this service's events."""
+        return source_of(self.service)
+
+    @property
+    def db(self) -> asyncpg.Pool:
+        """The service's database pool (after start)."""
+        assert self.pool is not None, "runtime not started"
+        return self.pool
+
+    @property
+    def kafka(self) -> KafkaBroker:
+        """The service's Kafka broker (after start)."""
+        assert self.broker is not None, "runtime not started"
+        return self.broker
+
+    async def start(
+        self,
+        subscriptions: Sequence[tuple[str, str, Apply]] = (),
+        extra_setup: Callable[[KafkaBroker], None] | None = None,
+    ) -> None:
+        """Open the database (migrating it), the broker, every subscription, and the relay."""
+        self.pool = await open_pool(
+            self.settings.database_url(self.service), [COMMON_MIGRATIONS, *self.migrations]
+        )
+        self.broker = kafka.make_broker(self.settings.kafka_bootstrap, client_id=self.service)
+        publish = kafka.publisher(self.broker)
+        for consumer_name, topic, apply in subscriptions:
+            consumer = IdempotentConsumer(consumer_name, self.pool, apply, publish)
+            kafka.subscribe(self.broker, topic, consumer)
+        if extra_setup is not None:
+            extra_setup(self.broker)
+        await self.broker.start()
+        self.relay = OutboxRelay(
+            self.pool, kafka.sender(self.broker), self.source, self.settings.relay_poll_seconds
+        )
+        self._relay_task = asyncio.create_task(self._run_relay(), name=f"{self.service}-relay")
+        log.info("service started", service=self.service)
+
+    async def _run_relay(self) -> None:
+        assert self.relay is not None
+        while True:
+            try:
+                await self.relay.run()
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                # Kafka or PostgreSQL blipped; nothing is lost (rows stay unpublished), so retry.
+                log.exception("outbox relay failed; retrying")
+                await asyncio.sleep(1.0)
+
+    async def stop(self) -> None:
+        """Stop the relay, the broker and the pool, in that order."""
+        if self.relay is not None:
+            self.relay.stop()
+        if self._relay_task is not None:
+            with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError):
+                await asyncio.wait_for(self._relay_task, 10)
+        if self.broker is not None:
+            await self.broker.stop()
+        if self.pool is not None:
+            await self.pool.close()
+
+    async def probe_database(self) -> None:
+        """Health probe: the database answers."""
+        async with self.db.acquire() as conn:
+            await conn.fetchval("select 1")
+
+    async def probe_kafka(self) -> None:
+        """Health probe: the broker answers."""
+        if not await self.kafka.ping(timeout=2.0):
+            raise ConnectionError("Kafka does not answer")
+
+    @contextlib.asynccontextmanager
+    async def running(self, subscriptions: Sequence[tuple[str, str, Apply]] = ()) -> AsyncIterator[Runtime]:
+        """Start on entry, stop on exit (FastAPI lifespan)."""
+        await self.start(subscriptions)
+        try:
+            yield self
+        finally:
+            await self.stop()

@@ -50,14 +50,13 @@ def event(cls: E) -> E:
     return cls
 
 
-def upcaster(
-    event_type: str, from_version: int
-) -> Callable[[Callable[[dict[str, Any]], dict[str, Any]]], Callable[[dict[str, Any]], dict[str, Any]]]:
+Upcast = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+def upcaster(event_type: str, from_version: int) -> Callable[[Upcast], Upcast]:
     """Decorator: register how to lift ``event_type`` data from ``from_version`` to the next."""
 
-    def register(
-        fn: Callable[[dict[str, Any]], dict[str, Any]],
-    ) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    def register(fn: Upcast) -> Upcast:
         _UPCASTERS[(event_type, from_version)] = fn
         return fn
 
@@ -75,7 +74,8 @@ def parse_event(event_type: str, schema_version: int, data: dict[str, Any]) -> D
         raise UnknownEvent(f"unknown event type {event_type!r}")
     if schema_version > latest.schema_version:
         raise UnknownEvent(
-            f"{event_type} v{schema_version} is newer than this code knows (v{latest.schema_version})"
+            f"{event_type} v{schema_version} is newer than this code knows"
+            f" (v{latest.schema_version})"
         )
     version = schema_version
     while version < latest.schema_version:

@@ -53,7 +53,7 @@ async def migrate(pool: asyncpg.Pool, folders: Sequence[Path]) -> list[str]:
     applied: list[str] = []
     async with pool.acquire() as conn, conn.transaction():
         # One migrator at a time, even when several processes start together.
-        await conn.execute("select pg_advisory_xact_lock(7_061_968)")
+        await conn.execute("select pg_advisory_xact_lock(7061968)")
         await conn.execute(
             "create table if not exists schema_migrations ("
             " name text primary key, applied_at timestamptz not null default now())"
@@ -61,7 +61,7 @@ async def migrate(pool: asyncpg.Pool, folders: Sequence[Path]) -> list[str]:
         done = {r["name"] for r in await conn.fetch("select name from schema_migrations")}
         for folder in folders:
             for file in sorted(folder.glob("*.sql")):
-                key = f"{folder.parent.name}/{file.name}"
+                key = f"{folder.parent.name}/{folder.name}/{file.name}"
                 if key in done:
                     continue
                 await conn.execute(file.read_text())

@@ -29,11 +29,11 @@ class Runtime:
     service: str
     settings: Settings
     migrations: Sequence[Path]
-    consumers: dict[str, tuple[str, ...]] = field(default_factory=dict)
     pool: asyncpg.Pool | None = None
     broker: KafkaBroker | None = None
     relay: OutboxRelay | None = None
     _relay_task: asyncio.Task[None] | None = None
+    ready: asyncio.Event = field(default_factory=asyncio.Event)
 
     @property
     def source(self) -> str:
@@ -99,22 +99,65 @@ class Runtime:
             await self.broker.stop()
         if self.pool is not None:
             await self.pool.close()
+        self.ready.clear()
 
     async def probe_database(self) -> None:
         """Health probe: the database answers."""
+        if self.pool is None:
+            raise ConnectionError("not connected yet")
         async with self.db.acquire() as conn:
             await conn.fetchval("select 1")
 
     async def probe_kafka(self) -> None:
         """Health probe: the broker answers."""
+        if self.broker is None or not self.ready.is_set():
+            raise ConnectionError("not connected yet")
         if not await self.kafka.ping(timeout=2.0):
             raise ConnectionError("Kafka does not answer")
 
     @contextlib.asynccontextmanager
-    async def running(self, subscriptions: Sequence[tuple[str, str, Apply]] = ()) -> AsyncIterator[Runtime]:
-        """Start on entry, stop on exit (FastAPI lifespan)."""
-        await self.start(subscriptions)
+    async def running(
+        self,
+        subscriptions: Sequence[tuple[str, str, Apply]] = (),
+        extra_setup: Callable[[KafkaBroker], None] | None = None,
+    ) -> AsyncIterator[Runtime]:
+        """Start on entry (retrying while a server is still coming up), stop on exit.
+
+        HTTP is served meanwhile, so /health can say which dependency is not up yet.
+        """
+        starter = asyncio.create_task(self._start_with_retries(subscriptions, extra_setup))
         try:
             yield self
         finally:
+            starter.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await starter
             await self.stop()
+
+    async def _start_with_retries(
+        self,
+        subscriptions: Sequence[tuple[str, str, Apply]],
+        extra_setup: Callable[[KafkaBroker], None] | None,
+    ) -> None:
+        delay = 0.5
+        while True:
+            try:
+                await self.start(subscriptions, extra_setup)
+                self.ready.set()
+                return
+            except (OSError, asyncpg.PostgresError, ConnectionError) as exc:
+                log.warning("dependencies not ready; retrying", error=str(exc), delay=delay)
+                await self.stop()
+                self.pool, self.broker, self.relay, self._relay_task = None, None, None, None
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+            except Exception as exc:
+                # Kafka client errors have their own hierarchy; treat them as not-ready too.
+                if type(exc).__module__.startswith(("aiokafka", "kafka", "faststream")):
+                    log.warning("kafka not ready; retrying", error=str(exc), delay=delay)
+                    await self.stop()
+                    self.pool, self.broker, self.relay, self._relay_task = None, None, None, None
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, 5.0)
+                    continue
+                raise

@@ -36,6 +36,9 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     # HMAC secret for local bearer tokens; `appointments up` writes one into the state folder.
     token_secret: str = "development-only-secret-change-me"
+    # Prepended to every topic name on the wire. Empty in production (the contract's names);
+    # integration tests set a unique prefix so they never touch a running stack's topics.
+    topic_prefix: str = ""
     relay_poll_seconds: float = 0.2
     log_json: bool = True
 
@@ -49,6 +52,10 @@ class Settings(BaseSettings):
 
         override = os.environ.get(f"APPOINTMENTS_{service.upper()}_PORT")
         return int(override) if override else SERVICE_PORTS[service]
+
+    def topic(self, name: str) -> str:
+        """The wire name of a contract topic."""
+        return f"{self.topic_prefix}{name}"
 
     @property
     def is_production(self) -> bool:

@@ -7,7 +7,7 @@ from collections.abc import Awaitable
 from typing import Any
 
 from faststream.kafka import KafkaBroker
-from faststream.kafka.message import KafkaMessage
+from faststream.kafka.annotations import KafkaMessage
 from faststream.middlewares import AckPolicy
 
 from services.common.consumer import IdempotentConsumer
@@ -29,15 +29,17 @@ def _str_headers(headers: list[tuple[str, bytes]]) -> dict[str, str]:
     return {name: value.decode() for name, value in headers}
 
 
-def sender(broker: KafkaBroker) -> Any:
+def sender(broker: KafkaBroker, prefix: str = "") -> Any:
     """The relay's send: queue one record and hand back the future of its acknowledgement."""
 
-    async def send(
-        topic: str, key: bytes, value: bytes, headers: list[tuple[str, bytes]]
-    ) -> Awaitable[Any]:
+    async def send(topic: str, key: bytes, value: bytes, headers: list[tuple[str, bytes]]) -> Awaitable[Any]:
         h = _str_headers(headers)
         future: asyncio.Future[Any] = await broker.publish(
-            value, topic, key=key, headers=h, correlation_id=h.get("correlation_id"),
+            value,
+            f"{prefix}{topic}",
+            key=key,
+            headers=h,
+            correlation_id=h.get("correlation_id"),
             no_confirm=True,
         )
         return future
@@ -45,23 +47,23 @@ def sender(broker: KafkaBroker) -> Any:
     return send
 
 
-def publisher(broker: KafkaBroker) -> Any:
+def publisher(broker: KafkaBroker, prefix: str = "") -> Any:
     """A publish-and-wait function (dead letters, command results)."""
 
-    async def publish(
-        topic: str, key: bytes | None, value: bytes, headers: list[tuple[str, bytes]]
-    ) -> None:
+    async def publish(topic: str, key: bytes | None, value: bytes, headers: list[tuple[str, bytes]]) -> None:
         h = _str_headers(headers)
-        await broker.publish(value, topic, key=key, headers=h, correlation_id=h.get("correlation_id"))
+        await broker.publish(
+            value, f"{prefix}{topic}", key=key, headers=h, correlation_id=h.get("correlation_id")
+        )
 
     return publish
 
 
-def subscribe(broker: KafkaBroker, topic: str, consumer: IdempotentConsumer) -> None:
+def subscribe(broker: KafkaBroker, topic: str, consumer: IdempotentConsumer, prefix: str = "") -> None:
     """Feed every record of ``topic`` to an idempotent consumer, acknowledging after it is applied."""
 
     @broker.subscriber(
-        topic,
+        f"{prefix}{topic}",
         group_id=consumer.name,
         auto_offset_reset="earliest",
         ack_policy=AckPolicy.NACK_ON_ERROR,

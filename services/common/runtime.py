@@ -62,15 +62,16 @@ class Runtime:
             self.settings.database_url(self.service), [COMMON_MIGRATIONS, *self.migrations]
         )
         self.broker = kafka.make_broker(self.settings.kafka_bootstrap, client_id=self.service)
-        publish = kafka.publisher(self.broker)
+        prefix = self.settings.topic_prefix
+        publish = kafka.publisher(self.broker, prefix)
         for consumer_name, topic, apply in subscriptions:
             consumer = IdempotentConsumer(consumer_name, self.pool, apply, publish)
-            kafka.subscribe(self.broker, topic, consumer)
+            kafka.subscribe(self.broker, topic, consumer, prefix)
         if extra_setup is not None:
             extra_setup(self.broker)
         await self.broker.start()
         self.relay = OutboxRelay(
-            self.pool, kafka.sender(self.broker), self.source, self.settings.relay_poll_seconds
+            self.pool, kafka.sender(self.broker, prefix), self.source, self.settings.relay_poll_seconds
         )
         self._relay_task = asyncio.create_task(self._run_relay(), name=f"{self.service}-relay")
         log.info("service started", service=self.service)

@@ -1,0 +1,77 @@
+"""Integration fixtures: topics and databases of this test run only, on the real servers."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import asyncpg
+import pytest
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+from schemas.topics import TOPICS, topic_configs
+from services.common.config import Settings, settings
+from services.common.db import COMMON_MIGRATIONS, drop_database, open_pool
+from tests.support.servers import Servers
+
+
+@pytest.fixture(scope="session")
+def run_id() -> str:
+    """A short id that names this run's topics and databases."""
+    return uuid.uuid4().hex[:8]
+
+
+@pytest.fixture(scope="session")
+async def test_settings(servers: Servers, run_id: str) -> AsyncIterator[Settings]:
+    """Settings pointing at the real servers, with this run's own topic prefix and databases."""
+    prefix = f"test-{run_id}."
+    admin = AIOKafkaAdminClient(bootstrap_servers=servers.kafka_bootstrap)
+    await admin.start()
+    try:
+        await admin.create_topics(
+            [NewTopic(f"{prefix}{t.name}", t.partitions, 1, topic_configs=topic_configs(t)) for t in TOPICS]
+        )
+    finally:
+        await admin.close()
+    values = {
+        "APPOINTMENTS_KAFKA_BOOTSTRAP": servers.kafka_bootstrap,
+        "APPOINTMENTS_PG_URL": servers.pg_url,
+        "APPOINTMENTS_TOPIC_PREFIX": prefix,
+        "APPOINTMENTS_DB_SUFFIX": f"_t{run_id}",
+        "APPOINTMENTS_RELAY_POLL_SECONDS": "0.05",
+        "APPOINTMENTS_LOG_JSON": "false",
+    }
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    settings.cache_clear()
+    yield settings()
+    for key, old in saved.items():
+        if old is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = old
+    settings.cache_clear()
+    admin = AIOKafkaAdminClient(bootstrap_servers=servers.kafka_bootstrap)
+    await admin.start()
+    try:
+        await admin.delete_topics([f"{prefix}{t.name}" for t in TOPICS])
+    finally:
+        await admin.close()
+
+
+@pytest.fixture
+async def fresh_database(test_settings: Settings) -> AsyncIterator[Callable[[str], Awaitable[asyncpg.Pool]]]:
+    """Make a migrated event-store database of a given name for one test; dropped afterwards."""
+    made: list[tuple[str, asyncpg.Pool]] = []
+
+    async def make(name: str) -> asyncpg.Pool:
+        url = test_settings.database_url(f"{name}_{uuid.uuid4().hex[:6]}")
+        pool = await open_pool(url, [COMMON_MIGRATIONS])
+        made.append((url, pool))
+        return pool
+
+    yield make
+    for url, pool in made:
+        await pool.close()
+        await drop_database(url)

@@ -1,0 +1,141 @@
+"""The projections' query API: diaries (now and as they stood), appointment histories."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from pydantic import AwareDatetime, BaseModel
+
+from services.common.auth import Caller, Role
+from services.common.http import allow, field_error
+from services.common.london import local, spoken_day, spoken_range
+from services.common.runtime import Runtime
+from services.projections.adapters import store
+from services.projections.domain.diary import DiaryEntry
+
+router = APIRouter()
+DIARY_READERS = (Role.CALL_TAKER, Role.OFFICER, Role.SUPERVISOR, Role.AUDITOR)
+Reader = Annotated[Caller, Depends(allow(*DIARY_READERS))]
+Auditor = Annotated[Caller, Depends(allow(Role.AUDITOR, Role.SUPERVISOR))]
+
+
+class DiaryLine(BaseModel):
+    """One appointment in a diary, with its time in UTC and as London reads it."""
+
+    appointment_id: str
+    starts_at: datetime
+    ends_at: datetime
+    local_start: str
+    when: str
+    room_id: str | None
+    officer_id: str | None
+    status: str
+    case_reference: str | None
+    thrive_risk: str | None
+
+
+class Diary(BaseModel):
+    """A station's or a diary car's day."""
+
+    place: str
+    place_id: str
+    day: date
+    day_display: str
+    as_at: datetime | None
+    appointments: list[DiaryLine]
+
+
+def _runtime(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+def _line(e: DiaryEntry) -> DiaryLine:
+    return DiaryLine(
+        appointment_id=e.appointment_id,
+        starts_at=e.starts_at,
+        ends_at=e.ends_at,
+        local_start=local(e.starts_at).isoformat(),
+        when=spoken_range(e.starts_at, e.ends_at),
+        room_id=e.room_id,
+        officer_id=e.officer_id,
+        status=e.status,
+        case_reference=e.case_reference,
+        thrive_risk=e.thrive_risk,
+    )
+
+
+async def _diary(request: Request, place: str, place_id: str, day: date, at: datetime | None) -> Diary:
+    async with _runtime(request).db.acquire() as conn:
+        if at is None:
+            entries = await store.diary_rows(conn, place, place_id, day)
+        else:
+            entries = await store.diary_as_at(conn, place, place_id, day, at)
+    return Diary(
+        place=place,
+        place_id=place_id,
+        day=day,
+        day_display=spoken_day(day),
+        as_at=at,
+        appointments=[_line(e) for e in entries],
+    )
+
+
+AtQuery = Annotated[
+    AwareDatetime | None,
+    Query(description="Show the diary as it stood at this instant (ISO 8601 with an offset)."),
+]
+
+
+@router.get("/diaries/stations/{station_id}/{day}", response_model=Diary, tags=["diary"])
+async def station_diary(request: Request, station_id: str, day: date, _: Reader, at: AtQuery = None) -> Diary:
+    """A station's diary for one day; with ``at``, as it stood at that instant."""
+    return await _diary(request, "station", station_id, day, at)
+
+
+@router.get("/diaries/diary-cars/{district_id}/{day}", response_model=Diary, tags=["diary"])
+async def diary_car_diary(
+    request: Request, district_id: str, day: date, _: Reader, at: AtQuery = None
+) -> Diary:
+    """A district diary car's day; with ``at``, as it stood at that instant."""
+    return await _diary(request, "diary-car", f"diary-car-{district_id}", day, at)
+
+
+class HistoryItem(BaseModel):
+    """One thing that happened to an appointment, and who did it."""
+
+    event_id: str
+    event_type: str
+    schema_version: int
+    actor: str | None
+    occurred_at: datetime
+    correlation_id: str
+    causation_id: str | None
+    source: str
+    data: dict[str, Any]
+
+
+@router.get("/appointments/{appointment_id}/history", response_model=list[HistoryItem], tags=["audit"])
+async def history(request: Request, appointment_id: str, _: Auditor) -> list[HistoryItem]:
+    """An appointment's whole history with who did what (personal data stays sealed)."""
+    async with _runtime(request).db.acquire() as conn:
+        rows = await store.appointment_history(conn, appointment_id)
+    if not rows:
+        raise field_error("appointment_id", "no appointment with this id", status=404)
+    return [
+        HistoryItem(
+            event_id=str(r["event_id"]),
+            event_type=r["event_type"],
+            schema_version=r["schema_version"],
+            actor=r["actor"],
+            occurred_at=r["occurred_at"],
+            correlation_id=r["correlation_id"],
+            causation_id=r["causation_id"],
+            source=r["source"],
+            data=json.loads(r["data"]),
+        )
+        for r in rows
+    ]

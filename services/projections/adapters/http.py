@@ -101,7 +101,7 @@ async def diary_car_diary(
     request: Request, district_id: str, day: date, _: Reader, at: AtQuery = None
 ) -> Diary:
     """A district diary car's day; with ``at``, as it stood at that instant."""
-    return await _diary(request, "diary-car", f"diary-car-{district_id}", day, at)
+    return await _diary(request, "diary-car", f"{district_id}-diary-car", day, at)
 
 
 class HistoryItem(BaseModel):

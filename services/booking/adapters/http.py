@@ -1,0 +1,177 @@
+"""Booking's HTTP API: offer free slots, book a station slot or a diary-car window."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+
+from schemas.booking import DiaryCarVisitBooked, Place, Slot, SlotBooked
+from services.booking.adapters.personal import InvalidPersonalData
+from services.booking.app.forms import BookingForm
+from services.booking.app.handlers import BookingHandlers
+from services.booking.domain.errors import BookingRefused, SlotTaken
+from services.common.auth import Caller, Role
+from services.common.commands import Metadata, TooMuchContention
+from services.common.http import allow, problem
+from services.common.logging import correlation_id
+from services.common.london import local, spoken_day, spoken_range
+
+router = APIRouter()
+Booker = Annotated[Caller, Depends(allow(Role.CALL_TAKER, Role.SUPERVISOR))]
+Viewer = Annotated[Caller, Depends(allow(Role.CALL_TAKER, Role.SUPERVISOR, Role.OFFICER))]
+
+
+class FreeSlot(BaseModel):
+    """A slot that can be booked now, with how to say it to the caller."""
+
+    place: Place
+    place_id: str
+    starts_at: datetime
+    ends_at: datetime
+    room_id: str | None
+    day: str
+    when: str
+
+
+class Booked(BaseModel):
+    """The booking as confirmed to the call taker."""
+
+    appointment_id: str
+    place: Place
+    place_id: str
+    district_id: str
+    room_id: str | None
+    officer_id: str | None
+    starts_at: datetime
+    ends_at: datetime
+    day: str
+    when: str
+
+
+def _handlers(request: Request) -> BookingHandlers:
+    handlers: BookingHandlers | None = getattr(request.app.state, "handlers", None)
+    if handlers is None:
+        raise HTTPException(503, "booking is starting: its database or Kafka is not up yet")
+    return handlers
+
+
+def _free(slot: Slot) -> FreeSlot:
+    return FreeSlot(
+        place=slot.place,
+        place_id=slot.place_id,
+        starts_at=slot.starts_at,
+        ends_at=slot.ends_at,
+        room_id=slot.room_id,
+        day=spoken_day(local(slot.starts_at).date()),
+        when=spoken_range(slot.starts_at, slot.ends_at),
+    )
+
+
+def _meta(caller: Caller) -> Metadata:
+    return Metadata(correlation_id=correlation_id.get() or "none", actor=caller.actor, now=datetime.now(UTC))
+
+
+def refused(exc: BookingRefused | InvalidPersonalData) -> JSONResponse:
+    """A refusal as HTTP: the status, the field and the reason, and alternatives on a lost race."""
+    status = exc.http_status if isinstance(exc, BookingRefused) else 422
+    errors = [{"field": exc.field, "reason": exc.reason}]
+    if isinstance(exc, SlotTaken):
+        return problem(
+            409,
+            exc.reason,
+            errors=errors,
+            alternatives=[_free(s).model_dump(mode="json") for s in exc.alternatives],
+        )
+    return problem(status, exc.reason, errors=errors, code=getattr(exc, "code", "invalid"))
+
+
+FromDay = Annotated[date | None, Query(alias="from", description="First London date (default today).")]
+ToDay = Annotated[date | None, Query(alias="to", description="Last London date (default a week on).")]
+
+
+async def _offer(
+    request: Request, place: Place, place_id: str, first: date | None, last: date | None
+) -> object:
+    now = datetime.now(UTC)
+    first = first or now.date()
+    last = last or first + timedelta(days=6)
+    try:
+        slots = await _handlers(request).free_slots(place, place_id, first, last, now)
+    except BookingRefused as exc:
+        return refused(exc)
+    return [_free(s) for s in slots]
+
+
+@router.get("/stations/{station_id}/free-slots", response_model=list[FreeSlot], tags=["booking"])
+async def station_free_slots(
+    request: Request, station_id: str, _: Viewer, first: FromDay = None, last: ToDay = None
+) -> object:
+    """The free hourly slots of a station's appointment room(s) over a date range."""
+    return await _offer(request, "station", station_id, first, last)
+
+
+@router.get("/diary-cars/{district_id}/free-windows", response_model=list[FreeSlot], tags=["booking"])
+async def diary_car_free_windows(
+    request: Request, district_id: str, _: Viewer, first: FromDay = None, last: ToDay = None
+) -> object:
+    """The free home-visit windows of a district's diary car over a date range."""
+    return await _offer(request, "diary-car", district_id, first, last)
+
+
+async def _book(request: Request, place: Place, place_id: str, form: BookingForm, caller: Caller) -> object:
+    try:
+        event = await _handlers(request).book(place, place_id, form, _meta(caller))
+    except (BookingRefused, InvalidPersonalData) as exc:
+        return refused(exc)
+    except TooMuchContention as exc:
+        return problem(503, str(exc), retry_after_seconds=1)
+    if isinstance(event, SlotBooked):
+        starts, ends, where, room = event.starts_at, event.ends_at, event.station_id, event.room_id
+    else:
+        assert isinstance(event, DiaryCarVisitBooked)
+        starts, ends, where, room = event.window_starts_at, event.window_ends_at, event.diary_car_id, None
+    body = Booked(
+        appointment_id=event.appointment_id,
+        place=place,
+        place_id=where,
+        district_id=event.district_id,
+        room_id=room,
+        officer_id=event.officer_id,
+        starts_at=starts,
+        ends_at=ends,
+        day=spoken_day(form.day),
+        when=spoken_range(starts, ends),
+    )
+    return JSONResponse(body.model_dump(mode="json"), status_code=201)
+
+
+BOOKING_RESPONSES: dict[int | str, dict[str, object]] = {
+    201: {"model": Booked, "description": "Booked."},
+    409: {"description": "The slot was taken first: the body lists the three nearest alternatives."},
+    422: {
+        "description": "Refused: the body names the field and the reason (urgent or priority "
+        "incidents go to emergency response)."
+    },
+}
+
+
+@router.post(
+    "/stations/{station_id}/appointments", status_code=201, responses=BOOKING_RESPONSES, tags=["booking"]
+)
+async def book_station_slot(request: Request, station_id: str, form: BookingForm, caller: Booker) -> object:
+    """Book an hourly slot in a station's confidential room."""
+    return await _book(request, "station", station_id, form, caller)
+
+
+@router.post(
+    "/diary-cars/{district_id}/visits", status_code=201, responses=BOOKING_RESPONSES, tags=["booking"]
+)
+async def book_diary_car_visit(
+    request: Request, district_id: str, form: BookingForm, caller: Booker
+) -> object:
+    """Book a home visit by the district's diary car in one of its windows."""
+    return await _book(request, "diary-car", district_id, form, caller)

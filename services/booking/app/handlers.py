@@ -1,0 +1,166 @@
+"""Booking's handlers: validate and seal at the edge, load the day, decide, append."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+import asyncpg
+
+from schemas.base import DomainEvent
+from schemas.booking import Briefing, DiaryCarVisitBooked, Place, Slot, SlotBooked
+from services.booking.adapters import store
+from services.booking.adapters.personal import normalise_phone, normalise_postcode, seal_caller
+from services.booking.app.forms import BookingForm
+from services.booking.domain import decider
+from services.booking.domain.calendar import to_utc
+from services.booking.domain.capacity import free_slots, nearest_alternatives
+from services.booking.domain.commands import BookDiaryCarVisit, BookStationSlot
+from services.booking.domain.errors import Refusal, SlotTaken
+from services.booking.domain.state import Diary, DiaryDay
+from services.common.commands import Metadata, events_of, run_command
+from services.common.config import Settings
+from services.common.eventstore import load_stream
+from services.common.shredding import KeyStore
+
+# How far either side of a full day to look for the nearest alternatives.
+ALTERNATIVE_DAYS = 7
+MAX_RANGE_DAYS = 62
+
+
+@dataclass
+class BookingHandlers:
+    """The booking use cases, over the service's database and key store."""
+
+    pool: asyncpg.Pool
+    keys: KeyStore
+    settings: Settings
+    source: str
+
+    async def _day(self, conn: asyncpg.Connection, diary: Diary) -> DiaryDay:
+        state = decider.initial_state(diary)
+        return decider.fold(state, events_of(await load_stream(conn, diary.stream_id, self.source)))
+
+    async def free_slots(
+        self, place: Place, place_id: str, first: date, last: date, now: datetime
+    ) -> list[Slot]:
+        """Every free slot of a station or diary car from ``first`` to ``last`` (London dates)."""
+        if last < first:
+            raise Refusal("to", "the range ends before it starts")
+        if (last - first).days >= MAX_RANGE_DAYS:
+            raise Refusal("to", f"ask for at most {MAX_RANGE_DAYS} days at a time")
+        decider.initial_state(Diary(place, place_id, first))  # refuses an unknown place up front
+        slots: list[Slot] = []
+        async with self.pool.acquire() as conn:
+            day = first
+            while day <= last:
+                slots += free_slots(await self._day(conn, Diary(place, place_id, day)), now)
+                day += timedelta(days=1)
+        return slots
+
+    async def book(self, place: Place, place_id: str, form: BookingForm, meta: Metadata) -> DomainEvent:
+        """Book a station slot or diary-car window; SlotTaken carries the three nearest alternatives."""
+        caller = form.caller
+        phone = (
+            normalise_phone(caller.phone, "caller.phone", production=self.settings.is_production)
+            if (caller.phone)
+            else None
+        )
+        address = None
+        if caller.address is not None:
+            a = caller.address
+            postcode = normalise_postcode(a.postcode, "caller.address.postcode")
+            address = ", ".join(p for p in (a.line1, a.line2, a.town, postcode) if p)
+        b = form.briefing
+        texts = {
+            k: v
+            for k, v in {
+                "summary": b.summary,
+                "background": b.background,
+                "vulnerability": b.vulnerability,
+                "access_needs": b.access_needs,
+            }.items()
+            if v is not None
+        }
+        details, sealed = await seal_caller(
+            self.keys,
+            name=caller.name,
+            phone=phone,
+            address=address,
+            texts=texts,
+            secret=self.settings.token_secret,
+        )
+        briefing = Briefing(
+            case_reference=b.case_reference,
+            summary=sealed["summary"],
+            background=sealed.get("background"),
+            vulnerability=sealed.get("vulnerability"),
+            access_needs=sealed.get("access_needs"),
+            vulnerability_flags=b.vulnerability_flags,
+            preferred_contact=b.preferred_contact,
+            language=b.language,
+            interpreter_needed=b.interpreter_needed,
+            thrive_risk=b.thrive_risk,
+            safe_to_text=b.safe_to_text,
+            safe_to_call=b.safe_to_call,
+        )
+        appointment_id = str(uuid.uuid4())
+        command: BookStationSlot | BookDiaryCarVisit
+        if place == "station":
+            command = BookStationSlot(
+                appointment_id=appointment_id,
+                request_id=form.request_id,
+                station_id=place_id,
+                day=form.day,
+                start=form.start,
+                incident_grade=form.incident_grade,
+                caller=details,
+                briefing=briefing,
+                now=meta.now,
+            )
+        else:
+            command = BookDiaryCarVisit(
+                appointment_id=appointment_id,
+                request_id=form.request_id,
+                district_id=place_id,
+                day=form.day,
+                start=form.start,
+                incident_grade=form.incident_grade,
+                caller=details,
+                briefing=briefing,
+                now=meta.now,
+            )
+        diary = Diary(place, place_id, form.day)
+        try:
+            _, events = await run_command(
+                self.pool,
+                source=self.source,
+                stream_id=diary.stream_id,
+                initial=decider.initial_state(diary),
+                evolve=decider.evolve,
+                decide=lambda state: decider.decide(command, state),
+                meta=meta,
+                also_write=store.record_placement,
+            )
+        except SlotTaken as taken:
+            raise await self._with_wider_alternatives(
+                taken, diary, to_utc(form.day, form.start), meta.now
+            ) from None
+        except asyncpg.ExclusionViolationError:
+            # The decider let it through but the room backstop did not: treat as a lost race.
+            raise SlotTaken("the room was taken at the same moment", []) from None
+        booked = [e for e in events if isinstance(e, SlotBooked | DiaryCarVisitBooked)]
+        assert booked, "a booking decision without a booking event"
+        return booked[0]
+
+    async def _with_wider_alternatives(
+        self, taken: SlotTaken, diary: Diary, wanted: datetime, now: datetime
+    ) -> SlotTaken:
+        """The three nearest free slots, looking at the days around when this day is short of them."""
+        if len(taken.alternatives) >= 3:
+            return taken
+        first = max(diary.day - timedelta(days=ALTERNATIVE_DAYS), now.date())
+        last = diary.day + timedelta(days=ALTERNATIVE_DAYS)
+        free = await self.free_slots(diary.place, diary.place_id, first, last, now)
+        return SlotTaken(taken.reason, nearest_alternatives(wanted, free, 3))

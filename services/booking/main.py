@@ -1,0 +1,54 @@
+"""Wiring of the booking service: event store, key store, handlers, HTTP, Kafka."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import asyncpg
+from fastapi import FastAPI
+
+from services.booking.adapters.http import router
+from services.booking.app.handlers import BookingHandlers
+from services.common.config import settings
+from services.common.db import open_pool
+from services.common.http import create_http_app
+from services.common.runtime import Runtime
+from services.common.shredding import KEYSTORE_DATABASE, KEYSTORE_MIGRATIONS, KeyStore
+
+SERVICE = "booking"
+MIGRATIONS = Path(__file__).with_name("migrations")
+
+
+def create_app() -> FastAPI:
+    """The booking service's ASGI app."""
+    cfg = settings()
+    runtime = Runtime(SERVICE, cfg, [MIGRATIONS])
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        keys: list[asyncpg.Pool] = []
+
+        async def when_ready() -> None:
+            await runtime.ready.wait()
+            pool = await open_pool(cfg.database_url(KEYSTORE_DATABASE), [KEYSTORE_MIGRATIONS], max_size=5)
+            keys.append(pool)
+            app.state.handlers = BookingHandlers(runtime.db, KeyStore(pool), cfg, runtime.source)
+
+        async with runtime.running():
+            wiring = asyncio.create_task(when_ready())
+            try:
+                yield
+            finally:
+                wiring.cancel()
+                for pool in keys:
+                    await pool.close()
+
+    app = create_http_app(
+        SERVICE, {"postgresql": runtime.probe_database, "kafka": runtime.probe_kafka}, lifespan=lifespan
+    )
+    app.state.runtime = runtime
+    app.include_router(router)
+    return app

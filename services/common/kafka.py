@@ -6,6 +6,8 @@ import asyncio
 from collections.abc import Awaitable
 from typing import Any
 
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 from faststream.middlewares import AckPolicy
@@ -71,3 +73,49 @@ def subscribe(broker: KafkaBroker, topic: str, consumer: IdempotentConsumer, pre
     )
     async def on_record(message: KafkaMessage) -> None:
         await consumer.handle(message.raw_message)  # type: ignore[arg-type]
+
+
+def recent_ids(bootstrap: str, prefix: str = "") -> Any:
+    """The relay's look at the tail of a topic: the ce_id of its newest records per partition."""
+
+    async def read(topic: str, per_partition: int) -> set[str]:
+        consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+        await consumer.start()
+        try:
+            name = f"{prefix}{topic}"
+            partitions = [TopicPartition(name, p) for p in sorted(await _partitions(bootstrap, name))]
+            if not partitions:
+                return set()
+            consumer.assign(partitions)
+            ends = await consumer.end_offsets(partitions)
+            starts = await consumer.beginning_offsets(partitions)
+            for tp in partitions:
+                consumer.seek(tp, max(starts[tp], ends[tp] - per_partition))
+            seen: set[str] = set()
+            remaining = {tp for tp in partitions if ends[tp] > starts[tp]}
+            while remaining:
+                batch = await consumer.getmany(*remaining, timeout_ms=1000)
+                if not batch:
+                    break
+                for tp, records in batch.items():
+                    for record in records:
+                        for key, value in record.headers or ():
+                            if key == "ce_id":
+                                seen.add(bytes(value).decode())
+                        if record.offset + 1 >= ends[tp]:
+                            remaining.discard(tp)
+            return seen
+        finally:
+            await consumer.stop()
+
+    return read
+
+
+async def _partitions(bootstrap: str, topic: str) -> set[int]:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        described = await admin.describe_topics([topic])
+    finally:
+        await admin.close()
+    return {p["partition"] for d in described for p in d.get("partitions", [])}

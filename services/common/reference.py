@@ -22,8 +22,14 @@ COUNTY_FILE = PROJECT_ROOT / "seed" / "hertfordshire.toml"
 Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
 # In date.weekday() order, so WEEKDAYS[day.weekday()] names the day.
 WEEKDAYS: tuple[Weekday, ...] = (
-    "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday",
-)  # fmt: skip
+    "monday",
+    "tuesday",
+    "wednesday",
+    "thursday",
+    "friday",
+    "saturday",
+    "sunday",
+)
 
 
 class _Frozen(BaseModel):
@@ -176,10 +182,17 @@ def bank_holiday(day: date) -> str | None:
 def _county_from(raw: dict[str, Any]) -> County:
     car = raw["diary_car"]
     districts = [
-        {**d, "diary_car": {**car, "id": f"{d['id']}-diary-car",
-                            "name": f"{d['name']} diary car", "district": d["id"]}}
+        {
+            **d,
+            "diary_car": {
+                **car,
+                "id": f"{d['id']}-diary-car",
+                "name": f"{d['name']} diary car",
+                "district": d["id"],
+            },
+        }
         for d in raw["districts"]
-    ]  # fmt: skip
+    ]
     stations = []
     for station in raw["stations"]:
         days = station.get("appointment_days", ())
@@ -192,9 +205,8 @@ def _county_from(raw: dict[str, Any]) -> County:
             }
         )
     return County.model_validate(
-        {"name": raw["county"], "timezone": raw["timezone"],
-         "districts": districts, "stations": stations}
-    )  # fmt: skip
+        {"name": raw["county"], "timezone": raw["timezone"], "districts": districts, "stations": stations}
+    )
 
 
 @cache

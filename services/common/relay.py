@@ -9,9 +9,11 @@ order holds because two transactions writing the same stream conflict on the
 earlier one is visible. Only one relay runs per database (a session advisory
 lock), so two relays cannot interleave one stream's rows.
 
-A crash between publish and mark republishes those rows on restart: at least
-once on Kafka, exactly once in effect because every consumer skips event ids it
-has applied.
+A crash between publish and mark would republish those rows on restart. To keep
+each event on Kafka exactly once, the relay reconciles when it takes the lock:
+it reads the tail of each partition it has unpublished rows for (the uncertain
+part is at most one batch) and marks the event ids it finds there as published.
+Consumers also skip event ids they have applied, as a second line of defence.
 """
 
 from __future__ import annotations
@@ -37,6 +39,8 @@ BATCH = 500
 
 # (topic, key, value, headers) -> a future that resolves when the broker has the record.
 Send = Callable[[str, bytes, bytes, list[tuple[str, bytes]]], Awaitable[Awaitable[Any]]]
+# (topic, records per partition) -> the ce_id headers of the newest records of that topic.
+RecentIds = Callable[[str, int], Awaitable[set[str]]]
 
 _PENDING = """
 select o.id, o.topic, o.key, o.created_at, e.stream_id, e.event_id, e.event_type,
@@ -51,9 +55,17 @@ limit $1
 class OutboxRelay:
     """Moves committed outbox rows onto Kafka; one per service database."""
 
-    def __init__(self, pool: asyncpg.Pool, send: Send, source: str, poll_seconds: float) -> None:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        send: Send,
+        source: str,
+        poll_seconds: float,
+        recent_ids: RecentIds | None = None,
+    ) -> None:
         self._pool = pool
         self._send = send
+        self._recent_ids = recent_ids
         self._source = source
         self._poll = poll_seconds
         self._wake = asyncio.Event()
@@ -70,6 +82,7 @@ class OutboxRelay:
                 return
             await lock_conn.add_listener(OUTBOX_CHANNEL, self._on_notify)
             try:
+                await self.reconcile()
                 while not self._stopping.is_set():
                     published = await self.publish_pending()
                     if published < BATCH:
@@ -91,6 +104,28 @@ class OutboxRelay:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), seconds)
         self._wake.clear()
+
+    async def reconcile(self) -> int:
+        """Mark as published the pending rows already on Kafka (sent before a crash); returns how many."""
+        if self._recent_ids is None:
+            return 0
+        async with self._pool.acquire() as conn:
+            pending = await conn.fetch(
+                "select o.id, o.topic, o.event_id from outbox o where o.published_at is null"
+            )
+        if not pending:
+            return 0
+        seen: set[str] = set()
+        for topic in {r["topic"] for r in pending}:
+            seen |= await self._recent_ids(topic, BATCH)
+        already = [r["id"] for r in pending if str(r["event_id"]) in seen]
+        if already:
+            async with self._pool.acquire() as conn:
+                await conn.execute(
+                    "update outbox set published_at = clock_timestamp() where id = any($1::bigint[])", already
+                )
+            log.warning("outbox rows found already on Kafka after a restart", rows=len(already))
+        return len(already)
 
     async def publish_pending(self) -> int:
         """One pass: publish up to a batch of unpublished rows, then mark them; returns how many."""
@@ -115,7 +150,9 @@ class OutboxRelay:
             )
             futures.append(
                 await self._send(
-                    row["topic"], row["key"].encode(), envelope.kafka_value(),
+                    row["topic"],
+                    row["key"].encode(),
+                    envelope.kafka_value(),
                     envelope.kafka_headers(),
                 )
             )

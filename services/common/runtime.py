@@ -71,7 +71,11 @@ class Runtime:
             extra_setup(self.broker)
         await self.broker.start()
         self.relay = OutboxRelay(
-            self.pool, kafka.sender(self.broker, prefix), self.source, self.settings.relay_poll_seconds
+            self.pool,
+            kafka.sender(self.broker, prefix),
+            self.source,
+            self.settings.relay_poll_seconds,
+            kafka.recent_ids(self.settings.kafka_bootstrap, prefix),
         )
         self._relay_task = asyncio.create_task(self._run_relay(), name=f"{self.service}-relay")
         log.info("service started", service=self.service)

@@ -14,6 +14,7 @@ from schemas.topics import TOPICS, topic_configs
 from services.common.config import Settings, settings
 from services.common.db import COMMON_MIGRATIONS, drop_database, open_pool
 from tests.support.servers import Servers
+from tests.support.services import ServiceProcess, service
 
 
 @pytest.fixture(scope="session")
@@ -75,3 +76,16 @@ async def fresh_database(test_settings: Settings) -> AsyncIterator[Callable[[str
     for url, pool in made:
         await pool.close()
         await drop_database(url)
+
+
+@pytest.fixture(scope="session")
+async def booking_and_projections(
+    test_settings: Settings, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[tuple[ServiceProcess, ServiceProcess]]:
+    """The booking and projections services, running as real processes for this test run."""
+    logs = tmp_path_factory.mktemp("service-logs")
+    booking = await service("booking", logs).start()
+    projections = await service("projections", logs).start()
+    yield booking, projections
+    booking.stop()
+    projections.stop()

@@ -155,3 +155,31 @@ async def test_stored_events_cannot_be_altered(fresh_database: MakeDb) -> None:
             await conn.execute("update events set data = '{}'::jsonb where stream_id = $1", stream)
         with pytest.raises(asyncpg.RaiseError, match="append-only"):
             await conn.execute("delete from events where stream_id = $1", stream)
+
+
+async def test_rows_already_on_kafka_before_a_crash_are_not_published_twice(
+    fresh_database: MakeDb, test_settings: Settings
+) -> None:
+    pool = await fresh_database("outbox_reconcile")
+    stream = f"crash-{uuid.uuid4()}"
+    async with pool.acquire() as conn, conn.transaction():
+        await append(conn, stream, 0, [outgoing(stream, 1), outgoing(stream, 2)])
+    relay, broker = await relay_for(pool, test_settings)
+    try:
+        await relay.publish_pending()
+        # The crash: published, but the marks never committed.
+        async with pool.acquire() as conn:
+            await conn.execute("update outbox set published_at = null")
+        recovering = OutboxRelay(
+            pool,
+            kafka.sender(broker, test_settings.topic_prefix),
+            "urn:test",
+            0.05,
+            kafka.recent_ids(test_settings.kafka_bootstrap, test_settings.topic_prefix),
+        )
+        assert await recovering.reconcile() == 2
+        assert await recovering.publish_pending() == 0
+    finally:
+        await broker.stop()
+    records = await read_topic(test_settings.kafka_bootstrap, test_settings.topic(TOPIC), at_least=1)
+    assert len([r for r in records if r.key.decode() == stream]) == 2

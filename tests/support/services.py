@@ -1,0 +1,104 @@
+"""Start the real service processes for a test, each on a free port, and stop or kill them."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from services.common.auth import Role, issue_token
+
+TEST_SECRET = "integration-test-secret"
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def token(role: Role, subject: str = "test") -> str:
+    """A bearer token the test services accept."""
+    return issue_token(role, subject, TEST_SECRET)
+
+
+def auth(role: Role, subject: str = "test") -> dict[str, str]:
+    """An Authorization header for ``role``."""
+    return {"Authorization": f"Bearer {token(role, subject)}"}
+
+
+@dataclass
+class ServiceProcess:
+    """One service running as its own process, as in production."""
+
+    name: str
+    port: int
+    env: dict[str, str]
+    log_path: Path
+    process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+
+    @property
+    def url(self) -> str:
+        """The base URL of the service."""
+        return f"http://127.0.0.1:{self.port}"
+
+    async def start(self, wait_seconds: float = 60.0) -> ServiceProcess:
+        """Start the process and wait until /health answers 200."""
+        log = self.log_path.open("ab")
+        # Popen returns at once; only waiting on the child would block the loop.
+        self.process = subprocess.Popen(  # noqa: ASYNC220
+            [sys.executable, "-m", f"services.{self.name}"], env=self.env, cwd=ROOT,
+            stdout=log, stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + wait_seconds
+        async with httpx.AsyncClient() as client:
+            while time.monotonic() < deadline:
+                if self.process.poll() is not None:
+                    raise RuntimeError(f"{self.name} exited: {self.log_path.read_text()[-3000:]}")
+                try:
+                    if (await client.get(f"{self.url}/health", timeout=2)).status_code == 200:
+                        return self
+                except httpx.HTTPError:
+                    pass
+                await asyncio.sleep(0.2)
+        raise TimeoutError(f"{self.name} not healthy: {self.log_path.read_text()[-3000:]}")
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown hooks, no flushing; the crash the outbox must survive."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait()
+
+    def stop(self) -> None:
+        """SIGTERM and wait, as `make down` does."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+def service(name: str, log_dir: Path, **extra_env: str) -> ServiceProcess:
+    """A not-yet-started service process configured from this test run's environment."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "APPOINTMENTS_TOKEN_SECRET": TEST_SECRET,
+        f"APPOINTMENTS_{name.upper()}_PORT": str(port),
+        "APPOINTMENTS_LOG_JSON": "true",
+        **extra_env,
+    }
+    log_dir.mkdir(parents=True, exist_ok=True)
+    return ServiceProcess(name, port, env, log_dir / f"{name}-{port}.log")

@@ -1,0 +1,83 @@
+"""The roster service's published events, on ``roster.events``, keyed by officer id.
+
+Events are a storage format: each changes only by adding a new version (a new
+class with the same ``event_type`` and a higher ``schema_version``, plus an
+upcaster); stored history is never rewritten. Times are UTC instants.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar, Literal
+
+from schemas.base import DomainEvent, event
+from schemas.booking import Instant
+from schemas.topics import ROSTER_EVENTS
+
+# Only appointment and diary-car duty give appointment capacity; the other two are why
+# an officer is NOT available for appointments (the seeds: emergency response, Safer
+# Neighbourhood).
+Duty = Literal["appointments", "diary-car", "emergency-response", "safer-neighbourhood"]
+WithdrawalReason = Literal["sickness", "court", "major-incident", "training", "other"]
+
+
+class _RosterEvent(DomainEvent):
+    topic: ClassVar[str] = ROSTER_EVENTS
+
+    officer_id: str
+
+    def stream_key(self) -> str:
+        """The Kafka key: the officer id."""
+        return self.officer_id
+
+
+@event
+class OfficerRegistered(_RosterEvent):
+    """An officer joins the roster at a home station (collar number, never a home address)."""
+
+    event_type: ClassVar[str] = "OfficerRegistered"
+
+    collar_number: str
+    station_id: str
+    district_id: str
+    registered_at: Instant
+
+
+@event
+class DutyAssigned(_RosterEvent):
+    """An officer is on a duty for a span: at a station (appointments) or a district's diary car."""
+
+    event_type: ClassVar[str] = "DutyAssigned"
+
+    duty_id: str
+    duty: Duty
+    station_id: str | None
+    district_id: str
+    starts_at: Instant
+    ends_at: Instant
+    assigned_at: Instant
+
+
+@event
+class DutyEnded(_RosterEvent):
+    """A duty ends, early or as planned; appointments after ``ends_at`` lose this officer."""
+
+    event_type: ClassVar[str] = "DutyEnded"
+
+    duty_id: str
+    ends_at: Instant
+    early: bool
+    reason: str
+    ended_at: Instant
+
+
+@event
+class OfficerWithdrawn(_RosterEvent):
+    """An officer is taken off appointment duty for a span, with the reason."""
+
+    event_type: ClassVar[str] = "OfficerWithdrawn"
+
+    withdrawal_id: str
+    starts_at: Instant
+    ends_at: Instant
+    reason: WithdrawalReason
+    withdrawn_at: Instant

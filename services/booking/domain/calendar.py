@@ -1,0 +1,81 @@
+"""Europe/London wall clock to UTC and back; a day's slots and windows; times in words.
+
+Times are stored as UTC instants. A wall-clock time is converted only when it
+names exactly one instant: at the spring clock change 1:30am does not exist, at
+the autumn one it happens twice, and guessing would book someone at the wrong time.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from services.booking.domain.errors import ClockChange
+from services.common.reference import DiaryCar, Station, weekday_of
+
+LONDON = ZoneInfo("Europe/London")
+
+
+def to_utc(day: date, at: time, field: str = "start") -> datetime:
+    """The UTC instant of a London wall-clock time; ClockChange when it is not exactly one."""
+    wall = datetime.combine(day, at)
+    first = wall.replace(tzinfo=LONDON, fold=0)
+    second = wall.replace(tzinfo=LONDON, fold=1)
+    instant = first.astimezone(UTC)
+    # A time in the spring gap does not survive the round trip through UTC.
+    if instant.astimezone(LONDON).replace(tzinfo=None) != wall:
+        raise ClockChange(
+            field,
+            f"{spoken_time(at)} on {spoken_day(day)} does not exist when the clocks go forward: "
+            "choose another time",
+        )
+    # A time in the autumn overlap has two offsets, one per fold.
+    if first.utcoffset() != second.utcoffset():
+        raise ClockChange(
+            field,
+            f"{spoken_time(at)} on {spoken_day(day)} happens twice when the clocks go back: "
+            "choose another time",
+        )
+    return instant
+
+
+def local_date(instant: datetime) -> date:
+    """The Europe/London date of an instant."""
+    return instant.astimezone(LONDON).date()
+
+
+def local_time(instant: datetime) -> time:
+    """The Europe/London wall-clock time of an instant."""
+    return instant.astimezone(LONDON).time()
+
+
+def openings(place: Station | DiaryCar, day: date) -> tuple[tuple[time, time], ...]:
+    """The local (start, end) of each slot or window a place offers on a weekday."""
+    if isinstance(place, DiaryCar):
+        if weekday_of(day) not in place.days:
+            return ()
+        return tuple((w.start, w.end) for w in place.windows)
+    hours = place.hours_on(day)
+    if hours is None:
+        return ()
+    length = timedelta(minutes=hours.slot_minutes)
+    return tuple((start, (datetime.combine(day, start) + length).time()) for start in hours.slot_starts())
+
+
+def spoken_time(at: time) -> str:
+    """A time the UK public-sector way: "5pm", "5:30pm", "midday", "midnight"."""
+    if at.minute == 0 and at.hour in (0, 12):
+        return "midnight" if at.hour == 0 else "midday"
+    hour = at.hour % 12 or 12
+    suffix = "am" if at.hour < 12 else "pm"
+    return f"{hour}{suffix}" if at.minute == 0 else f"{hour}:{at.minute:02d}{suffix}"
+
+
+def spoken_day(day: date) -> str:
+    """A date the UK public-sector way: "Tuesday 14 June 2026"."""
+    return f"{day:%A} {day.day} {day:%B %Y}"
+
+
+def spoken_span(start: time, end: time) -> str:
+    """A span of time: "5pm to 8pm"."""
+    return f"{spoken_time(start)} to {spoken_time(end)}"

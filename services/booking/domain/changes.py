@@ -1,0 +1,110 @@
+"""Moving a booked appointment: within its day, or to another day in two steps."""
+
+from __future__ import annotations
+
+from schemas.base import DomainEvent
+from schemas.booking import (
+    AppointmentMovedOut,
+    AppointmentRescheduled,
+)
+from services.booking.domain.booking import claim
+from services.booking.domain.commands import (
+    MoveAppointmentIn,
+    MoveAppointmentOut,
+    RescheduleAppointment,
+)
+from services.booking.domain.errors import Refusal, UnknownAppointment, WrongStatus
+from services.booking.domain.rules import check_day, check_future, resolve_time
+from services.booking.domain.state import Appointment, DiaryDay, Status
+
+# A displaced appointment (its officer withdrawn, nobody free) still needs a new time.
+MOVABLE: frozenset[Status] = frozenset({"booked", "displaced"})
+
+
+def appointment(state: DiaryDay, appointment_id: str, allowed: frozenset[Status]) -> Appointment:
+    """The appointment on this day, refused when it is missing or in another state."""
+    found = state.find(appointment_id)
+    if found is None:
+        raise UnknownAppointment(appointment_id)
+    if found.status not in allowed:
+        raise WrongStatus("appointment_id", f"appointment {appointment_id} is {found.status}")
+    return found
+
+
+def reschedule(command: RescheduleAppointment, state: DiaryDay) -> list[DomainEvent]:
+    """Move an appointment within its day, keeping its officer when they are free."""
+    found = appointment(state, command.appointment_id, MOVABLE)
+    starts_at, ends_at = resolve_time(state, command.start)
+    if found.status == "booked" and found.starts_at == starts_at:
+        return []
+    check_future(starts_at, command.now)
+    got = claim(
+        state, starts_at, ends_at, command.on_duty, command.now, found.appointment_id, found.officer_id
+    )
+    return [
+        AppointmentRescheduled(
+            appointment_id=found.appointment_id,
+            diary=state.diary.stream_id,
+            from_diary=state.diary.stream_id,
+            from_starts_at=found.starts_at,
+            from_ends_at=found.ends_at,
+            starts_at=starts_at,
+            ends_at=ends_at,
+            room_id=got.room_id,
+            officer_id=got.officer_id,
+            initiated_by=command.initiated_by,
+            reason=command.reason,
+            caller_to_be_told=command.initiated_by == "police",
+            rescheduled_at=command.now,
+        )
+    ]
+
+
+def move_in(command: MoveAppointmentIn, state: DiaryDay) -> list[DomainEvent]:
+    """Claim a new time on this day for an appointment held on another day."""
+    if command.from_diary == state.diary.stream_id:
+        raise Refusal("from_diary", "a move within one day is a reschedule")
+    starts_at, ends_at = resolve_time(state, command.start)
+    existing = state.find(command.appointment_id)
+    if existing is not None:
+        if existing.status == "booked" and existing.starts_at == starts_at:
+            return []
+        raise WrongStatus("appointment_id", f"appointment {command.appointment_id} is {existing.status}")
+    check_day(state)
+    check_future(starts_at, command.now)
+    got = claim(state, starts_at, ends_at, command.on_duty, command.now)
+    return [
+        AppointmentRescheduled(
+            appointment_id=command.appointment_id,
+            diary=state.diary.stream_id,
+            from_diary=command.from_diary,
+            from_starts_at=command.from_starts_at,
+            from_ends_at=command.from_ends_at,
+            starts_at=starts_at,
+            ends_at=ends_at,
+            room_id=got.room_id,
+            officer_id=got.officer_id,
+            initiated_by=command.initiated_by,
+            reason=command.reason,
+            caller_to_be_told=command.initiated_by == "police",
+            rescheduled_at=command.now,
+        )
+    ]
+
+
+def move_out(command: MoveAppointmentOut, state: DiaryDay) -> list[DomainEvent]:
+    """Free the old time of an appointment now held on another day."""
+    found = appointment(state, command.appointment_id, MOVABLE | {"moved-out"})
+    if found.status == "moved-out":
+        return []
+    return [
+        AppointmentMovedOut(
+            appointment_id=found.appointment_id,
+            diary=state.diary.stream_id,
+            to_diary=command.to_diary,
+            starts_at=command.to_starts_at,
+            initiated_by=command.initiated_by,
+            reason=command.reason,
+            moved_at=command.now,
+        )
+    ]

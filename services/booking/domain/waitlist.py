@@ -1,0 +1,156 @@
+"""The waitlist of a station or diary car: callers for whom nothing suited, in the order they
+joined. Its stream is ``waitlist:{place}:{place_id}``.
+
+How a freed slot reaches a waiting caller (the handler drives it):
+1. a cancellation, a lapsed offer or new duty frees a slot on a day: ``next_to_offer``
+   names the first caller waiting whose date range fits;
+2. ``OfferFreedSlot`` on that day holds the slot for them until it lapses;
+3. they accept: ``BookStationSlot`` / ``BookDiaryCarVisit`` with their appointment id
+   turns the hold into a booking, then ``LeaveWaitlist(booked=True)`` here;
+4. they do not: ``LapseOffer`` on the day frees it, and back to 1 (the day remembers
+   the lapse, so the next caller is offered it, not the same one again).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import date, datetime
+from typing import assert_never
+
+from pydantic import BaseModel, ConfigDict
+
+from schemas.base import DomainEvent
+from schemas.booking import (
+    Briefing,
+    CallerDetails,
+    IncidentGrade,
+    Instant,
+    Place,
+    WaitlistJoined,
+    WaitlistLeft,
+)
+from services.booking.domain.calendar import local_date
+from services.booking.domain.errors import Refusal, UnknownAppointment
+from services.booking.domain.rules import check_grade
+from services.booking.domain.state import DiaryDay
+
+
+class _Command(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class JoinWaitlist(_Command):
+    """Put a caller on the waitlist for a date range."""
+
+    appointment_id: str
+    from_day: date
+    to_day: date
+    incident_grade: IncidentGrade
+    caller: CallerDetails
+    briefing: Briefing
+    now: Instant
+
+
+class LeaveWaitlist(_Command):
+    """Take a caller off the waitlist: booked, or no longer waiting."""
+
+    appointment_id: str
+    booked: bool
+    now: Instant
+
+
+WaitlistCommand = JoinWaitlist | LeaveWaitlist
+
+
+@dataclass(frozen=True)
+class WaitingCaller:
+    """One caller waiting, and the days that would suit them."""
+
+    appointment_id: str
+    from_day: date
+    to_day: date
+
+
+@dataclass(frozen=True)
+class Waitlist:
+    """The callers still waiting for one station or diary car, first come first."""
+
+    place: Place
+    place_id: str
+    waiting: tuple[WaitingCaller, ...] = ()
+    left: frozenset[str] = frozenset()
+
+    @property
+    def stream_id(self) -> str:
+        """The event-store stream of this waitlist."""
+        return f"waitlist:{self.place}:{self.place_id}"
+
+
+def decide_waitlist(command: WaitlistCommand, state: Waitlist) -> list[DomainEvent]:
+    """The events a waitlist command causes; raises BookingRefused when refused."""
+    known = any(w.appointment_id == command.appointment_id for w in state.waiting)
+    match command:
+        case JoinWaitlist():
+            if known or command.appointment_id in state.left:
+                return []
+            check_grade(command.incident_grade)
+            if command.to_day < command.from_day:
+                raise Refusal("to_day", "the range ends before it begins")
+            if command.to_day < local_date(command.now):
+                raise Refusal("to_day", "the whole range is in the past")
+            return [
+                WaitlistJoined(
+                    appointment_id=command.appointment_id,
+                    diary=state.stream_id,
+                    place=state.place,
+                    place_id=state.place_id,
+                    from_day=command.from_day,
+                    to_day=command.to_day,
+                    caller=command.caller,
+                    briefing=command.briefing,
+                    joined_at=command.now,
+                )
+            ]
+        case LeaveWaitlist():
+            if command.appointment_id in state.left:
+                return []
+            if not known:
+                raise UnknownAppointment(command.appointment_id)
+            return [
+                WaitlistLeft(
+                    appointment_id=command.appointment_id,
+                    diary=state.stream_id,
+                    booked=command.booked,
+                    left_at=command.now,
+                )
+            ]
+        case _:
+            assert_never(command)
+
+
+def evolve_waitlist(state: Waitlist, event: DomainEvent) -> Waitlist:
+    """The waitlist after one of its events."""
+    match event:
+        case WaitlistJoined():
+            joined = WaitingCaller(event.appointment_id, event.from_day, event.to_day)
+            return replace(state, waiting=(*state.waiting, joined))
+        case WaitlistLeft():
+            return replace(
+                state,
+                waiting=tuple(w for w in state.waiting if w.appointment_id != event.appointment_id),
+                left=state.left | {event.appointment_id},
+            )
+        case _:
+            return state
+
+
+def next_to_offer(waitlist: Waitlist, day: DiaryDay, now: datetime) -> WaitingCaller | None:
+    """The first caller waiting whose range includes the day and who has had no offer on it."""
+    if (day.diary.place, day.diary.place_id) != (waitlist.place, waitlist.place_id):
+        return None
+    today = local_date(now)
+    for caller in waitlist.waiting:
+        fits = caller.from_day <= day.diary.day <= caller.to_day and day.diary.day >= today
+        if fits and day.find(caller.appointment_id) is None:
+            return caller
+    return None

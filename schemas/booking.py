@@ -239,6 +239,7 @@ class AppointmentDisplaced(_BookingEvent):
     officer_id: str
     starts_at: Instant
     withdrawal_id: str
+    initiated_by: Initiator = "police"
     reason: str
     displaced_at: Instant
 

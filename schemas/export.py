@@ -15,6 +15,7 @@ from faststream.specification import AsyncAPI
 
 import schemas.booking
 import schemas.notifications
+import schemas.reference
 import schemas.roster  # noqa: F401  (importing registers the events)
 from schemas.base import DomainEvent, registered_events
 from schemas.envelope import Envelope

@@ -35,7 +35,9 @@ def create_app() -> FastAPI:
             await runtime.ready.wait()
             pool = await open_pool(cfg.database_url(KEYSTORE_DATABASE), [KEYSTORE_MIGRATIONS], max_size=5)
             keys.append(pool)
-            app.state.handlers = BookingHandlers(runtime.db, KeyStore(pool), cfg, runtime.source)
+            handlers = BookingHandlers(runtime.db, KeyStore(pool), cfg, runtime.source)
+            await handlers.load_reference()
+            app.state.handlers = handlers
 
         async with runtime.running():
             wiring = asyncio.create_task(when_ready())
@@ -46,8 +48,14 @@ def create_app() -> FastAPI:
                 for pool in keys:
                     await pool.close()
 
+    async def probe_wiring() -> None:
+        if getattr(app.state, "handlers", None) is None:
+            raise ConnectionError("key store and reference data not loaded yet")
+
     app = create_http_app(
-        SERVICE, {"postgresql": runtime.probe_database, "kafka": runtime.probe_kafka}, lifespan=lifespan
+        SERVICE,
+        {"postgresql": runtime.probe_database, "kafka": runtime.probe_kafka, "wiring": probe_wiring},
+        lifespan=lifespan,
     )
     app.state.runtime = runtime
     app.include_router(router)

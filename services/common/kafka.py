@@ -61,12 +61,15 @@ def publisher(broker: KafkaBroker, prefix: str = "") -> Any:
     return publish
 
 
-def subscribe(broker: KafkaBroker, topic: str, consumer: IdempotentConsumer, prefix: str = "") -> None:
+def subscribe(
+    broker: KafkaBroker, topic: str, consumer: IdempotentConsumer, prefix: str = "", group_suffix: str = ""
+) -> None:
     """Feed every record of ``topic`` to an idempotent consumer, acknowledging after it is applied."""
 
     @broker.subscriber(
         f"{prefix}{topic}",
-        group_id=consumer.name,
+        # The group belongs to the read model's database: two databases, two groups.
+        group_id=f"{consumer.name}{group_suffix}",
         auto_offset_reset="earliest",
         ack_policy=AckPolicy.NACK_ON_ERROR,
         title=f"{consumer.name}:{topic}",

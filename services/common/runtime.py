@@ -66,7 +66,7 @@ class Runtime:
         publish = kafka.publisher(self.broker, prefix)
         for consumer_name, topic, apply in subscriptions:
             consumer = IdempotentConsumer(consumer_name, self.pool, apply, publish)
-            kafka.subscribe(self.broker, topic, consumer, prefix)
+            kafka.subscribe(self.broker, topic, consumer, prefix, self.settings.db_suffix)
         if extra_setup is not None:
             extra_setup(self.broker)
         await self.broker.start()

@@ -14,7 +14,7 @@ from schemas.topics import TOPICS, topic_configs
 from services.common.config import Settings, settings
 from services.common.db import COMMON_MIGRATIONS, drop_database, open_pool
 from tests.support.servers import Servers
-from tests.support.services import ServiceProcess, service
+from tests.support.services import ServiceProcess, seed_county, service
 
 
 @pytest.fixture(scope="session")
@@ -85,6 +85,7 @@ async def booking_and_projections(
     """The booking and projections services, running as real processes for this test run."""
     logs = tmp_path_factory.mktemp("service-logs")
     booking = await service("booking", logs).start()
+    await seed_county(booking)
     projections = await service("projections", logs).start()
     yield booking, projections
     booking.stop()

@@ -16,7 +16,7 @@ from services.common.config import Settings
 from services.common.reference import load_county
 from tests.integration.test_first_flow import booking_form
 from tests.support.kafka_reader import header, read_topic
-from tests.support.services import ServiceProcess, auth, service
+from tests.support.services import ServiceProcess, auth, seed_county, service
 
 pytestmark = pytest.mark.integration
 BOOKINGS = 500
@@ -42,6 +42,7 @@ async def test_a_sigkill_mid_booking_loses_no_acknowledged_booking_and_doubles_n
 ) -> None:
     suffix = f"_crash{run_id}"
     booking = await service("booking", tmp_path, APPOINTMENTS_DB_SUFFIX=suffix).start()
+    await seed_county(booking)
     projections = await service("projections", tmp_path, APPOINTMENTS_DB_SUFFIX=suffix).start()
     acknowledged: list[str] = []
     cut_off = 0

@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import asyncpg
 import pytest
@@ -27,6 +29,18 @@ def envelope(n: int) -> Envelope:
         event_id=uuid.uuid4(), event_type="Counted", schema_version=1, source="urn:test",
         subject=f"counter-{n}", time=datetime.now(UTC), correlation_id=str(uuid.uuid4()), data={"n": n},
     )
+
+
+@dataclass
+class Rec:
+    """A record as Kafka hands it over."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    headers: Any
 
 
 async def count_into_table(conn: asyncpg.Connection, env: Envelope, _: Position) -> None:
@@ -51,18 +65,14 @@ async def test_the_same_record_delivered_twice_is_applied_once(
     consumer = IdempotentConsumer("counter", pool, count_into_table, publish)
     env = envelope(1)
 
-    class Rec:
-        topic, partition, key, value = TOPIC, 0, b"k", env.kafka_value()
-        headers = env.kafka_headers()
-
-        def __init__(self, offset: int) -> None:
-            self.offset = offset
+    def rec(offset: int) -> Rec:
+        return Rec(TOPIC, 0, offset, b"k", env.kafka_value(), env.kafka_headers())
 
     try:
-        assert await consumer.handle(Rec(5)) == "applied"
-        assert await consumer.handle(Rec(5)) == "duplicate"  # redelivered after a crash
-        assert await consumer.handle(Rec(9)) == "duplicate"  # republished by the relay
-        assert await consumer.handle(Rec(3)) == "duplicate"  # older than what was stored
+        assert await consumer.handle(rec(5)) == "applied"
+        assert await consumer.handle(rec(5)) == "duplicate"  # redelivered after a crash
+        assert await consumer.handle(rec(9)) == "duplicate"  # republished by the relay
+        assert await consumer.handle(rec(3)) == "duplicate"  # older than what was stored
     finally:
         await broker.stop()
     async with pool.acquire() as conn:

@@ -15,6 +15,7 @@ from pathlib import Path
 import httpx
 
 from services.common.auth import Role, issue_token
+from services.common.reference import load_county
 
 TEST_SECRET = "integration-test-secret"
 ROOT = Path(__file__).resolve().parents[2]
@@ -102,3 +103,13 @@ def service(name: str, log_dir: Path, **extra_env: str) -> ServiceProcess:
     }
     log_dir.mkdir(parents=True, exist_ok=True)
     return ServiceProcess(name, port, env, log_dir / f"{name}-{port}.log")
+
+
+async def seed_county(booking: ServiceProcess) -> None:
+    """Load the county's reference data into a booking service, as `appointments seed` does."""
+    async with httpx.AsyncClient(base_url=booking.url, headers=auth(Role.ADMIN, "seed")) as client:
+        response = await client.put(
+            "/reference/county", content=load_county().model_dump_json(),
+            headers={"content-type": "application/json"},
+        )
+    assert response.status_code == 200, response.text

@@ -12,16 +12,18 @@ from pydantic import BaseModel
 from schemas.booking import DiaryCarVisitBooked, Place, Slot, SlotBooked
 from services.booking.adapters.personal import InvalidPersonalData
 from services.booking.app.forms import BookingForm
-from services.booking.app.handlers import BookingHandlers
+from services.booking.app.handlers import BookingHandlers, NotSeeded
 from services.booking.domain.errors import BookingRefused, SlotTaken
 from services.common.auth import Caller, Role
 from services.common.commands import Metadata, TooMuchContention
 from services.common.http import allow, problem
 from services.common.logging import correlation_id
 from services.common.london import local, spoken_day, spoken_range
+from services.common.reference import County
 
 router = APIRouter()
 Booker = Annotated[Caller, Depends(allow(Role.CALL_TAKER, Role.SUPERVISOR))]
+Admin = Annotated[Caller, Depends(allow(Role.ADMIN))]
 Viewer = Annotated[Caller, Depends(allow(Role.CALL_TAKER, Role.SUPERVISOR, Role.OFFICER))]
 
 
@@ -93,6 +95,23 @@ FromDay = Annotated[date | None, Query(alias="from", description="First London d
 ToDay = Annotated[date | None, Query(alias="to", description="Last London date (default a week on).")]
 
 
+@router.put("/reference/county", tags=["reference"], status_code=200)
+async def load_county_reference(request: Request, county: County, caller: Admin) -> dict[str, object]:
+    """Load the county's reference data (`appointments seed` does this); a new version is recorded."""
+    handlers = _handlers(request)
+    changed = await handlers.seed_reference(county, _meta(caller))
+    return {"changed": changed, "sha256": handlers.reference.sha256}
+
+
+@router.get("/reference/county", tags=["reference"], response_model=County)
+async def county_reference(request: Request, _: Viewer) -> County:
+    """The county's reference data in force: districts, stations, rooms, hours, diary cars."""
+    try:
+        return _handlers(request).county
+    except NotSeeded as exc:
+        raise HTTPException(503, str(exc)) from exc
+
+
 async def _offer(
     request: Request, place: Place, place_id: str, first: date | None, last: date | None
 ) -> object:
@@ -103,6 +122,8 @@ async def _offer(
         slots = await _handlers(request).free_slots(place, place_id, first, last, now)
     except BookingRefused as exc:
         return refused(exc)
+    except NotSeeded as exc:
+        return problem(503, str(exc))
     return [_free(s) for s in slots]
 
 
@@ -127,7 +148,7 @@ async def _book(request: Request, place: Place, place_id: str, form: BookingForm
         event = await _handlers(request).book(place, place_id, form, _meta(caller))
     except (BookingRefused, InvalidPersonalData) as exc:
         return refused(exc)
-    except TooMuchContention as exc:
+    except (TooMuchContention, NotSeeded) as exc:
         return problem(503, str(exc), retry_after_seconds=1)
     if isinstance(event, SlotBooked):
         starts, ends, where, room = event.starts_at, event.ends_at, event.station_id, event.room_id

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 import asyncpg
@@ -14,15 +14,26 @@ from services.booking.adapters import store
 from services.booking.adapters.personal import normalise_phone, normalise_postcode, seal_caller
 from services.booking.app.forms import BookingForm
 from services.booking.domain import decider
+from services.booking.domain import reference as county_reference
 from services.booking.domain.calendar import to_utc
 from services.booking.domain.capacity import free_slots, nearest_alternatives
 from services.booking.domain.commands import BookDiaryCarVisit, BookStationSlot
 from services.booking.domain.errors import Refusal, SlotTaken
+from services.booking.domain.reference import CountyState
 from services.booking.domain.state import Diary, DiaryDay
 from services.common.commands import Metadata, events_of, run_command
 from services.common.config import Settings
 from services.common.eventstore import load_stream
+from services.common.reference import County
 from services.common.shredding import KeyStore
+
+
+class NotSeeded(Exception):
+    """Booking has no county reference data yet."""
+
+    def __init__(self) -> None:
+        super().__init__("the county's reference data is not loaded yet: run `appointments seed`")
+
 
 # How far either side of a full day to look for the nearest alternatives.
 ALTERNATIVE_DAYS = 7
@@ -37,9 +48,43 @@ class BookingHandlers:
     keys: KeyStore
     settings: Settings
     source: str
+    reference: CountyState = field(default_factory=CountyState)
+
+    @property
+    def county(self) -> County:
+        """The reference data in force; refused until `appointments seed` has loaded it."""
+        if self.reference.county is None:
+            raise NotSeeded()
+        return self.reference.county
+
+    async def load_reference(self) -> None:
+        """Read the county reference stream into memory (at start-up)."""
+        async with self.pool.acquire() as conn:
+            stored = await load_stream(conn, county_reference.STREAM, self.source)
+        state = CountyState()
+        for event in events_of(stored):
+            state = county_reference.evolve(state, event)
+        self.reference = state
+
+    async def seed_reference(self, county: County, meta: Metadata) -> bool:
+        """Record the county's reference data if it changed; returns whether it did."""
+        state, events = await run_command(
+            self.pool,
+            source=self.source,
+            stream_id=county_reference.STREAM,
+            initial=CountyState(),
+            evolve=county_reference.evolve,
+            decide=lambda st: county_reference.decide_load(county, meta.now, st),
+            meta=meta,
+        )
+        self.reference = state
+        return bool(events)
+
+    def _initial(self, diary: Diary) -> DiaryDay:
+        return decider.initial_state(diary, self.county)
 
     async def _day(self, conn: asyncpg.Connection, diary: Diary) -> DiaryDay:
-        state = decider.initial_state(diary)
+        state = self._initial(diary)
         return decider.fold(state, events_of(await load_stream(conn, diary.stream_id, self.source)))
 
     async def free_slots(
@@ -50,7 +95,7 @@ class BookingHandlers:
             raise Refusal("to", "the range ends before it starts")
         if (last - first).days >= MAX_RANGE_DAYS:
             raise Refusal("to", f"ask for at most {MAX_RANGE_DAYS} days at a time")
-        decider.initial_state(Diary(place, place_id, first))  # refuses an unknown place up front
+        self._initial(Diary(place, place_id, first))  # refuses an unknown place up front
         slots: list[Slot] = []
         async with self.pool.acquire() as conn:
             day = first

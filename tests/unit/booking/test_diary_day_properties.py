@@ -48,11 +48,12 @@ class StationDayMachine(RuleBasedStateMachine):
     # Local hours the rules pick from; the last is outside opening hours.
     HOURS: tuple[int, ...] = (17, 18, 19, 20)
     OPENS, CLOSES = 17, 20
+    ROSTERED: frozenset[str] = frozenset({"pc-101", "pc-102"})
 
     def __init__(self) -> None:
         super().__init__()
         self.state: DiaryDay = self.empty_day()
-        self.rostered: set[str] = {"pc-101", "pc-102"}
+        self.rostered: set[str] = set(self.ROSTERED)
         self.withdrawals = 0
 
     def empty_day(self) -> DiaryDay:
@@ -153,6 +154,8 @@ class StationDayMachine(RuleBasedStateMachine):
 class DiaryCarDayMachine(StationDayMachine):
     HOURS = (8, 12, 18, 9)  # 9am is not a window start
     OPENS, CLOSES = 8, 20
+    # More officers than places, so the places are what run out.
+    ROSTERED = frozenset(OFFICERS)
 
     def empty_day(self) -> DiaryDay:
         return two_visit_car_day()

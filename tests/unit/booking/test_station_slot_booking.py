@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 
 from schemas.booking import SlotBooked
-from services.booking.domain.decider import decide
+from services.booking.domain.decider import decide, initial_state
 from services.booking.domain.errors import (
     ClockChange,
     ClosedDay,
@@ -19,7 +19,8 @@ from services.booking.domain.errors import (
     SlotTaken,
     WrongStatus,
 )
-from tests.unit.booking.builders import MONDAY, NOW, at, book_station, given, hours, station_day
+from services.booking.domain.state import Diary
+from tests.unit.booking.builders import COUNTY, MONDAY, NOW, at, book_station, given, hours, station_day
 
 
 class TestGivenAnEmptyStationDay:
@@ -189,3 +190,28 @@ class TestGivenASlotAlreadyBooked:
         state = given(station_day(), book_station("apt-1", 18))
 
         assert decide(book_station("apt-2", 19), state)
+
+
+class TestChoosingADiaryDay:
+    def test_a_stream_id_names_the_place_and_the_london_date(self) -> None:
+        diary = Diary.parse("station:hertford:2026-06-15")
+
+        assert diary == station_day("hertford")
+        assert diary.stream_id == "station:hertford:2026-06-15"
+        assert Diary.parse("diary-car:dacorum:2026-06-15").place == "diary-car"
+
+    def test_a_stream_that_is_not_a_diary_day_is_rejected(self) -> None:
+        with pytest.raises(ValueError):
+            Diary.parse("waitlist:station:hertford")
+
+    def test_an_unknown_station_has_no_diary(self) -> None:
+        with pytest.raises(Refusal) as refused:
+            initial_state(station_day("gotham"), COUNTY)
+
+        assert refused.value.field == "place_id"
+
+    def test_a_station_without_an_appointment_room_has_no_diary(self) -> None:
+        with pytest.raises(Refusal) as refused:
+            initial_state(station_day("tring"), COUNTY)
+
+        assert "Tring station has no appointment room" in refused.value.reason

@@ -6,11 +6,14 @@ from __future__ import annotations
 from datetime import date, time
 
 import pytest
+from hypothesis import given as given_any
+from hypothesis import settings
+from hypothesis import strategies as st
 
 from schemas.booking import AppointmentOffered, OfferLapsed, SlotBooked, WaitlistJoined, WaitlistLeft
 from services.booking.domain.commands import CancelAppointment, LapseOffer, OfferFreedSlot
 from services.booking.domain.decider import decide
-from services.booking.domain.errors import EmergencyResponse, Refusal, SlotTaken, WrongStatus
+from services.booking.domain.errors import BookingRefused, EmergencyResponse, Refusal, SlotTaken, WrongStatus
 from services.booking.domain.waitlist import (
     JoinWaitlist,
     LeaveWaitlist,
@@ -150,3 +153,30 @@ class TestGivenAFreedSlotOffered:
         day = given(station_day(), offer(), book_station("waiting-1", 17))
 
         assert decide(LapseOffer(appointment_id="waiting-1", now=EXPIRES), day) == []
+
+
+WAITLIST_STEPS = st.lists(
+    st.tuples(st.sampled_from(["join", "leave"]), st.sampled_from(["w-1", "w-2", "w-3"])), max_size=12
+)
+
+
+@settings(max_examples=50, deadline=None)
+@given_any(steps=WAITLIST_STEPS)
+def test_any_joins_and_leaves_keep_each_caller_waiting_at_most_once(steps: list[tuple[str, str]]) -> None:
+    state = Waitlist("station", "cheshunt")
+    for kind, appointment_id in steps:
+        command = (
+            join(appointment_id)
+            if kind == "join"
+            else LeaveWaitlist(appointment_id=appointment_id, booked=False, now=NOW)
+        )
+        try:
+            events = decide_waitlist(command, state)
+        except BookingRefused:
+            continue
+        for event in events:
+            state = evolve_waitlist(state, event)
+        assert decide_waitlist(command, state) == []
+        waiting = [w.appointment_id for w in state.waiting]
+        assert len(waiting) == len(set(waiting))
+        assert not set(waiting) & state.left

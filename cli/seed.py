@@ -1,0 +1,51 @@
+"""`appointments seed`: load the county's reviewed reference data into the running booking service."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+
+from cli import stack
+from services.common.auth import Role, issue_token
+from services.common.config import settings
+from services.common.reference import COUNTY_FILE, load_county
+
+console = Console()
+
+
+def seed(
+    file: Path = typer.Option(COUNTY_FILE, help="The reviewed reference data file (TOML)."),
+    booking_url: str = typer.Option("", help="Booking's base URL (default: the local stack's)."),
+) -> None:
+    """Load the county's reference data (districts, stations, rooms, hours, diary cars) into booking."""
+    try:
+        county = load_county(file)
+    except (ValidationError, ValueError, OSError) as exc:
+        console.print(f"[red]{file} is not valid reference data:[/red]\n{exc}")
+        raise typer.Exit(2) from exc
+    url = booking_url or f"http://127.0.0.1:{settings().port('booking')}"
+    token = issue_token(Role.ADMIN, "seed", stack.token_secret())
+    try:
+        response = httpx.put(
+            f"{url}/reference/county",
+            content=county.model_dump_json(),
+            headers={"Authorization": f"Bearer {token}", "content-type": "application/json"},
+            timeout=30,
+        )
+    except httpx.HTTPError as exc:
+        console.print(f"[red]booking at {url} does not answer ({exc}); is the stack up (make run)?[/red]")
+        raise typer.Exit(1) from exc
+    if response.status_code != 200:
+        console.print(f"[red]booking refused the data: {response.status_code}[/red] {response.text}")
+        raise typer.Exit(1)
+    body = response.json()
+    stations = len(county.appointment_stations())
+    state = "loaded as a new version" if body["changed"] else "already in force (unchanged)"
+    console.print(
+        f"{county.name}: {len(county.districts)} districts, {stations} appointment stations, "
+        f"{len(county.districts)} diary cars: {state} (sha256 {body['sha256'][:12]})"
+    )

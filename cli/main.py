@@ -1,0 +1,141 @@
+"""`appointments`: the project's one command (CONTRACT.md, "Command line")."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib
+import importlib.util
+import inspect
+import os
+from collections.abc import Iterator
+
+import typer
+
+from cli import stack
+from services.common.config import settings
+
+app = typer.Typer(
+    help="Station Appointments: the local stack and the operations and audit commands.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+
+# Other commands live in their own modules. Each exposes one of, in this order:
+# `register(app: typer.Typer) -> None`; or `app: typer.Typer`, mounted as a command
+# group named after the module (cli.audit -> `appointments audit verify`); or a
+# function named after the module, added as that command (cli.diary.diary -> `diary`).
+# A module not written yet is skipped; one that fails to import fails loudly.
+COMMAND_MODULES: tuple[str, ...] = (
+    "cli.seed",
+    "cli.replay",
+    "cli.diary",
+    "cli.history",
+    "cli.audit",
+    "cli.erase",
+    "cli.deadletter",
+)
+
+
+@contextlib.contextmanager
+def _stack_errors() -> Iterator[None]:
+    try:
+        yield
+    except stack.StackError as exc:
+        stack.console.print(str(exc), style="red", markup=False, highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from exc
+
+
+def _point_at(kafka_bootstrap: str, pg_url: str) -> None:
+    # Code run in this process afterwards (the seed) must reach the same stack.
+    os.environ.update(stack.stack_environment(kafka_bootstrap, pg_url))
+    settings.cache_clear()
+
+
+def _run_seed() -> None:
+    if importlib.util.find_spec("cli.seed") is None:
+        return
+    seed = getattr(importlib.import_module("cli.seed"), "seed", None)
+    if seed is None:
+        return
+    stack.console.print("Seeding the county's reference data ...")
+    # Run it as its command line would, so typer.Option defaults become real values.
+    runner = typer.Typer(add_completion=False)
+    runner.command()(seed)
+    result = runner(args=[], prog_name="appointments seed", standalone_mode=False)
+    if inspect.isawaitable(result):
+        result = asyncio.run(_awaited(result))
+    if isinstance(result, int) and result != 0:
+        raise typer.Exit(result)
+
+
+async def _awaited(result: object) -> object:
+    assert inspect.isawaitable(result)
+    return await result
+
+
+@app.command()
+def up(
+    seed: bool = typer.Option(True, "--seed/--no-seed", help="Load the county's reference data."),
+    timeout: float = typer.Option(180.0, help="Seconds to wait for every service to be healthy."),
+) -> None:
+    """Start PostgreSQL, Kafka and every service; seed; print URLs and tokens."""
+    with _stack_errors():
+        with stack.locked():
+            pg_url = stack.ensure_postgres()
+            kafka_bootstrap = stack.ensure_kafka()
+            # From now on a test session that started these servers leaves them running.
+            stack.take_lease(stack.STACK_LEASE)
+            stack.ensure_topics(kafka_bootstrap)
+            stack.start_services(kafka_bootstrap, pg_url)
+        stack.wait_healthy(timeout)
+        _point_at(kafka_bootstrap, pg_url)
+        if seed:
+            _run_seed()
+        stack.print_summary()
+
+
+@app.command()
+def down() -> None:
+    """Stop the services, PostgreSQL and Kafka that `up` started."""
+    with _stack_errors(), stack.locked():
+        stack.release_lease(stack.STACK_LEASE)
+        stack.stop_all()
+
+
+@app.command()
+def status() -> None:
+    """Show which processes run and whether each is healthy (exit 1 if any is not)."""
+    with _stack_errors():
+        if not stack.print_status():
+            raise typer.Exit(1)
+
+
+@app.command()
+def topics() -> None:
+    """Create the contract's Kafka topics on APPOINTMENTS_KAFKA_BOOTSTRAP (idempotent)."""
+    with _stack_errors():
+        bootstrap = settings().kafka_bootstrap
+        stack.wait_for_kafka(bootstrap)
+        created = stack.ensure_topics(bootstrap)
+        stack.console.print(f"topics created: {', '.join(created) or 'none (all existed)'}")
+
+
+def _register(module_name: str) -> None:
+    if importlib.util.find_spec(module_name) is None:
+        return
+    module = importlib.import_module(module_name)
+    name = module_name.rpartition(".")[2]
+    register = getattr(module, "register", None)
+    group = getattr(module, "app", None)
+    command = getattr(module, name, None)
+    if callable(register):
+        register(app)
+    elif isinstance(group, typer.Typer):
+        app.add_typer(group, name=name)
+    elif callable(command):
+        app.command(name)(command)
+
+
+for _module_name in COMMAND_MODULES:
+    _register(_module_name)

@@ -1,0 +1,99 @@
+"""docker-compose.yml and the Dockerfile describe the contract's stack."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import yaml
+
+from services.common.config import PROJECT_ROOT, SERVICE_PORTS
+
+APP_SERVICES = {
+    "booking": "services.booking",
+    "roster": "services.roster",
+    "notifications": "services.notifications",
+    "projections": "services.projections",
+    "web": "web",
+}
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict[str, Any]:
+    loaded = yaml.safe_load((PROJECT_ROOT / "docker-compose.yml").read_text())
+    assert isinstance(loaded, dict)
+    return loaded
+
+
+def published(service: dict[str, Any]) -> dict[int, int]:
+    """Container port -> host port, from "[ip:]host:container" entries."""
+    ports: dict[int, int] = {}
+    for entry in service.get("ports", []):
+        *_, host, container = str(entry).split(":")
+        ports[int(container)] = int(host)
+    return ports
+
+
+def test_names_the_servers_and_every_service(compose: dict[str, Any]) -> None:
+    assert {"kafka", "postgres", *APP_SERVICES} <= set(compose["services"])
+
+
+def test_kafka_is_apache_kafka_4_in_kraft_mode(compose: dict[str, Any]) -> None:
+    kafka = compose["services"]["kafka"]
+    env = kafka["environment"]
+
+    assert kafka["image"].startswith("apache/kafka:4.")
+    assert set(env["KAFKA_PROCESS_ROLES"].split(",")) == {"broker", "controller"}
+    assert env["KAFKA_CONTROLLER_QUORUM_VOTERS"]
+    assert "KAFKA_ZOOKEEPER_CONNECT" not in env
+    assert env["KAFKA_AUTO_CREATE_TOPICS_ENABLE"] == "false"
+    assert published(kafka)[9092] == 9092
+
+
+def test_postgres_is_published_on_the_contract_port(compose: dict[str, Any]) -> None:
+    postgres = compose["services"]["postgres"]
+
+    assert postgres["image"].startswith("postgres:15")
+    assert published(postgres)[5432] == 5432
+
+
+@pytest.mark.parametrize("name", sorted(APP_SERVICES))
+def test_each_service_runs_its_module_on_its_contract_port(compose: dict[str, Any], name: str) -> None:
+    service = compose["services"][name]
+    port = SERVICE_PORTS[name]
+
+    assert service["command"] == ["python", "-m", APP_SERVICES[name]]
+    assert published(service) == {port: port}
+    assert f":{port}/health" in " ".join(service["healthcheck"]["test"])
+
+
+@pytest.mark.parametrize("name", sorted(APP_SERVICES))
+def test_each_service_is_pointed_at_the_servers(compose: dict[str, Any], name: str) -> None:
+    service = compose["services"][name]
+    env = service["environment"]
+
+    assert env["APPOINTMENTS_KAFKA_BOOTSTRAP"].startswith("kafka:")
+    assert "@postgres:5432" in env["APPOINTMENTS_PG_URL"]
+    assert env["APPOINTMENTS_TOKEN_SECRET"]
+    assert env["APPOINTMENTS_HOST"] == "0.0.0.0"
+    assert service["depends_on"]["topics"]["condition"] == "service_completed_successfully"
+
+
+def test_topics_are_created_once_the_broker_is_healthy(compose: dict[str, Any]) -> None:
+    topics = compose["services"]["topics"]
+
+    assert topics["command"] == ["appointments", "topics"]
+    assert topics["depends_on"]["kafka"]["condition"] == "service_healthy"
+
+
+def test_every_long_running_container_has_a_healthcheck(compose: dict[str, Any]) -> None:
+    long_running = set(compose["services"]) - {"topics"}
+
+    assert all("healthcheck" in compose["services"][name] for name in long_running)
+
+
+def test_the_image_installs_the_project_on_python_3_11_slim() -> None:
+    dockerfile = (PROJECT_ROOT / "Dockerfile").read_text()
+
+    assert "FROM python:3.11-slim" in dockerfile
+    assert "pip install ." in dockerfile

@@ -10,6 +10,7 @@ from pathlib import Path
 import asyncpg
 from fastapi import FastAPI
 
+from services.booking.adapters import lifecycle_http
 from services.booking.adapters.http import router
 from services.booking.app.handlers import BookingHandlers
 from services.common.config import settings
@@ -59,4 +60,5 @@ def create_app() -> FastAPI:
     )
     app.state.runtime = runtime
     app.include_router(router)
+    app.include_router(lifecycle_http.router)
     return app

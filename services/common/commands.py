@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TypeVar
+from typing import Generic, TypeVar
 
 import asyncpg
 
@@ -52,6 +52,35 @@ def events_of(stored: Sequence[StoredEvent]) -> list[DomainEvent]:
     return [
         parse_event(s.envelope.event_type, s.envelope.schema_version, s.envelope.data) for s in stored
     ]
+
+
+@dataclass(frozen=True)
+class Loaded(Generic[S]):
+    """One stream's state as loaded inside a transaction, and the version it was at."""
+
+    stream_id: str
+    version: int
+    state: S
+
+
+async def load_state(
+    conn: asyncpg.Connection, stream_id: str, source: str, initial: S, evolve: Callable[[S, DomainEvent], S]
+) -> Loaded[S]:
+    """Load and fold one stream (for commands that decide over several streams at once)."""
+    stored = await load_stream(conn, stream_id, source)
+    state = initial
+    for event in events_of(stored):
+        state = evolve(state, event)
+    return Loaded(stream_id, len(stored), state)
+
+
+async def append_decided(
+    conn: asyncpg.Connection, loaded: Loaded[S], events: Sequence[DomainEvent], source: str, meta: Metadata
+) -> None:
+    """Append the events decided on a loaded stream at the version it was loaded at."""
+    if events:
+        batch = [outgoing(e, loaded.stream_id, source, meta) for e in events]
+        await append(conn, loaded.stream_id, loaded.version, batch)
 
 
 class TooMuchContention(Exception):

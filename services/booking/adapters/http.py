@@ -54,7 +54,7 @@ class Booked(BaseModel):
     when: str
 
 
-def _handlers(request: Request) -> BookingHandlers:
+def handlers_of(request: Request) -> BookingHandlers:
     handlers: BookingHandlers | None = getattr(request.app.state, "handlers", None)
     if handlers is None:
         raise HTTPException(503, "booking is starting: its database or Kafka is not up yet")
@@ -73,7 +73,7 @@ def _free(slot: Slot) -> FreeSlot:
     )
 
 
-def _meta(caller: Caller) -> Metadata:
+def meta_of(caller: Caller) -> Metadata:
     return Metadata(correlation_id=correlation_id.get() or "none", actor=caller.actor, now=datetime.now(UTC))
 
 
@@ -98,8 +98,8 @@ ToDay = Annotated[date | None, Query(alias="to", description="Last London date (
 @router.put("/reference/county", tags=["reference"], status_code=200)
 async def load_county_reference(request: Request, county: County, caller: Admin) -> dict[str, object]:
     """Load the county's reference data (`appointments seed` does this); a new version is recorded."""
-    handlers = _handlers(request)
-    changed = await handlers.seed_reference(county, _meta(caller))
+    handlers = handlers_of(request)
+    changed = await handlers.seed_reference(county, meta_of(caller))
     return {"changed": changed, "sha256": handlers.reference.sha256}
 
 
@@ -107,7 +107,7 @@ async def load_county_reference(request: Request, county: County, caller: Admin)
 async def county_reference(request: Request, _: Viewer) -> County:
     """The county's reference data in force: districts, stations, rooms, hours, diary cars."""
     try:
-        return _handlers(request).county
+        return handlers_of(request).county
     except NotSeeded as exc:
         raise HTTPException(503, str(exc)) from exc
 
@@ -119,7 +119,7 @@ async def _offer(
     first = first or now.date()
     last = last or first + timedelta(days=6)
     try:
-        slots = await _handlers(request).free_slots(place, place_id, first, last, now)
+        slots = await handlers_of(request).free_slots(place, place_id, first, last, now)
     except BookingRefused as exc:
         return refused(exc)
     except NotSeeded as exc:
@@ -145,7 +145,7 @@ async def diary_car_free_windows(
 
 async def _book(request: Request, place: Place, place_id: str, form: BookingForm, caller: Caller) -> object:
     try:
-        event = await _handlers(request).book(place, place_id, form, _meta(caller))
+        event = await handlers_of(request).book(place, place_id, form, meta_of(caller))
     except (BookingRefused, InvalidPersonalData) as exc:
         return refused(exc)
     except (TooMuchContention, NotSeeded) as exc:

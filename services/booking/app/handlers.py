@@ -17,7 +17,7 @@ from services.booking.domain import decider
 from services.booking.domain import reference as county_reference
 from services.booking.domain.calendar import to_utc
 from services.booking.domain.capacity import free_slots, nearest_alternatives
-from services.booking.domain.commands import BookDiaryCarVisit, BookStationSlot
+from services.booking.domain.commands import BookDiaryCarVisit, BookStationSlot, OnDuty
 from services.booking.domain.errors import Refusal, SlotTaken
 from services.booking.domain.reference import CountyState
 from services.booking.domain.state import Diary, DiaryDay
@@ -80,11 +80,16 @@ class BookingHandlers:
         self.reference = state
         return bool(events)
 
-    def _initial(self, diary: Diary) -> DiaryDay:
+    def initial(self, diary: Diary) -> DiaryDay:
+        """An empty day of a station or diary car, with the reference data in force."""
         return decider.initial_state(diary, self.county)
 
+    async def on_duty(self, conn: asyncpg.Connection, diary: Diary) -> OnDuty:
+        """Who is on appointment duty for this day, net of withdrawals (None: roster not consulted)."""
+        return None
+
     async def _day(self, conn: asyncpg.Connection, diary: Diary) -> DiaryDay:
-        state = self._initial(diary)
+        state = self.initial(diary)
         return decider.fold(state, events_of(await load_stream(conn, diary.stream_id, self.source)))
 
     async def free_slots(
@@ -95,7 +100,7 @@ class BookingHandlers:
             raise Refusal("to", "the range ends before it starts")
         if (last - first).days >= MAX_RANGE_DAYS:
             raise Refusal("to", f"ask for at most {MAX_RANGE_DAYS} days at a time")
-        self._initial(Diary(place, place_id, first))  # refuses an unknown place up front
+        self.initial(Diary(place, place_id, first))  # refuses an unknown place up front
         slots: list[Slot] = []
         async with self.pool.acquire() as conn:
             day = first

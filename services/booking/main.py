@@ -10,10 +10,14 @@ from pathlib import Path
 import asyncpg
 from fastapi import FastAPI
 
+from schemas.envelope import Envelope
+from schemas.topics import ROSTER_EVENTS
 from services.booking.adapters import lifecycle_http
 from services.booking.adapters.http import router
 from services.booking.app.handlers import BookingHandlers
+from services.booking.app.roster_changes import RosterChanges
 from services.common.config import settings
+from services.common.consumer import Position, Transient
 from services.common.db import open_pool
 from services.common.http import create_http_app
 from services.common.runtime import Runtime
@@ -40,7 +44,14 @@ def create_app() -> FastAPI:
             await handlers.load_reference()
             app.state.handlers = handlers
 
-        async with runtime.running():
+        async def apply_roster(conn: asyncpg.Connection, env: Envelope, position: Position) -> None:
+            handlers: BookingHandlers | None = getattr(app.state, "handlers", None)
+            if handlers is None:
+                # Not poison: the record comes back once booking is wired.
+                raise Transient("booking is still starting")
+            await RosterChanges(handlers).apply(conn, env, position)
+
+        async with runtime.running([("booking-roster", ROSTER_EVENTS, apply_roster)]):
             wiring = asyncio.create_task(when_ready())
             try:
                 yield

@@ -18,10 +18,10 @@ from typing import Any, Protocol
 import asyncpg
 from pydantic import ValidationError
 
-from schemas.base import UnknownEvent
 from schemas.envelope import Envelope
 from schemas.topics import DEADLETTER
 from services.common import metrics
+from services.common.eventstore import StreamConflict
 from services.common.logging import correlation_id, get_logger
 
 log = get_logger(__name__)
@@ -29,6 +29,24 @@ log = get_logger(__name__)
 
 class PoisonRecord(Exception):
     """The record itself is unusable (malformed, or breaks a rule); dead-letter it."""
+
+
+class Transient(Exception):
+    """Not the record's fault and likely to pass (a server not up, a race lost): retry it."""
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Whether an error should leave the record unacknowledged, to come back, not go aside."""
+    return isinstance(
+        exc,
+        Transient
+        | StreamConflict
+        | OSError
+        | TimeoutError
+        | asyncpg.PostgresConnectionError
+        | asyncpg.InterfaceError
+        | asyncpg.CannotConnectNowError,
+    )
 
 
 class Record(Protocol):
@@ -76,7 +94,10 @@ class IdempotentConsumer:
         token = correlation_id.set(envelope.correlation_id)
         try:
             outcome = await self._apply_once(envelope, position)
-        except (PoisonRecord, UnknownEvent, ValidationError) as exc:
+        except Exception as exc:
+            if is_transient(exc):
+                raise
+            # Anything else would block the partition for ever: put it aside, with why.
             outcome = await self._deadletter(record, position, f"{type(exc).__name__}: {exc}")
         finally:
             correlation_id.reset(token)
@@ -88,14 +109,17 @@ class IdempotentConsumer:
             stored = await conn.fetchval(
                 "select next_offset from consumer_offsets"
                 " where consumer = $1 and topic = $2 and partition = $3 for update",
-                self.name, position.topic, position.partition,
+                self.name,
+                position.topic,
+                position.partition,
             )
             if stored is not None and position.offset < stored:
                 return "duplicate"
             first_time = await conn.fetchval(
                 "insert into applied_events (consumer, event_id) values ($1, $2)"
                 " on conflict do nothing returning true",
-                self.name, envelope.event_id,
+                self.name,
+                envelope.event_id,
             )
             if first_time:
                 # A poison event raises out of here and rolls the whole transaction back.
@@ -109,7 +133,10 @@ class IdempotentConsumer:
             " values ($1, $2, $3, $4) on conflict (consumer, topic, partition)"
             " do update set next_offset ="
             " greatest(consumer_offsets.next_offset, excluded.next_offset)",
-            self.name, position.topic, position.partition, position.offset + 1,
+            self.name,
+            position.topic,
+            position.partition,
+            position.offset + 1,
         )
 
     async def _deadletter(self, record: Record, position: Position, reason: str) -> str:
@@ -126,7 +153,11 @@ class IdempotentConsumer:
             await self._store_offset(conn, position)
         metrics.DEADLETTERED.labels(self.name, position.topic).inc()
         log.warning(
-            "record dead-lettered", consumer=self.name, topic=position.topic,
-            partition=position.partition, offset=position.offset, reason=reason,
+            "record dead-lettered",
+            consumer=self.name,
+            topic=position.topic,
+            partition=position.partition,
+            offset=position.offset,
+            reason=reason,
         )
         return "deadlettered"

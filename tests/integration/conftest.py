@@ -13,8 +13,9 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from schemas.topics import TOPICS, topic_configs
 from services.common.config import Settings, settings
 from services.common.db import COMMON_MIGRATIONS, drop_database, open_pool
+from tests.support import roster
 from tests.support.servers import Servers
-from tests.support.services import ServiceProcess, seed_county, service
+from tests.support.services import ServiceProcess, seed_county, service, wait_for_capacity
 
 
 @pytest.fixture(scope="session")
@@ -86,6 +87,8 @@ async def booking_and_projections(
     logs = tmp_path_factory.mktemp("service-logs")
     booking = await service("booking", logs).start()
     await seed_county(booking)
+    await roster.publish(test_settings, roster.county_roster())
+    await wait_for_capacity(booking, "stevenage", "2027-02-03")
     projections = await service("projections", logs).start()
     yield booking, projections
     booking.stop()

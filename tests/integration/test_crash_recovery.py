@@ -16,7 +16,7 @@ from services.common.config import Settings
 from services.common.reference import load_county
 from tests.integration.test_first_flow import booking_form
 from tests.support.kafka_reader import header, read_topic
-from tests.support.services import ServiceProcess, auth, seed_county, service
+from tests.support.services import ServiceProcess, auth, seed_county, service, wait_for_capacity
 
 pytestmark = pytest.mark.integration
 BOOKINGS = 500
@@ -38,11 +38,15 @@ async def free_slots(client: httpx.AsyncClient) -> list[tuple[str, str, str]]:
 
 
 async def test_a_sigkill_mid_booking_loses_no_acknowledged_booking_and_doubles_none(
-    test_settings: Settings, tmp_path: Path, run_id: str
+    test_settings: Settings,
+    tmp_path: Path,
+    run_id: str,
+    booking_and_projections: tuple[ServiceProcess, ServiceProcess],  # the roster is on Kafka
 ) -> None:
     suffix = f"_crash{run_id}"
     booking = await service("booking", tmp_path, APPOINTMENTS_DB_SUFFIX=suffix).start()
     await seed_county(booking)
+    await wait_for_capacity(booking, "stevenage", "2027-06-30")
     projections = await service("projections", tmp_path, APPOINTMENTS_DB_SUFFIX=suffix).start()
     acknowledged: list[str] = []
     cut_off = 0

@@ -21,13 +21,20 @@ from tests.support.kafka_reader import header, read_topic
 
 pytestmark = pytest.mark.integration
 MakeDb = Callable[[str], Awaitable[asyncpg.Pool]]
-TOPIC = "roster.events"
+# A topic no other test publishes to, so this consumer sees only its own records.
+TOPIC = "notifications.sms-receipts"
 
 
 def envelope(n: int) -> Envelope:
     return Envelope(
-        event_id=uuid.uuid4(), event_type="Counted", schema_version=1, source="urn:test",
-        subject=f"counter-{n}", time=datetime.now(UTC), correlation_id=str(uuid.uuid4()), data={"n": n},
+        event_id=uuid.uuid4(),
+        event_type="Counted",
+        schema_version=1,
+        source="urn:test",
+        subject=f"counter-{n}",
+        time=datetime.now(UTC),
+        correlation_id=str(uuid.uuid4()),
+        data={"n": n},
     )
 
 
@@ -77,9 +84,9 @@ async def test_the_same_record_delivered_twice_is_applied_once(
         await broker.stop()
     async with pool.acquire() as conn:
         assert await conn.fetchval("select count(*) from counted") == 1
-        assert await conn.fetchval(
-            "select next_offset from consumer_offsets where consumer = 'counter'"
-        ) == 10
+        assert (
+            await conn.fetchval("select next_offset from consumer_offsets where consumer = 'counter'") == 10
+        )
 
 
 async def test_poison_records_go_to_the_dead_letter_topic_and_the_consumer_goes_on(

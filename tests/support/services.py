@@ -59,8 +59,11 @@ class ServiceProcess:
         log = self.log_path.open("ab")
         # Popen returns at once; only waiting on the child would block the loop.
         self.process = subprocess.Popen(  # noqa: ASYNC220
-            [sys.executable, "-m", f"services.{self.name}"], env=self.env, cwd=ROOT,
-            stdout=log, stderr=subprocess.STDOUT,
+            [sys.executable, "-m", f"services.{self.name}"],
+            env=self.env,
+            cwd=ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + wait_seconds
         async with httpx.AsyncClient() as client:
@@ -109,7 +112,22 @@ async def seed_county(booking: ServiceProcess) -> None:
     """Load the county's reference data into a booking service, as `appointments seed` does."""
     async with httpx.AsyncClient(base_url=booking.url, headers=auth(Role.ADMIN, "seed")) as client:
         response = await client.put(
-            "/reference/county", content=load_county().model_dump_json(),
+            "/reference/county",
+            content=load_county().model_dump_json(),
             headers={"content-type": "application/json"},
         )
     assert response.status_code == 200, response.text
+
+
+async def wait_for_capacity(
+    booking: ServiceProcess, station: str, day: str, wait_seconds: float = 60
+) -> None:
+    """Wait until booking has read the roster and offers slots at ``station`` on ``day``."""
+    deadline = time.monotonic() + wait_seconds
+    async with httpx.AsyncClient(base_url=booking.url, headers=auth(Role.CALL_TAKER)) as client:
+        while time.monotonic() < deadline:
+            response = await client.get(f"/stations/{station}/free-slots?from={day}&to={day}")
+            if response.status_code == 200 and response.json():
+                return
+            await asyncio.sleep(0.2)
+    raise TimeoutError(f"booking never offered a slot at {station} on {day}")

@@ -10,7 +10,7 @@ import asyncpg
 
 from schemas.base import DomainEvent
 from schemas.booking import Briefing, DiaryCarVisitBooked, Place, Slot, SlotBooked
-from services.booking.adapters import store
+from services.booking.adapters import roster_facts, store
 from services.booking.adapters.personal import normalise_phone, normalise_postcode, seal_caller
 from services.booking.app.forms import BookingForm
 from services.booking.domain import decider
@@ -23,12 +23,13 @@ from services.booking.domain.reference import CountyState
 from services.booking.domain.state import Diary, DiaryDay
 from services.common.commands import Metadata, events_of, run_command
 from services.common.config import Settings
+from services.common.consumer import Transient
 from services.common.eventstore import load_stream
 from services.common.reference import County
 from services.common.shredding import KeyStore
 
 
-class NotSeeded(Exception):
+class NotSeeded(Transient):
     """Booking has no county reference data yet."""
 
     def __init__(self) -> None:
@@ -85,8 +86,8 @@ class BookingHandlers:
         return decider.initial_state(diary, self.county)
 
     async def on_duty(self, conn: asyncpg.Connection, diary: Diary) -> OnDuty:
-        """Who is on appointment duty for this day, net of withdrawals (None: roster not consulted)."""
-        return None
+        """Who is on appointment (or diary-car) duty for this day, net of withdrawals."""
+        return await roster_facts.on_duty(conn, diary)
 
     async def _day(self, conn: asyncpg.Connection, diary: Diary) -> DiaryDay:
         state = self.initial(diary)
@@ -105,7 +106,8 @@ class BookingHandlers:
         async with self.pool.acquire() as conn:
             day = first
             while day <= last:
-                slots += free_slots(await self._day(conn, Diary(place, place_id, day)), now)
+                diary = Diary(place, place_id, day)
+                slots += free_slots(await self._day(conn, diary), now, await self.on_duty(conn, diary))
                 day += timedelta(days=1)
         return slots
 
@@ -156,6 +158,12 @@ class BookingHandlers:
             safe_to_call=b.safe_to_call,
         )
         appointment_id = str(uuid.uuid4())
+        diary = Diary(place, place_id, form.day)
+        self.initial(diary)  # an unknown place is refused before anything else
+        # Read just before deciding; a withdrawal landing in between is covered by the
+        # roster consumer, which reassigns whatever this booking was given.
+        async with self.pool.acquire() as conn:
+            on_duty = await self.on_duty(conn, diary)
         command: BookStationSlot | BookDiaryCarVisit
         if place == "station":
             command = BookStationSlot(
@@ -167,6 +175,7 @@ class BookingHandlers:
                 incident_grade=form.incident_grade,
                 caller=details,
                 briefing=briefing,
+                on_duty=on_duty,
                 now=meta.now,
             )
         else:
@@ -179,15 +188,15 @@ class BookingHandlers:
                 incident_grade=form.incident_grade,
                 caller=details,
                 briefing=briefing,
+                on_duty=on_duty,
                 now=meta.now,
             )
-        diary = Diary(place, place_id, form.day)
         try:
             _, events = await run_command(
                 self.pool,
                 source=self.source,
                 stream_id=diary.stream_id,
-                initial=decider.initial_state(diary),
+                initial=self.initial(diary),
                 evolve=decider.evolve,
                 decide=lambda state: decider.decide(command, state),
                 meta=meta,

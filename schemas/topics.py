@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 CONTROLROOM_REQUESTS = "controlroom.appointment-requests"
-CONTROLROOM_RESULTS = "controlroom.appointment-results"
 BOOKING_EVENTS = "booking.events"
 ROSTER_EVENTS = "roster.events"
 NOTIFICATIONS_EVENTS = "notifications.events"
@@ -29,7 +28,6 @@ class TopicSpec:
 THIRTY_DAYS_MS = 30 * 24 * 3600 * 1000
 TOPICS: tuple[TopicSpec, ...] = (
     TopicSpec(CONTROLROOM_REQUESTS, 3, keep_forever=True),
-    TopicSpec(CONTROLROOM_RESULTS, 3, keep_forever=True),
     TopicSpec(BOOKING_EVENTS, 6, keep_forever=True),
     TopicSpec(ROSTER_EVENTS, 3, keep_forever=True),
     TopicSpec(NOTIFICATIONS_EVENTS, 3, keep_forever=True),

@@ -11,8 +11,9 @@ import asyncpg
 from fastapi import FastAPI
 
 from schemas.envelope import Envelope
-from schemas.topics import ROSTER_EVENTS
+from schemas.topics import CONTROLROOM_REQUESTS, ROSTER_EVENTS
 from services.booking.adapters import lifecycle_http
+from services.booking.adapters.controlroom import ControlRoomRequests
 from services.booking.adapters.http import router
 from services.booking.app.handlers import BookingHandlers
 from services.booking.app.roster_changes import RosterChanges
@@ -51,7 +52,17 @@ def create_app() -> FastAPI:
                 raise Transient("booking is still starting")
             await RosterChanges(handlers).apply(conn, env, position)
 
-        async with runtime.running([("booking-roster", ROSTER_EVENTS, apply_roster)]):
+        async def apply_request(conn: asyncpg.Connection, env: Envelope, position: Position) -> None:
+            handlers: BookingHandlers | None = getattr(app.state, "handlers", None)
+            if handlers is None:
+                raise Transient("booking is still starting")
+            await ControlRoomRequests(handlers).apply(conn, env, position)
+
+        subscriptions = [
+            ("booking-roster", ROSTER_EVENTS, apply_roster),
+            ("booking-controlroom", CONTROLROOM_REQUESTS, apply_request),
+        ]
+        async with runtime.running(subscriptions):
             wiring = asyncio.create_task(when_ready())
             try:
                 yield

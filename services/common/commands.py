@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -98,16 +99,19 @@ async def run_command(
     meta: Metadata,
     also_write: AlsoWrite | None = None,
     attempts: int = 8,
+    within: asyncpg.Connection | None = None,
 ) -> tuple[S, list[DomainEvent]]:
     """Decide against the stream's current state and append; returns the state and new events.
 
     A refusal raised by ``decide`` propagates unchanged. A conflict (someone else
     appended first) reloads and decides again, so the loser of a race for the last
-    slot sees the slot taken and is refused, never silently double booked.
+    slot sees the slot taken and is refused, never silently double booked. With
+    ``within``, it runs inside that connection's transaction (as a savepoint), so
+    a consumer's offset and the command's events commit together.
     """
     for _ in range(attempts):
         try:
-            return await _attempt(pool, source, stream_id, initial, evolve, decide, meta, also_write)
+            return await _attempt(pool, source, stream_id, initial, evolve, decide, meta, also_write, within)
         except StreamConflict:
             continue  # the transaction was rolled back; reload and decide again
     raise TooMuchContention(f"{stream_id} is too busy; try again")
@@ -122,8 +126,11 @@ async def _attempt(
     decide: Callable[[S], list[DomainEvent]],
     meta: Metadata,
     also_write: AlsoWrite | None,
+    within: asyncpg.Connection | None,
 ) -> tuple[S, list[DomainEvent]]:
-    async with pool.acquire() as conn, conn.transaction():
+    async with contextlib.AsyncExitStack() as stack:
+        conn = within if within is not None else await stack.enter_async_context(pool.acquire())
+        await stack.enter_async_context(conn.transaction())
         stored = await load_stream(conn, stream_id, source)
         state = initial
         for event in events_of(stored):

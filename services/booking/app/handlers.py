@@ -111,7 +111,16 @@ class BookingHandlers:
                 day += timedelta(days=1)
         return slots
 
-    async def book(self, place: Place, place_id: str, form: BookingForm, meta: Metadata) -> DomainEvent:
+    async def book(
+        self,
+        place: Place,
+        place_id: str,
+        form: BookingForm,
+        meta: Metadata,
+        *,
+        appointment_id: str | None = None,
+        within: asyncpg.Connection | None = None,
+    ) -> DomainEvent:
         """Book a station slot or diary-car window; SlotTaken carries the three nearest alternatives."""
         caller = form.caller
         phone = (
@@ -157,13 +166,16 @@ class BookingHandlers:
             safe_to_text=b.safe_to_text,
             safe_to_call=b.safe_to_call,
         )
-        appointment_id = str(uuid.uuid4())
+        appointment_id = appointment_id or str(uuid.uuid4())
         diary = Diary(place, place_id, form.day)
         self.initial(diary)  # an unknown place is refused before anything else
         # Read just before deciding; a withdrawal landing in between is covered by the
         # roster consumer, which reassigns whatever this booking was given.
-        async with self.pool.acquire() as conn:
-            on_duty = await self.on_duty(conn, diary)
+        if within is not None:
+            on_duty = await self.on_duty(within, diary)
+        else:
+            async with self.pool.acquire() as conn:
+                on_duty = await self.on_duty(conn, diary)
         command: BookStationSlot | BookDiaryCarVisit
         if place == "station":
             command = BookStationSlot(
@@ -201,6 +213,7 @@ class BookingHandlers:
                 decide=lambda state: decider.decide(command, state),
                 meta=meta,
                 also_write=store.record_placement,
+                within=within,
             )
         except SlotTaken as taken:
             raise await self._with_wider_alternatives(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -10,8 +11,10 @@ from pydantic import ValidationError
 from rich.console import Console
 
 from cli import stack
+from cli.seed_roster import seed_roster
 from services.common.auth import Role, issue_token
 from services.common.config import settings
+from services.common.london import LONDON
 from services.common.reference import COUNTY_FILE, load_county
 
 console = Console()
@@ -20,8 +23,10 @@ console = Console()
 def seed(
     file: Path = typer.Option(COUNTY_FILE, help="The reviewed reference data file (TOML)."),
     booking_url: str = typer.Option("", help="Booking's base URL (default: the local stack's)."),
+    roster_url: str = typer.Option("", help="Roster's base URL (default: the local stack's)."),
+    roster_days: int = typer.Option(14, help="Days of (invented, plausible) roster to seed from today."),
 ) -> None:
-    """Load the county's reference data (districts, stations, rooms, hours, diary cars) into booking."""
+    """Load the county's reference data into booking, and a plausible roster into roster."""
     try:
         county = load_county(file)
     except (ValidationError, ValueError, OSError) as exc:
@@ -49,3 +54,13 @@ def seed(
         f"{county.name}: {len(county.districts)} districts, {stations} appointment stations, "
         f"{len(county.districts)} diary cars: {state} (sha256 {body['sha256'][:12]})"
     )
+    if roster_days <= 0:
+        return
+    roster = roster_url or f"http://127.0.0.1:{settings().port('roster')}"
+    supervisor = issue_token(Role.SUPERVISOR, "seed", stack.token_secret())
+    try:
+        added = seed_roster(roster, supervisor, datetime.now(UTC).astimezone(LONDON).date(), roster_days)
+    except (httpx.HTTPError, RuntimeError) as exc:
+        console.print(f"[red]roster at {roster} refused or did not answer: {exc}[/red]")
+        raise typer.Exit(1) from exc
+    console.print(f"Roster: {roster_days} days from today seeded ({added} new records; invented officers).")

@@ -309,6 +309,8 @@ class WaitlistJoined(_BookingEvent):
     caller: CallerDetails
     briefing: Briefing
     joined_at: Instant
+    # How long an offer to this caller stands, when not the service's usual hold (seconds).
+    offer_hold_seconds: int | None = None
 
 
 @event

@@ -68,6 +68,12 @@ class DutyEnded(_RosterEvent):
     early: bool
     reason: str
     ended_at: Instant
+    # Added (defaults keep earlier records readable): what the duty was, so a reader that
+    # did not keep every DutyAssigned can still tell which station or diary car lost capacity.
+    duty: Duty | None = None
+    station_id: str | None = None
+    district_id: str | None = None
+    starts_at: Instant | None = None
 
 
 @event
@@ -81,3 +87,6 @@ class OfficerWithdrawn(_RosterEvent):
     ends_at: Instant
     reason: WithdrawalReason
     withdrawn_at: Instant
+    # Added (default keeps earlier records readable): the appointment and diary-car duties
+    # the withdrawal cuts into, when it was recorded.
+    duty_ids: tuple[str, ...] = ()

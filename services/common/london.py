@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
 LONDON = ZoneInfo("Europe/London")
@@ -13,21 +13,28 @@ def local(instant: datetime) -> datetime:
     return instant.astimezone(LONDON)
 
 
+def spoken_clock(at: time) -> str:
+    """A wall-clock time the UK public-sector way: '5pm', '5:30pm', 'midday', 'midnight'."""
+    if at.minute == 0 and at.hour in (0, 12):
+        return "midnight" if at.hour == 0 else "midday"
+    hour = at.hour % 12 or 12
+    suffix = "am" if at.hour < 12 else "pm"
+    return f"{hour}{suffix}" if at.minute == 0 else f"{hour}:{at.minute:02d}{suffix}"
+
+
 def spoken_time(instant: datetime) -> str:
-    """'5pm', '5:30pm', 'midday', 'midnight' (GOV.UK style) in London time."""
-    t = local(instant)
-    if t.hour == 12 and t.minute == 0:
-        return "midday"
-    if t.hour == 0 and t.minute == 0:
-        return "midnight"
-    hour = t.hour % 12 or 12
-    suffix = "am" if t.hour < 12 else "pm"
-    return f"{hour}{suffix}" if t.minute == 0 else f"{hour}:{t.minute:02d}{suffix}"
+    """An instant as London reads it: '5pm', '5:30pm', 'midday', 'midnight'."""
+    return spoken_clock(local(instant).time())
 
 
 def spoken_day(day: date) -> str:
     """'Tuesday 14 June 2026'."""
     return f"{day:%A} {day.day} {day:%B %Y}"
+
+
+def spoken_span(start: time, end: time) -> str:
+    """A span of wall-clock time: '5pm to 8pm'."""
+    return f"{spoken_clock(start)} to {spoken_clock(end)}"
 
 
 def spoken_range(starts_at: datetime, ends_at: datetime) -> str:

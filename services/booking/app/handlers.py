@@ -176,33 +176,22 @@ class BookingHandlers:
         else:
             async with self.pool.acquire() as conn:
                 on_duty = await self.on_duty(conn, diary)
-        command: BookStationSlot | BookDiaryCarVisit
-        if place == "station":
-            command = BookStationSlot(
-                appointment_id=appointment_id,
-                request_id=form.request_id,
-                station_id=place_id,
-                day=form.day,
-                start=form.start,
-                incident_grade=form.incident_grade,
-                caller=details,
-                briefing=briefing,
-                on_duty=on_duty,
-                now=meta.now,
-            )
-        else:
-            command = BookDiaryCarVisit(
-                appointment_id=appointment_id,
-                request_id=form.request_id,
-                district_id=place_id,
-                day=form.day,
-                start=form.start,
-                incident_grade=form.incident_grade,
-                caller=details,
-                briefing=briefing,
-                on_duty=on_duty,
-                now=meta.now,
-            )
+        shared = {
+            "appointment_id": appointment_id,
+            "request_id": form.request_id,
+            "day": form.day,
+            "start": form.start,
+            "incident_grade": form.incident_grade,
+            "caller": details,
+            "briefing": briefing,
+            "on_duty": on_duty,
+            "now": meta.now,
+        }
+        command: BookStationSlot | BookDiaryCarVisit = (
+            BookStationSlot(station_id=place_id, **shared)
+            if place == "station"
+            else BookDiaryCarVisit(district_id=place_id, **shared)
+        )
         try:
             _, events = await run_command(
                 self.pool,

@@ -6,7 +6,7 @@ from datetime import date, datetime
 
 from schemas.base import DomainEvent
 from schemas.booking import AppointmentOffered, DiaryCarVisitBooked, Place, Slot, SlotBooked
-from services.booking.domain.calendar import local_time, spoken_day, spoken_time
+from services.booking.domain.calendar import local_time, spoken_day
 from services.booking.domain.capacity import (
     Allocation,
     allocate,
@@ -23,6 +23,7 @@ from services.booking.domain.commands import (
 from services.booking.domain.errors import Refusal, SlotTaken, WrongStatus
 from services.booking.domain.rules import check_day, check_future, check_grade, resolve_time
 from services.booking.domain.state import DiaryDay
+from services.common.london import spoken_clock as spoken_time
 from services.common.reference import DiaryCar
 
 ALTERNATIVES = 3

@@ -11,6 +11,11 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from services.booking.domain.errors import ClockChange
+
+# The domain words its refusals the way London reads times; one implementation for all.
+from services.common.london import spoken_clock
+from services.common.london import spoken_day as spoken_day
+from services.common.london import spoken_span as spoken_span
 from services.common.reference import DiaryCar, Station, weekday_of
 
 LONDON = ZoneInfo("Europe/London")
@@ -26,14 +31,14 @@ def to_utc(day: date, at: time, field: str = "start") -> datetime:
     if instant.astimezone(LONDON).replace(tzinfo=None) != wall:
         raise ClockChange(
             field,
-            f"{spoken_time(at)} on {spoken_day(day)} does not exist when the clocks go forward: "
+            f"{spoken_clock(at)} on {spoken_day(day)} does not exist when the clocks go forward: "
             "choose another time",
         )
     # A time in the autumn overlap has two offsets, one per fold.
     if first.utcoffset() != second.utcoffset():
         raise ClockChange(
             field,
-            f"{spoken_time(at)} on {spoken_day(day)} happens twice when the clocks go back: "
+            f"{spoken_clock(at)} on {spoken_day(day)} happens twice when the clocks go back: "
             "choose another time",
         )
     return instant
@@ -60,22 +65,3 @@ def openings(place: Station | DiaryCar, day: date) -> tuple[tuple[time, time], .
         return ()
     length = timedelta(minutes=hours.slot_minutes)
     return tuple((start, (datetime.combine(day, start) + length).time()) for start in hours.slot_starts())
-
-
-def spoken_time(at: time) -> str:
-    """A time the UK public-sector way: "5pm", "5:30pm", "midday", "midnight"."""
-    if at.minute == 0 and at.hour in (0, 12):
-        return "midnight" if at.hour == 0 else "midday"
-    hour = at.hour % 12 or 12
-    suffix = "am" if at.hour < 12 else "pm"
-    return f"{hour}{suffix}" if at.minute == 0 else f"{hour}:{at.minute:02d}{suffix}"
-
-
-def spoken_day(day: date) -> str:
-    """A date the UK public-sector way: "Tuesday 14 June 2026"."""
-    return f"{day:%A} {day.day} {day:%B %Y}"
-
-
-def spoken_span(start: time, end: time) -> str:
-    """A span of time: "5pm to 8pm"."""
-    return f"{spoken_time(start)} to {spoken_time(end)}"

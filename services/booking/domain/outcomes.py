@@ -6,11 +6,12 @@ from datetime import datetime
 
 from schemas.base import DomainEvent
 from schemas.booking import AppointmentAttended, AppointmentCancelled, AppointmentMissed, OfferLapsed
-from services.booking.domain.calendar import local_time, spoken_time
+from services.booking.domain.calendar import local_time
 from services.booking.domain.changes import MOVABLE, appointment
 from services.booking.domain.commands import CancelAppointment, LapseOffer, RecordAttendance, RecordNoShow
 from services.booking.domain.errors import Refusal, UnknownAppointment
 from services.booking.domain.state import Appointment, DiaryDay
+from services.common.london import spoken_clock as spoken_time
 
 
 def _has_begun(appointment: Appointment, now: datetime) -> None:

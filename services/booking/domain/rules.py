@@ -11,7 +11,6 @@ from services.booking.domain.calendar import (
     openings,
     spoken_day,
     spoken_span,
-    spoken_time,
     to_utc,
 )
 from services.booking.domain.errors import (
@@ -23,6 +22,7 @@ from services.booking.domain.errors import (
     Refusal,
 )
 from services.booking.domain.state import DiaryDay
+from services.common.london import spoken_clock as spoken_time
 from services.common.reference import DiaryCar
 
 

@@ -12,11 +12,11 @@ from services.booking.domain.calendar import (
     openings,
     spoken_day,
     spoken_span,
-    spoken_time,
     to_utc,
 )
 from services.booking.domain.capacity import nearest_alternatives
 from services.booking.domain.errors import ClockChange
+from services.common.london import spoken_clock as spoken_time
 from tests.unit.booking.builders import COUNTY
 
 

@@ -1,0 +1,65 @@
+"""What a supervisor sends: checked for shape at the edge, then turned into commands."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from schemas.roster import Duty, WithdrawalReason
+
+# Safe in a URL path and in a stream id (no colon); a client's own uuid fits.
+ClientId = Annotated[
+    str,
+    Field(
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$",
+        description="Your own id for this record (e.g. a uuid); sending it again repeats nothing.",
+    ),
+]
+CollarNumber = Annotated[
+    str, Field(pattern=r"^[A-Z]{0,2}[0-9]{2,6}$", description="The officer's collar number, e.g. 4127.")
+]
+
+
+class _Form(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class OfficerForm(_Form):
+    """Register an officer at a home station."""
+
+    officer_id: ClientId | None = Field(
+        default=None, description="Default: an id derived from the collar number."
+    )
+    collar_number: CollarNumber
+    station_id: str = Field(min_length=1, max_length=64)
+    district_id: str | None = Field(default=None, description="Default: the station's district.")
+
+
+class DutyForm(_Form):
+    """Put an officer on a duty for a span of time (UTC or with an offset)."""
+
+    duty_id: ClientId | None = None
+    duty: Duty
+    station_id: str | None = Field(default=None, description="Required for appointment duty.")
+    district_id: str | None = Field(
+        default=None, description="The diary car's district; default the station's, else the officer's."
+    )
+    starts_at: AwareDatetime
+    ends_at: AwareDatetime
+
+
+class EndDutyForm(_Form):
+    """End a duty: at ``ends_at``, or now when it is left out."""
+
+    ends_at: AwareDatetime | None = None
+    reason: str = Field(min_length=1, max_length=200, description="Why, in a few words; no personal details.")
+
+
+class WithdrawalForm(_Form):
+    """Take an officer off appointment or diary-car duty for a span, with the reason."""
+
+    withdrawal_id: ClientId | None = None
+    starts_at: AwareDatetime
+    ends_at: AwareDatetime
+    reason: WithdrawalReason

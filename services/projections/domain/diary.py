@@ -81,8 +81,18 @@ def apply(entry: DiaryEntry | None, event: DomainEvent) -> DiaryEntry | None:
                 event.booked_at,
                 event.booked_at,
             )
+        case ev.AppointmentOffered():
+            # A freed slot held for a waiting caller: the diary shows it taken until it lapses.
+            slot = event.slot
+            return DiaryEntry(
+                event.appointment_id, slot.place, slot.place_id, None, event.diary, slot.starts_at,
+                slot.ends_at, slot.room_id, event.officer_id, "offered", None, None, "police",
+                event.offered_at, event.offered_at,
+            )  # fmt: skip
         case _ if entry is None:
             return None
+        case ev.OfferLapsed():
+            return replace(entry, status="lapsed", updated_at=event.lapsed_at)
         case ev.AppointmentRescheduled():
             return replace(
                 entry,

@@ -86,8 +86,23 @@ def test_topics_are_created_once_the_broker_is_healthy(compose: dict[str, Any]) 
     assert topics["depends_on"]["kafka"]["condition"] == "service_healthy"
 
 
+def test_the_county_and_roster_are_seeded_once_booking_and_roster_are_healthy(
+    compose: dict[str, Any],
+) -> None:
+    seed = compose["services"]["seed"]
+
+    assert seed["command"][:2] == ["appointments", "seed"]
+    assert seed["restart"] == "no"
+    assert {name: dep["condition"] for name, dep in seed["depends_on"].items()} == {
+        "booking": "service_healthy",
+        "roster": "service_healthy",
+    }
+
+
 def test_every_long_running_container_has_a_healthcheck(compose: dict[str, Any]) -> None:
-    long_running = set(compose["services"]) - {"topics"}
+    # One-shot containers (restart: "no") run a command and leave; the rest must say when they are up.
+    long_running = {name for name, svc in compose["services"].items() if svc.get("restart") != "no"}
+    assert {"topics", "seed"}.isdisjoint(long_running)
 
     assert all("healthcheck" in compose["services"][name] for name in long_running)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -12,11 +13,12 @@ from fastapi import FastAPI
 
 from schemas.envelope import Envelope
 from schemas.topics import CONTROLROOM_REQUESTS, ROSTER_EVENTS
-from services.booking.adapters import lifecycle_http
+from services.booking.adapters import lifecycle_http, waitlist_http
 from services.booking.adapters.controlroom import ControlRoomRequests
 from services.booking.adapters.http import router
 from services.booking.app.handlers import BookingHandlers
 from services.booking.app.roster_changes import RosterChanges
+from services.booking.app.waitlist import WaitlistOffers
 from services.common.config import settings
 from services.common.consumer import Position, Transient
 from services.common.db import open_pool
@@ -36,6 +38,7 @@ def create_app() -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         keys: list[asyncpg.Pool] = []
+        background: list[asyncio.Task[None]] = []
 
         async def when_ready() -> None:
             await runtime.ready.wait()
@@ -44,6 +47,8 @@ def create_app() -> FastAPI:
             handlers = BookingHandlers(runtime.db, KeyStore(pool), cfg, runtime.source)
             await handlers.load_reference()
             app.state.handlers = handlers
+            # Freed capacity goes to the callers waiting, once booking can decide anything.
+            background.append(asyncio.create_task(WaitlistOffers(handlers).run(), name="booking-waitlist"))
 
         async def apply_roster(conn: asyncpg.Connection, env: Envelope, position: Position) -> None:
             handlers: BookingHandlers | None = getattr(app.state, "handlers", None)
@@ -68,6 +73,10 @@ def create_app() -> FastAPI:
                 yield
             finally:
                 wiring.cancel()
+                for task in background:
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
                 for pool in keys:
                     await pool.close()
 
@@ -83,4 +92,5 @@ def create_app() -> FastAPI:
     app.state.runtime = runtime
     app.include_router(router)
     app.include_router(lifecycle_http.router)
+    app.include_router(waitlist_http.router)
     return app

@@ -9,10 +9,10 @@ from datetime import date, datetime, timedelta
 import asyncpg
 
 from schemas.base import DomainEvent
-from schemas.booking import Briefing, DiaryCarVisitBooked, Place, Slot, SlotBooked
+from schemas.booking import Briefing, CallerDetails, DiaryCarVisitBooked, Place, Slot, SlotBooked
 from services.booking.adapters import roster_facts, store
 from services.booking.adapters.personal import normalise_phone, normalise_postcode, seal_caller
-from services.booking.app.forms import BookingForm
+from services.booking.app.forms import BookingForm, BriefingForm, CallerForm
 from services.booking.domain import decider
 from services.booking.domain import reference as county_reference
 from services.booking.domain.calendar import to_utc
@@ -111,18 +111,8 @@ class BookingHandlers:
                 day += timedelta(days=1)
         return slots
 
-    async def book(
-        self,
-        place: Place,
-        place_id: str,
-        form: BookingForm,
-        meta: Metadata,
-        *,
-        appointment_id: str | None = None,
-        within: asyncpg.Connection | None = None,
-    ) -> DomainEvent:
-        """Book a station slot or diary-car window; SlotTaken carries the three nearest alternatives."""
-        caller = form.caller
+    async def seal(self, caller: CallerForm, b: BriefingForm) -> tuple[CallerDetails, Briefing]:
+        """Validate the caller's phone and postcode, and seal their details and the free texts."""
         phone = (
             normalise_phone(caller.phone, "caller.phone", production=self.settings.is_production)
             if (caller.phone)
@@ -133,7 +123,6 @@ class BookingHandlers:
             a = caller.address
             postcode = normalise_postcode(a.postcode, "caller.address.postcode")
             address = ", ".join(p for p in (a.line1, a.line2, a.town, postcode) if p)
-        b = form.briefing
         texts = {
             k: v
             for k, v in {
@@ -166,6 +155,20 @@ class BookingHandlers:
             safe_to_text=b.safe_to_text,
             safe_to_call=b.safe_to_call,
         )
+        return details, briefing
+
+    async def book(
+        self,
+        place: Place,
+        place_id: str,
+        form: BookingForm,
+        meta: Metadata,
+        *,
+        appointment_id: str | None = None,
+        within: asyncpg.Connection | None = None,
+    ) -> DomainEvent:
+        """Book a station slot or diary-car window; SlotTaken carries the three nearest alternatives."""
+        details, briefing = await self.seal(form.caller, form.briefing)
         appointment_id = appointment_id or str(uuid.uuid4())
         diary = Diary(place, place_id, form.day)
         self.initial(diary)  # an unknown place is refused before anything else

@@ -1,0 +1,224 @@
+"""The waitlist on the real services: a freed slot is offered to the caller waiting, taken or lapsing.
+
+Bishop's Stortford (open Tuesday, Thursday and Saturday; one room) in April 2027, which no
+other test books: each test fills a day, puts callers on its waitlist, frees a slot and
+watches booking.events.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import pytest
+
+from services.common.auth import Role
+from services.common.config import Settings
+from tests.integration.test_first_flow import booking_form
+from tests.integration.test_withdrawals import events_for
+from tests.support import roster
+from tests.support.services import ServiceProcess, auth, wait_for_capacity
+
+pytestmark = pytest.mark.integration
+STATION = "bishops-stortford"
+
+
+def waitlist_form(day: str, to_day: str | None = None, **extra: Any) -> dict[str, Any]:
+    """A caller for whom nothing suited, waiting at Bishop's Stortford from ``day`` to ``to_day``."""
+    form = booking_form(day, "17:00", phone="07700 900456")
+    del form["day"], form["start"]
+    return {
+        **form,
+        "place": "station",
+        "place_id": STATION,
+        "from_day": day,
+        "to_day": to_day or day,
+        **extra,
+    }
+
+
+async def on_duty(booking: ServiceProcess, settings: Settings, day: str) -> None:
+    """An officer of our own on appointment duty at the station through April 2027."""
+    await roster.publish(
+        settings,
+        [
+            roster.duty(
+                "officer-bs-waitlist",
+                station=STATION,
+                district="east-hertfordshire",
+                starts_at=datetime(2027, 4, 1, tzinfo=UTC),
+                ends_at=datetime(2027, 5, 1, tzinfo=UTC),
+            )
+        ],
+    )
+    await wait_for_capacity(booking, STATION, day)
+
+
+async def fill(client: httpx.AsyncClient, day: str) -> dict[str, str]:
+    """Book every slot of the day (5pm, 6pm, 7pm); their appointment ids by start."""
+    booked: dict[str, str] = {}
+    for start in ("17:00", "18:00", "19:00"):
+        response = await client.post(f"/stations/{STATION}/appointments", json=booking_form(day, start))
+        assert response.status_code == 201, response.text
+        booked[start] = response.json()["appointment_id"]
+    return booked
+
+
+async def join(client: httpx.AsyncClient, form: dict[str, Any]) -> str:
+    response = await client.post("/waitlist", json=form)
+    assert response.status_code == 201, response.text
+    appointment_id: str = response.json()["appointment_id"]
+    return appointment_id
+
+
+async def entry_becomes(
+    client: httpx.AsyncClient, appointment_id: str, status: str, wait_seconds: float = 30
+) -> dict[str, Any]:
+    """The waitlist entry once it has the status, waiting for the offer process."""
+    deadline = time.monotonic() + wait_seconds
+    entry: dict[str, Any] = {}
+    while time.monotonic() < deadline:
+        response = await client.get(f"/waitlist/{appointment_id}")
+        assert response.status_code == 200, response.text
+        entry = response.json()
+        if entry["status"] == status:
+            return entry
+        await asyncio.sleep(0.2)
+    raise AssertionError(f"{appointment_id} never became {status}: {entry}")
+
+
+async def test_a_cancellation_offers_the_freed_slot_to_the_caller_waiting_who_takes_it(
+    booking_and_projections: tuple[ServiceProcess, ServiceProcess], test_settings: Settings
+) -> None:
+    booking, _ = booking_and_projections
+    await on_duty(booking, test_settings, "2027-04-06")
+    async with httpx.AsyncClient(base_url=booking.url, headers=auth(Role.CALL_TAKER, "ct-wait")) as client:
+        booked = await fill(client, "2027-04-06")
+        waiting = await join(client, waitlist_form("2027-04-06", request_id="wait-req-1"))
+        assert await join(client, waitlist_form("2027-04-06", request_id="wait-req-1")) == waiting
+        elsewhere = await client.post(
+            "/waitlist", json=waitlist_form("2027-04-06", request_id="wait-req-1", place_id="hatfield")
+        )
+        assert elsewhere.status_code == 409, elsewhere.text
+        assert (await client.get(f"/waitlist/{waiting}")).json()["status"] == "waiting"
+
+        cancelled = await client.post(
+            f"/appointments/{booked['18:00']}/cancel",
+            json={"initiated_by": "public", "reason": "no-longer-needed"},
+        )
+        assert cancelled.status_code == 200, cancelled.text
+        offered = await entry_becomes(client, waiting, "offered")
+        assert (offered["starts_at"], offered["when"]) == ("2027-04-06T17:00:00Z", "6pm to 7pm")
+        # The slot is held for the caller waiting: nobody else can book it meanwhile.
+        other = await client.post(
+            f"/stations/{STATION}/appointments", json=booking_form("2027-04-06", "18:00")
+        )
+        assert other.status_code == 409, other.text
+
+        accepted = await client.post(f"/offers/{waiting}/accept")
+        assert accepted.status_code == 200, accepted.text
+        body = accepted.json()
+        assert body["events"] == ["SlotBooked", "WaitlistLeft"]
+        assert (body["appointment_id"], body["starts_at"]) == (waiting, "2027-04-06T17:00:00Z")
+        again = await client.post(f"/offers/{waiting}/accept")
+        assert (again.status_code, again.json()["events"]) == (200, [])
+        assert (await client.get(f"/waitlist/{waiting}")).json()["status"] == "booked"
+
+    events = await events_for(test_settings, waiting, 4)
+    assert [name for name, _ in events] == [
+        "WaitlistJoined",
+        "AppointmentOffered",
+        "SlotBooked",
+        "WaitlistLeft",
+    ]
+    joined, offer, slot, left = (data for _, data in events)
+    assert joined["caller"]["name"]["ciphertext"]  # sealed, never in clear
+    assert "Jane" not in str(joined)
+    assert offer["slot"]["starts_at"] == slot["starts_at"] == "2027-04-06T17:00:00Z"
+    assert left["booked"] is True
+
+
+async def test_an_offer_not_taken_lapses_and_the_slot_goes_to_the_next_caller_waiting(
+    booking_and_projections: tuple[ServiceProcess, ServiceProcess], test_settings: Settings
+) -> None:
+    booking, _ = booking_and_projections
+    await on_duty(booking, test_settings, "2027-04-08")
+    async with httpx.AsyncClient(base_url=booking.url, headers=auth(Role.CALL_TAKER, "ct-wait")) as client:
+        booked = await fill(client, "2027-04-08")
+        first = await join(client, waitlist_form("2027-04-08", offer_hold_seconds=2))
+        second = await join(client, waitlist_form("2027-04-08"))
+
+        await client.post(
+            f"/appointments/{booked['17:00']}/cancel", json={"initiated_by": "police", "reason": "duplicate"}
+        )
+        # The first caller is offered it for two seconds; then it lapses and moves on.
+        offered = await entry_becomes(client, second, "offered")
+        assert offered["starts_at"] == "2027-04-08T16:00:00Z"
+        # The first caller let it lapse: they still wait, but are not offered that day again.
+        assert (await client.get(f"/waitlist/{first}")).json()["status"] == "waiting"
+        late = await client.post(f"/offers/{first}/accept")
+        assert late.status_code == 409, late.text
+        assert "lapsed" in late.json()["errors"][0]["reason"]
+
+        declined = await client.post(f"/offers/{second}/decline", json={"leave_waitlist": True})
+        assert declined.json()["events"] == ["AppointmentCancelled", "WaitlistLeft"]
+        # Nobody left who may be offered it: the slot is free for anyone to book.
+        rebooked = await client.post(
+            f"/stations/{STATION}/appointments", json=booking_form("2027-04-08", "17:00")
+        )
+        assert rebooked.status_code == 201, rebooked.text
+        left = await client.post(f"/waitlist/{first}/leave")
+        assert left.json()["events"] == ["WaitlistLeft"]
+
+    first_events = await events_for(test_settings, first, 4)
+    assert [name for name, _ in first_events] == [
+        "WaitlistJoined",
+        "AppointmentOffered",
+        "OfferLapsed",
+        "WaitlistLeft",
+    ]
+    second_events = await events_for(test_settings, second, 4)
+    assert [name for name, _ in second_events] == [
+        "WaitlistJoined",
+        "AppointmentOffered",
+        "AppointmentCancelled",
+        "WaitlistLeft",
+    ]
+    lapse_offer, next_offer = first_events[1][1], second_events[1][1]
+    assert first_events[3][1]["booked"] is False
+    assert lapse_offer["slot"] == next_offer["slot"]
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"incident_grade": "urgent"}, "incident_grade"),
+        ({"from_day": "2027-04-10", "to_day": "2027-04-06"}, "to_day"),
+        ({"from_day": "2027-04-01", "to_day": "2027-04-30"}, "to_day"),
+        ({"from_day": "2020-01-01", "to_day": "2020-01-02"}, "to_day"),
+        ({"place_id": "gotham"}, "place_id"),
+        ({"place": "diary-car", "place_id": "east-hertfordshire"}, "caller.address"),
+        ({"caller": {"name": "Jane Citizen", "phone": "12"}}, "caller.phone"),
+    ],
+)
+async def test_joining_is_refused_with_the_field_and_the_reason(
+    booking_and_projections: tuple[ServiceProcess, ServiceProcess], change: dict[str, Any], field: str
+) -> None:
+    booking, _ = booking_and_projections
+    async with httpx.AsyncClient(base_url=booking.url, headers=auth(Role.CALL_TAKER)) as client:
+        response = await client.post("/waitlist", json={**waitlist_form("2027-04-06"), **change})
+    assert response.status_code == 422, response.text
+    error = response.json()["errors"][0]
+    assert error["field"] == field and error["reason"]
+
+
+async def test_an_officer_cannot_put_a_caller_on_the_waitlist(
+    booking_and_projections: tuple[ServiceProcess, ServiceProcess],
+) -> None:
+    booking, _ = booking_and_projections
+    async with httpx.AsyncClient(base_url=booking.url, headers=auth(Role.OFFICER)) as client:
+        response = await client.post("/waitlist", json=waitlist_form("2027-04-06"))
+    assert response.status_code == 403, response.text

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
 import asyncpg
 from asyncpg import Range
@@ -13,6 +14,7 @@ from schemas.booking import (
     AppointmentDisplaced,
     AppointmentMovedOut,
     AppointmentOffered,
+    AppointmentReassigned,
     AppointmentRescheduled,
     DiaryCarVisitBooked,
     OfferLapsed,
@@ -22,10 +24,11 @@ from services.booking.domain.state import Diary
 
 
 async def record_placement(conn: asyncpg.Connection, events: Sequence[DomainEvent]) -> None:
-    """Keep appointment locations and room holds in step with the events just appended.
+    """Keep appointment locations, room holds and officer holds in step with the events just appended.
 
-    The room holds table has an exclusion constraint: a second hold on the same room
-    for an overlapping time fails the whole transaction, whatever the decider said.
+    The hold tables have exclusion constraints: a second hold on the same room, or the
+    same officer, for an overlapping time fails the whole transaction, whatever the
+    decider said.
     """
     for event in events:
         match event:
@@ -47,6 +50,39 @@ async def record_placement(conn: asyncpg.Connection, events: Sequence[DomainEven
                 )
             case AppointmentCancelled() | AppointmentMovedOut() | AppointmentDisplaced() | OfferLapsed():
                 await conn.execute("delete from room_holds where appointment_id = $1", event.appointment_id)
+        await _hold_officer(conn, event)
+
+
+async def _hold_officer(conn: asyncpg.Connection, event: DomainEvent) -> None:
+    """Keep the officer hold of an appointment in step with its event."""
+    officer: str | None
+    starts: datetime | None
+    ends: datetime | None
+    match event:
+        case SlotBooked() | AppointmentRescheduled():
+            officer, starts, ends = event.officer_id, event.starts_at, event.ends_at
+        case DiaryCarVisitBooked():
+            officer, starts, ends = event.officer_id, event.window_starts_at, event.window_ends_at
+        case AppointmentOffered():
+            officer, starts, ends = event.officer_id, event.slot.starts_at, event.slot.ends_at
+        case AppointmentReassigned():
+            officer, starts, ends = event.to_officer_id, event.starts_at, event.ends_at
+        case AppointmentCancelled() | AppointmentMovedOut() | AppointmentDisplaced() | OfferLapsed():
+            officer, starts, ends = None, None, None
+        case _:
+            return
+    appointment_id = event.appointment_id
+    if officer is None or starts is None or ends is None:
+        await conn.execute("delete from officer_holds where appointment_id = $1", appointment_id)
+        return
+    await conn.execute(
+        "insert into officer_holds (appointment_id, officer_id, during) values ($1, $2, $3)"
+        " on conflict (appointment_id) do update"
+        " set officer_id = excluded.officer_id, during = excluded.during",
+        appointment_id,
+        officer,
+        Range(starts, ends),
+    )
 
 
 async def _hold(

@@ -105,3 +105,23 @@ async def test_when_nobody_is_free_the_appointment_moves_to_the_earliest_free_sl
     assert (moved["from_starts_at"], moved["starts_at"]) == ("2027-03-02T17:00:00Z", "2027-03-02T18:00:00Z")
     assert moved["initiated_by"] == "police" and moved["caller_to_be_told"] is True
     assert "officer withdrawn" in moved["reason"]
+
+
+async def test_a_duty_ended_early_hands_its_later_appointments_to_a_colleague(
+    booking_and_projections: tuple[ServiceProcess, ServiceProcess], test_settings: Settings
+) -> None:
+    booking, _ = booking_and_projections
+    duties = [
+        roster.duty(o, station="borehamwood", district="hertsmere", starts_at=at(3, 16), ends_at=at(3, 21))
+        for o in ("officer-bw-c", "officer-bw-d")
+    ]
+    await roster.publish(test_settings, list(duties))
+    await wait_for_capacity(booking, "borehamwood", "2027-03-03")
+    booked = await book(booking, "borehamwood", "2027-03-03", "19:00")
+    mine = next(d for d in duties if d.officer_id == booked["officer_id"])
+    await roster.publish(test_settings, [roster.duty_ended(mine, at(3, 18))])
+
+    events = await events_for(test_settings, booked["appointment_id"], 2)
+    assert [name for name, _ in events] == ["SlotBooked", "AppointmentReassigned"]
+    assert events[1][1]["to_officer_id"] != mine.officer_id
+    assert events[1][1]["starts_at"] == "2027-03-03T19:00:00Z"

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from faststream.kafka import KafkaBroker
 
 from schemas.base import DomainEvent
-from schemas.roster import DutyAssigned, OfficerWithdrawn
+from schemas.roster import DutyAssigned, DutyEnded, OfficerWithdrawn
 from services.common import kafka
 from services.common.commands import Metadata, outgoing
 from services.common.config import Settings
@@ -66,6 +66,22 @@ def withdrawal(
         ends_at=ends_at,
         reason=reason,
         withdrawn_at=datetime.now(UTC),
+    )
+
+
+def duty_ended(assigned: DutyAssigned, ends_at: datetime, reason: str = "sent to an incident") -> DutyEnded:
+    """A duty ended early, at ``ends_at``."""
+    return DutyEnded(
+        officer_id=assigned.officer_id,
+        duty_id=assigned.duty_id,
+        ends_at=ends_at,
+        early=True,
+        reason=reason,
+        ended_at=datetime.now(UTC),
+        duty=assigned.duty,
+        station_id=assigned.station_id,
+        district_id=assigned.district_id,
+        starts_at=assigned.starts_at,
     )
 
 

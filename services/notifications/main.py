@@ -1,34 +1,24 @@
-"""Wiring of the notifications service: its runtime, its HTTP app, its subscriptions."""
+"""Wiring of the notifications service (a skeleton so far: health, metrics, its database)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack
 from pathlib import Path
 
 from fastapi import FastAPI
 
-from services.common.config import settings
-from services.common.http import create_http_app
 from services.common.runtime import Runtime
+from services.common.wiring import service_app
 
 SERVICE = "notifications"
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 
+async def wire(runtime: Runtime, _: AsyncExitStack) -> Runtime:
+    """Nothing to build yet beyond the runtime itself."""
+    return runtime
+
+
 def create_app() -> FastAPI:
     """The notifications service's ASGI app."""
-    runtime = Runtime(SERVICE, settings(), [MIGRATIONS])
-
-    @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        async with runtime.running():
-            yield
-
-    app = create_http_app(
-        SERVICE,
-        {"postgresql": runtime.probe_database, "kafka": runtime.probe_kafka},
-        lifespan=lifespan,
-    )
-    app.state.runtime = runtime
-    return app
+    return service_app(SERVICE, MIGRATIONS, wire=wire)

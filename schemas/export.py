@@ -1,5 +1,8 @@
 """Export the published contracts: JSON Schema per event version, and the AsyncAPI document.
 
+The AsyncAPI document declares what the services publish (every registered event
+on its topic) and subscribes exactly the consumer groups the services' apps run.
+
 `python -m schemas.export` rewrites ``schemas/json/`` and ``schemas/asyncapi.json``;
 a unit test fails when the committed files differ from what the models say.
 """
@@ -85,12 +88,37 @@ def asyncapi() -> dict[str, Any]:
         title=f"control-room:{CONTROLROOM_REQUESTS}",
         description="Appointment requests from control-room systems, keyed by request id.",
     )
+    _declare_consumers(broker)
     spec = AsyncAPI(
-        broker, title="Station Appointments", version="1.0.0", schema_version="3.0.0",
+        broker,
+        title="Station Appointments",
+        version="1.0.0",
+        schema_version="3.0.0",
         description="Hertfordshire Constabulary's station and diary-car appointments.",
     )
     document: dict[str, Any] = spec.to_specification().to_jsonable()
     return document
+
+
+def _declare_consumers(broker: KafkaBroker) -> None:
+    """Subscribe the document's broker exactly as the services' apps do (topic and group)."""
+    # Imported here: the services import these contracts, not the other way round.
+    from services.booking.main import CONSUMERS as BOOKING
+    from services.projections.main import CONSUMERS as PROJECTIONS
+
+    for service, consumers in (("booking", BOOKING), ("projections", PROJECTIONS)):
+        for consumer in consumers:
+
+            async def handle(_: bytes) -> None:
+                """Declared for the document only; the service's consumer does the work."""
+
+            broker.subscriber(
+                consumer.topic,
+                group_id=consumer.name,
+                title=f"{service}:{consumer.name}:{consumer.topic}",
+                description=f"The {service} service's consumer group {consumer.name}: idempotent "
+                "(offsets and event ids stored with its change), poison records to deadletter.",
+            )(handle)
 
 
 def render(data: Any) -> str:

@@ -37,6 +37,13 @@ async def wire(runtime: Runtime, cleanups: AsyncExitStack) -> BookingHandlers:
     return handlers
 
 
+# What booking consumes: the roster (capacity, withdrawals) and the control room's requests.
+CONSUMERS: tuple[Consumer[BookingHandlers], ...] = (
+    Consumer("booking-roster", ROSTER_EVENTS, lambda h: RosterChanges(h).apply),
+    Consumer("booking-controlroom", CONTROLROOM_REQUESTS, lambda h: ControlRoomRequests(h).apply),
+)
+
+
 def create_app() -> FastAPI:
     """The booking service's ASGI app."""
     return service_app(
@@ -44,8 +51,5 @@ def create_app() -> FastAPI:
         MIGRATIONS,
         wire=wire,
         routers=[router, lifecycle_http.router, waitlist_http.router],
-        consumers=[
-            Consumer("booking-roster", ROSTER_EVENTS, lambda h: RosterChanges(h).apply),
-            Consumer("booking-controlroom", CONTROLROOM_REQUESTS, lambda h: ControlRoomRequests(h).apply),
-        ],
+        consumers=CONSUMERS,
     )

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 
 import phonenumbers
 
 from schemas.booking import CallerDetails
 from schemas.personal import Sealed
-from services.common.shredding import KeyStore, subject_id_for
+from services.common.shredding import KeyStore, SubjectErased, subject_id_for
 
 # Ofcom's drama range, 07700 900000 to 900999: never allocated, so libphonenumber rejects it,
 # but tests and the public sector's SMS smoke tests use it. Allowed outside production only.
@@ -64,13 +65,19 @@ async def seal_caller(
     booking of the same caller shares one key and one erasure removes them all.
     """
     anchor = phone or f"{name}|{address or ''}"
-    subject = subject_id_for("caller", anchor, secret)
     values = {"name": name}
     if phone:
         values["phone"] = phone
     if address:
         values["address"] = address
-    sealed = await keys.seal(subject, {**values, **texts})
+    # After an erasure the same caller is a new data subject: their old key stays destroyed.
+    for generation in itertools.count():
+        subject = subject_id_for("caller", anchor if generation == 0 else f"{anchor}#{generation}", secret)
+        try:
+            sealed = await keys.seal(subject, {**values, **texts})
+            break
+        except SubjectErased:
+            continue
     caller = CallerDetails(
         subject_id=subject, name=sealed["name"], phone=sealed.get("phone"), address=sealed.get("address")
     )

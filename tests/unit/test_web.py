@@ -14,7 +14,8 @@ from fastapi.testclient import TestClient
 from services.common.auth import Role, read_token
 from services.common.config import settings
 from services.common.reference import load_county
-from web.app import LocalTimeError, create_app, london_instant
+from web.app import create_app
+from web.london_input import LocalTimeError, london_instant
 
 PROJECTIONS = "http://projections.test"
 BOOKING = "http://booking.test"

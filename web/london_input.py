@@ -1,0 +1,115 @@
+"""Dates and London wall-clock times typed into the pages, read as days and UTC instants."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Literal
+
+from services.common.london import LONDON, local, spoken_clock, spoken_day
+
+
+class LocalTimeError(ValueError):
+    """A London wall-clock time that a clock change skips or repeats."""
+
+
+def _clock_change(day: date, wall: time) -> Literal["skipped", "repeated"] | None:
+    """Whether a London wall-clock time is skipped or repeated by a clock change, or neither."""
+    naive = datetime.combine(day, wall)
+    first = naive.replace(tzinfo=LONDON, fold=0)
+    if first.utcoffset() == naive.replace(tzinfo=LONDON, fold=1).utcoffset():
+        return None
+    # zoneinfo gives two offsets for a skipped time too; only a repeated one survives the round trip.
+    round_trip = first.astimezone(UTC).astimezone(LONDON).replace(tzinfo=None)
+    return "skipped" if round_trip != naive else "repeated"
+
+
+def london_instant(day: date, wall: time) -> datetime:
+    """The UTC instant of a Europe/London wall-clock time; LocalTimeError when it is skipped or repeated."""
+    change = _clock_change(day, wall)
+    if change is None:
+        return datetime.combine(day, wall, tzinfo=LONDON).astimezone(UTC)
+    # Walk out to the edges of the odd hour so the message can name it (two hours of minutes at most).
+    minute = timedelta(minutes=1)
+    start = end = datetime.combine(day, wall)
+    while start.time() != time(0) and _clock_change(day, (start - minute).time()) == change:
+        start -= minute
+    while end.time() != time(23, 59) and _clock_change(day, (end + minute).time()) == change:
+        end += minute
+    span = f"from {spoken_clock(start.time())} up to {spoken_clock((end + minute).time())}"
+    when = f"{spoken_clock(wall)} on {spoken_day(day)}"
+    if change == "skipped":
+        raise LocalTimeError(
+            f"{when} did not happen in London: the clocks went forward that night, "
+            f"so there was no time {span}. Choose a time outside that hour."
+        )
+    raise LocalTimeError(
+        f"{when} happened twice in London: the clocks went back that night, so every time {span} "
+        "came round twice. Choose a time outside that hour."
+    )
+
+
+def day_param(text: str | None, default: date) -> date:
+    """A year-month-day query parameter, or ``default`` when it is empty; ValueError when it is not a date."""
+    if not text:
+        return default
+    return date.fromisoformat(text.strip())
+
+
+def time_param(text: str) -> time:
+    """A 24-hour 'HH:MM' (or 'H:MM') time to the minute; ValueError when it is not one."""
+    parsed = time.fromisoformat(text.strip().zfill(5))
+    return parsed.replace(second=0, microsecond=0)
+
+
+@dataclass(frozen=True)
+class AsAt:
+    """The 'as it stood at' request: the instant, or the error to show, and the form's values."""
+
+    instant: datetime | None
+    error: str | None
+    field: str | None
+    date_text: str
+    time_text: str
+
+
+def resolve_as_at(at: str | None, at_date: str | None, at_time: str | None) -> AsAt:
+    """Read the form (a London date and time) or an ``at`` instant into a UTC instant."""
+    date_text, time_text = (at_date or "").strip(), (at_time or "").strip()
+    if date_text or time_text:
+        return _from_form(date_text, time_text)
+    if at:
+        try:
+            given: datetime | None = datetime.fromisoformat(at.strip())
+        except ValueError:
+            given = None
+        if given is None or given.tzinfo is None:
+            why = "The 'at' instant must be ISO 8601 with an offset, such as 2026-12-02T17:30:00+00:00."
+            return AsAt(None, why, "at_date", "", "")
+        wall_clock = local(given)
+        return AsAt(given.astimezone(UTC), None, None, wall_clock.date().isoformat(), f"{wall_clock:%H:%M}")
+    return AsAt(None, None, None, "", "")
+
+
+def _from_form(date_text: str, time_text: str) -> AsAt:
+    """The form's London date and time as an instant, or the first thing wrong with them."""
+
+    def refuse(why: str, field: str) -> AsAt:
+        return AsAt(None, why, field, date_text, time_text)
+
+    if not date_text:
+        return refuse("Enter the date as well as the time.", "at_date")
+    if not time_text:
+        return refuse("Enter the time as well as the date.", "at_time")
+    try:
+        day = date.fromisoformat(date_text)
+    except ValueError:
+        return refuse("Enter the date as year-month-day, for example 2026-12-02.", "at_date")
+    try:
+        wall = time_param(time_text)
+    except ValueError:
+        return refuse("Enter the time on the 24-hour clock, for example 17:30.", "at_time")
+    try:
+        return AsAt(london_instant(day, wall), None, None, date_text, time_text)
+    except LocalTimeError as exc:
+        return refuse(str(exc), "at_time")

@@ -1,0 +1,115 @@
+"""The diary page: a station's or diary car's day, live or as it stood at a London moment."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+
+from services.common.london import spoken_day, spoken_range, spoken_span
+from services.common.reference import Station, bank_holiday, weekday_of
+from web.answers import DiaryAnswer, DiaryLineAnswer
+from web.backends import BackendError
+from web.errors import backend_error_page, error_page
+from web.london_input import AsAt, day_param
+from web.pages.site import Site
+from web.places import Place, find_place, no_place
+from web.rendering import render
+from web.words import css_word, plain, spoken_moment
+
+STATUS_WORDS = {
+    "booked": "Booked",
+    "rescheduled": "Rescheduled",
+    "awaiting-reschedule": "Needs a new time",
+    "cancelled": "Cancelled",
+    "attended": "Attended",
+    "missed-by-public": "Missed: the caller did not come",
+    "missed-by-police": "Missed: no officer came",
+}
+
+
+def station_notes(station: Station, day: date) -> list[str]:
+    """What a diary page should say about the station's hours on ``day``."""
+    notes: list[str] = []
+    if station.appointments_from and day < station.appointments_from:
+        notes.append(f"Station appointments began on {spoken_day(station.appointments_from)}.")
+    hours = station.hours_on(day)
+    if hours is None:
+        notes.append(f"{station.name} does not take appointments on {weekday_of(day).title()}s.")
+    else:
+        rooms = ", ".join(r.name.lower() for r in station.rooms)
+        notes.append(f"Hourly slots from {spoken_span(hours.first_slot, hours.closes)}, in {rooms}.")
+    holiday = bank_holiday(day)
+    if holiday:
+        opens = "is open" if station.open_on_bank_holidays else "is closed"
+        notes.append(f"This is a bank holiday ({holiday}): {station.name} {opens} for appointments.")
+    return notes
+
+
+def _row(site: Site, a: DiaryLineAnswer) -> dict[str, Any]:
+    """One appointment as a diary row."""
+    return {
+        "when": spoken_range(a.starts_at, a.ends_at),
+        "starts_iso": a.starts_at.isoformat(),
+        "status": STATUS_WORDS.get(a.status, plain(a.status)),
+        "status_class": css_word(a.status),
+        "room": site.room_name(a.room_id),
+        "officer": a.officer_id,
+        "case_reference": a.case_reference,
+        "risk": plain(a.thrive_risk) if a.thrive_risk else None,
+        "risk_class": css_word(a.thrive_risk or "none"),
+        "history_url": f"/appointments/{quote(a.appointment_id, safe='')}",
+    }
+
+
+async def diary_page(
+    site: Site, request: Request, kind: Place, place_id: str, day_text: str | None, as_at: AsAt
+) -> HTMLResponse:
+    """A day's diary, live or as it stood at ``as_at``."""
+    place = find_place(site.county, kind, place_id)
+    if place is None:
+        return no_place(request, kind, place_id)
+    try:
+        day = day_param(day_text, site.today())
+    except ValueError:
+        return error_page(
+            request, 422, "That is not a date",
+            "Give the day as year-month-day, for example 2026-12-02.", back=place.diary_path,
+        )
+
+    def link(d: date, keep_at: bool = True) -> str:
+        query = {"day": d.isoformat()}
+        if keep_at and as_at.instant is not None:
+            query["at"] = as_at.instant.isoformat()
+        return f"{place.diary_path}?{urlencode(query)}"
+
+    context: dict[str, Any] = {
+        "title": f"{place.name}: {spoken_day(day)}",
+        "place_name": place.name,
+        "place": kind,
+        "day": day.isoformat(),
+        "day_text": spoken_day(day),
+        "path": place.diary_path,
+        "previous_url": link(day - timedelta(days=1)),
+        "next_url": link(day + timedelta(days=1)),
+        "today_url": link(site.today()),
+        "live_url": link(day, keep_at=False),
+        "free_url": place.free_path,
+        "notes": station_notes(place.station, day) if place.station else [],
+        "as_at": as_at,
+        "as_at_text": spoken_moment(as_at.instant) if as_at.instant else None,
+        "rows": None,
+    }
+    if as_at.error:
+        return render(request, "diary.html", status=422, **context)
+    params = {"at": as_at.instant.isoformat()} if as_at.instant else {}
+    path = f"{place.diary_api}/{day.isoformat()}"
+    try:
+        answer = await site.backends.read(DiaryAnswer, "projections", path, params)
+    except BackendError as exc:
+        return backend_error_page(request, exc, "the diary")
+    context["rows"] = [_row(site, a) for a in sorted(answer.appointments, key=lambda a: a.starts_at)]
+    return render(request, "diary.html", **context)

@@ -1,0 +1,90 @@
+"""The history page: an appointment's events as a timeline of when, what and who."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+
+from services.common.logging import get_logger
+from services.common.london import local
+from web.answers import HistoryAnswer
+from web.backends import BackendError
+from web.errors import backend_error_page, error_page
+from web.pages import events
+from web.pages.site import Site
+from web.places import find_place
+from web.rendering import render
+from web.words import spoken_moment
+
+log = get_logger(__name__)
+
+
+def _diary_link(site: Site, data: Mapping[str, Any]) -> str | None:
+    """The diary page an event puts the appointment in, when it says where and when."""
+    starts = data.get("starts_at") or data.get("window_starts_at")
+    try:
+        day = local(datetime.fromisoformat(starts)).date() if isinstance(starts, str) else None
+    except ValueError:
+        return None
+    station_id, district_id = data.get("station_id"), data.get("district_id")
+    if day is None:
+        return None
+    if isinstance(station_id, str) and find_place(site.county, "station", station_id):
+        return f"/stations/{quote(station_id, safe='')}/diary?day={day.isoformat()}"
+    if isinstance(data.get("diary_car_id"), str) and isinstance(district_id, str):
+        return f"/diary-cars/{quote(district_id, safe='')}/diary?day={day.isoformat()}"
+    return None
+
+
+def _item(site: Site, e: HistoryAnswer) -> dict[str, Any]:
+    """One event as a timeline entry."""
+    try:
+        details = events.details(e.event_type, e.data, site.county)
+    except Exception:
+        # An unexpected event shape must not hide the rest of the history.
+        log.exception("could not describe an event", event_id=e.event_id)
+        details = []
+    return {
+        "when": spoken_moment(e.occurred_at),
+        "when_iso": e.occurred_at.isoformat(),
+        "what": events.what(e.event_type),
+        "who": events.who(e.actor, e.source),
+        "details": details,
+    }
+
+
+async def history_page(site: Site, request: Request, appointment_id: str) -> HTMLResponse:
+    """An appointment's history as a timeline: when, what, and who."""
+    path = f"/appointments/{quote(appointment_id, safe='')}/history"
+    try:
+        answer = await site.backends.read(list[HistoryAnswer], "projections", path)
+    except BackendError as exc:
+        if exc.status == 404:
+            return error_page(
+                request, 404, "No such appointment",
+                f"There is no appointment with the reference “{appointment_id}”.", back="/",
+            )
+        return backend_error_page(request, exc, "the appointment's history")
+    case_reference: str | None = None
+    diary_url: str | None = None
+    timeline = sorted(answer, key=lambda e: e.occurred_at)
+    for e in timeline:
+        briefing = e.data.get("briefing")
+        if case_reference is None and isinstance(briefing, dict):
+            found = briefing.get("case_reference")
+            case_reference = found if isinstance(found, str) else None
+        diary_url = _diary_link(site, e.data) or diary_url
+    return render(
+        request,
+        "history.html",
+        title=f"Appointment {appointment_id}",
+        appointment_id=appointment_id,
+        case_reference=case_reference,
+        diary_url=diary_url,
+        items=[_item(site, e) for e in timeline],
+    )

@@ -1,0 +1,147 @@
+"""Process and port helpers: spawn, find, signal and stop the stack's processes; run commands."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from .state import StackError, console, log_file, pid_file
+
+# Children this process started: polling them reaps them, else a dead child would
+# linger as a zombie that kill(pid, 0) still reports alive.
+_children: dict[int, subprocess.Popen[bytes]] = {}
+
+
+def alive(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie does not)."""
+    child = _children.get(pid)
+    if child is not None:
+        return child.poll() is None
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        status = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return True
+    return status != "Z"
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return ""
+
+
+def running_pid(name: str, marker: str) -> int | None:
+    """The pid recorded for ``name`` if that process still runs and is what we started."""
+    try:
+        pid = int(pid_file(name).read_text().strip())
+    except (OSError, ValueError):
+        return None
+    if not alive(pid):
+        return None
+    command = _cmdline(pid)
+    # Pids get reused: a live pid running something else is not ours.
+    if command and marker not in command:
+        return None
+    return pid
+
+
+def spawn(name: str, command: Sequence[str], env: dict[str, str], cwd: Path) -> int:
+    """Start ``command`` detached, logging to the state folder; records and returns its pid."""
+    log_path = log_file(name)
+    # One log per run, the previous kept beside it: a failure's tail is then this run's.
+    if log_path.exists():
+        log_path.replace(log_path.with_name(f"{name}.log.1"))
+    with log_path.open("ab") as log:
+        child = subprocess.Popen(
+            list(command),
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env,
+            cwd=cwd,
+            # Its own session: Ctrl-C in the terminal that ran `up` must not reach it.
+            start_new_session=True,
+        )
+    _children[child.pid] = child
+    pid_file(name).write_text(f"{child.pid}\n")
+    return child.pid
+
+
+def _signal(pid: int, sig: signal.Signals) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        # Each process leads its own group (start_new_session); signal helpers it forked too.
+        if os.getpgid(pid) == pid:
+            os.killpg(pid, sig)
+        else:
+            os.kill(pid, sig)
+
+
+def terminate(pids: dict[str, int], grace: float) -> None:
+    """SIGTERM ``pids``, SIGKILL what still runs after ``grace`` seconds; wait for them."""
+    for pid in pids.values():
+        _signal(pid, signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline and any(alive(pid) for pid in pids.values()):
+        time.sleep(0.2)
+    for name, pid in pids.items():
+        if alive(pid):
+            console.print(f"[yellow]{name} ignored SIGTERM for {grace:.0f}s; killing it")
+            _signal(pid, signal.SIGKILL)
+    for pid in pids.values():
+        for _ in range(50):
+            if not alive(pid):
+                break
+            time.sleep(0.1)
+        _children.pop(pid, None)
+
+
+def port_in_use(port: int, host: str = "127.0.0.1") -> bool:
+    """Whether something accepts connections on ``host:port``."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.settimeout(1.0)
+        return probe.connect_ex((host, port)) == 0
+
+
+def port_free(port: int) -> bool:
+    """Whether a server could listen on 127.0.0.1:``port``."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        # As servers do; else connections of a just-stopped server (TIME_WAIT) block the port.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return not port_in_use(port)
+
+
+def run(command: Sequence[str], what: str, cwd: Path | None = None) -> str:
+    """Run ``command`` to its end; its stdout, else StackError naming ``what`` with its output."""
+    try:
+        done = subprocess.run(
+            list(command),
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            cwd=cwd,
+            check=False,
+            start_new_session=True,
+        )
+    except FileNotFoundError as exc:
+        raise StackError(f"{what}: {command[0]} not found") from exc
+    if done.returncode != 0:
+        output = "\n".join((done.stdout + done.stderr).strip().splitlines()[-30:])
+        raise StackError(f"{what} failed (exit {done.returncode}):\n{output}")
+    return done.stdout

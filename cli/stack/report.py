@@ -1,0 +1,90 @@
+"""What `appointments status` and `up` print: the health table, the summary and tokens."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import httpx
+from rich.console import Console
+from rich.table import Table
+
+from services.common.auth import Role, issue_token
+from services.common.config import settings
+
+from .kafka import kafka_answers, kafka_pid, kafka_port
+from .pg_setup import pg_bin_dir
+from .postgres import pg_port, pg_ready, postgres_pid, postgres_running
+from .services import SERVICES, current_pg_url, health_url, service_health, service_pid, token_secret
+from .state import state_dir
+
+
+@dataclass(frozen=True)
+class Health:
+    """One process of the stack as `appointments status` shows it."""
+
+    name: str
+    pid: int | None
+    address: str
+    healthy: bool
+    detail: str
+
+
+def stack_health() -> list[Health]:
+    """What runs and whether it answers, for `appointments status`."""
+    rows: list[Health] = []
+    bootstrap = f"127.0.0.1:{kafka_port()}"
+    pid = kafka_pid()
+    answers = kafka_answers(bootstrap)
+    rows.append(Health("kafka", pid, bootstrap, answers, "answers" if answers else "down"))
+    port = pg_port()
+    bin_dir = pg_bin_dir()
+    ready = bool(port and bin_dir and postgres_running() and pg_ready(bin_dir, port))
+    address = f"127.0.0.1:{port}" if port else "-"
+    rows.append(Health("postgres", postgres_pid(), address, ready, "ready" if ready else "down"))
+    with httpx.Client(timeout=2.0) as client:
+        for name in SERVICES:
+            healthy, detail = service_health(client, name)
+            rows.append(Health(name, service_pid(name), health_url(name), healthy, detail))
+    return rows
+
+
+def print_status() -> bool:
+    """Print the status table; returns whether everything is healthy."""
+    table = Table(title="Station Appointments: local stack")
+    for column in ("process", "pid", "address"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("state")
+    rows = stack_health()
+    for row in rows:
+        state = f"[green]{row.detail}[/green]" if row.healthy else f"[red]{row.detail}[/red]"
+        table.add_row(row.name, str(row.pid or "-"), row.address, state)
+    Console().print(table)
+    return all(row.healthy for row in rows)
+
+
+def print_summary() -> None:
+    """Print where everything listens and one bearer token per role."""
+    out = Console()
+    table = Table(title="Station Appointments is up")
+    table.add_column("service")
+    table.add_column("address")
+    for name in SERVICES:
+        port = settings().port(name)
+        table.add_row(name, f"http://127.0.0.1:{port}  (/health /openapi.json /metrics)")
+    table.add_row("kafka", f"127.0.0.1:{kafka_port()}")
+    table.add_row("postgres", current_pg_url())
+    out.print(table)
+    secret = token_secret()
+    # Plain lines, never wrapped: a token broken over two lines cannot be pasted.
+    out.print("\nBearer tokens, one per role (paste into a shell):", soft_wrap=True)
+    for role in Role:
+        variable = "TOKEN_" + role.name
+        out.print(f"  export {variable}={issue_token(role, f'local-{role.value}', secret)}", soft_wrap=True)
+    roster = settings().port("roster")
+    out.print(
+        "\nThen, for example:\n"
+        f'  curl -H "Authorization: Bearer $TOKEN_SUPERVISOR" http://127.0.0.1:{roster}/openapi.json\n'
+        f"Logs: {state_dir() / 'logs'} (make logs).  Stop: appointments down (make down).",
+        soft_wrap=True,
+        highlight=False,
+    )

@@ -1,0 +1,153 @@
+"""The service processes: their environment, start, health wait and stop (and stop_all)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import sys
+import time
+from collections.abc import Sequence
+
+import httpx
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+from services.common.config import PROJECT_ROOT, settings
+
+from .kafka import kafka_port, stop_kafka
+from .postgres import pg_port, pg_url, stop_postgres
+from .process import port_in_use, running_pid, spawn, terminate
+from .state import StackError, console, log_hint, pid_file, state_dir
+
+# Start order is also the order of the summary table.
+SERVICES: dict[str, str] = {
+    "booking": "services.booking",
+    "roster": "services.roster",
+    "notifications": "services.notifications",
+    "projections": "services.projections",
+    "web": "web",
+}
+SERVICE_STOP_GRACE = 10.0
+
+
+def token_secret() -> str:
+    """The HMAC secret of local tokens: APPOINTMENTS_TOKEN_SECRET, else one kept in the state."""
+    explicit = os.environ.get("APPOINTMENTS_TOKEN_SECRET")
+    if explicit:
+        return explicit
+    path = state_dir() / "token-secret"
+    if not path.exists():
+        path.touch(mode=0o600)
+        path.write_text(secrets.token_urlsafe(32) + "\n")
+    return path.read_text().strip()
+
+
+def stack_environment(kafka_bootstrap: str, postgres_url: str) -> dict[str, str]:
+    """The APPOINTMENTS_* variables that point a process at this stack."""
+    return {
+        "APPOINTMENTS_KAFKA_BOOTSTRAP": kafka_bootstrap,
+        "APPOINTMENTS_PG_URL": postgres_url,
+        "APPOINTMENTS_TOKEN_SECRET": token_secret(),
+        "APPOINTMENTS_STATE_DIR": str(state_dir()),
+    }
+
+
+def service_pid(name: str) -> int | None:
+    """The pid of a service this project started, if it runs."""
+    return running_pid(name, SERVICES[name])
+
+
+def current_pg_url() -> str:
+    """The PostgreSQL URL of this stack: APPOINTMENTS_PG_URL, else the local cluster's."""
+    external = os.environ.get("APPOINTMENTS_PG_URL")
+    if external:
+        return external
+    port = pg_port()
+    if port is None:
+        raise StackError("PostgreSQL has not been started; run `appointments up`")
+    return pg_url(port)
+
+
+def start_services(kafka_bootstrap: str | None = None, postgres_url: str | None = None) -> None:
+    """Start every service not already running, detached, logging to the state folder."""
+    env = dict(os.environ)
+    kafka_bootstrap = kafka_bootstrap or f"127.0.0.1:{kafka_port()}"
+    env.update(stack_environment(kafka_bootstrap, postgres_url or current_pg_url()))
+    env["PYTHONUNBUFFERED"] = "1"
+    for name, module in SERVICES.items():
+        if service_pid(name) is not None:
+            continue
+        port = settings().port(name)
+        if port_in_use(port):
+            raise StackError(
+                f"port {port} ({name}) is taken by a program this project did not start; "
+                f"stop it or set APPOINTMENTS_{name.upper()}_PORT"
+            )
+        spawn(name, [sys.executable, "-m", module], env, PROJECT_ROOT)
+        console.print(f"Started {name} on port {port}")
+
+
+def health_url(name: str) -> str:
+    """The /health URL of service ``name``."""
+    return f"http://127.0.0.1:{settings().port(name)}/health"
+
+
+def service_health(client: httpx.Client, name: str) -> tuple[bool, str]:
+    """One /health probe of service ``name``: (healthy, detail)."""
+    try:
+        response = client.get(health_url(name))
+    except httpx.HTTPError as exc:
+        return False, type(exc).__name__
+    if response.status_code == 200:
+        return True, "healthy"
+    return False, f"{response.status_code} {' '.join(response.text.split())[:60]}"
+
+
+def wait_healthy(timeout: float = 120.0, names: Sequence[str] = tuple(SERVICES)) -> None:
+    """Poll each service's /health until 200; on failure print its log tail and raise."""
+    waiting = set(names)
+    deadline = time.monotonic() + timeout
+    failed: dict[str, str] = {}
+    with (
+        httpx.Client(timeout=2.0) as client,
+        Progress(
+            SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console
+        ) as progress,
+    ):
+        tasks = {name: progress.add_task(f"{name}: starting", total=1) for name in names}
+        while waiting and not failed:
+            for name in sorted(waiting):
+                healthy, detail = service_health(client, name)
+                if healthy:
+                    waiting.discard(name)
+                    progress.update(tasks[name], description=f"{name}: healthy", completed=1)
+                elif service_pid(name) is None:
+                    failed[name] = "exited"
+                else:
+                    progress.update(tasks[name], description=f"{name}: {detail}")
+            if waiting and time.monotonic() > deadline:
+                failed.update({name: f"not healthy after {timeout:.0f}s" for name in waiting})
+            if waiting and not failed:
+                time.sleep(0.5)
+    for name, why in failed.items():
+        console.print(f"{name} {why}", style="red", markup=False)
+        # Log text is not rich markup: brackets in it must print as they are.
+        console.print(log_hint(name), markup=False, highlight=False, soft_wrap=True)
+    if failed:
+        raise StackError(f"services not healthy: {', '.join(sorted(failed))}")
+
+
+def stop_services() -> None:
+    """SIGTERM every service this project started, SIGKILL what still runs after 10 s."""
+    pids = {name: pid for name in SERVICES if (pid := service_pid(name)) is not None}
+    if pids:
+        console.print(f"Stopping {', '.join(pids)} ...")
+        terminate(pids, SERVICE_STOP_GRACE)
+    for name in SERVICES:
+        pid_file(name).unlink(missing_ok=True)
+
+
+def stop_all() -> None:
+    """Stop the services, then PostgreSQL, then Kafka."""
+    stop_services()
+    stop_postgres()
+    stop_kafka()

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from schemas.base import DomainEvent
 from schemas.booking import (
     AppointmentMovedOut,
     AppointmentRescheduled,
 )
 from services.booking.domain.booking import claim
+from services.booking.domain.capacity import Allocation
 from services.booking.domain.commands import (
     MoveAppointmentIn,
     MoveAppointmentOut,
@@ -41,23 +44,8 @@ def reschedule(command: RescheduleAppointment, state: DiaryDay) -> list[DomainEv
     got = claim(
         state, starts_at, ends_at, command.on_duty, command.now, found.appointment_id, found.officer_id
     )
-    return [
-        AppointmentRescheduled(
-            appointment_id=found.appointment_id,
-            diary=state.diary.stream_id,
-            from_diary=state.diary.stream_id,
-            from_starts_at=found.starts_at,
-            from_ends_at=found.ends_at,
-            starts_at=starts_at,
-            ends_at=ends_at,
-            room_id=got.room_id,
-            officer_id=got.officer_id,
-            initiated_by=command.initiated_by,
-            reason=command.reason,
-            caller_to_be_told=command.initiated_by == "police",
-            rescheduled_at=command.now,
-        )
-    ]
+    span = (found.starts_at, found.ends_at, starts_at, ends_at)
+    return [_rescheduled(command, state, state.diary.stream_id, span, got)]
 
 
 def move_in(command: MoveAppointmentIn, state: DiaryDay) -> list[DomainEvent]:
@@ -73,23 +61,34 @@ def move_in(command: MoveAppointmentIn, state: DiaryDay) -> list[DomainEvent]:
     check_day(state)
     check_future(starts_at, command.now)
     got = claim(state, starts_at, ends_at, command.on_duty, command.now)
-    return [
-        AppointmentRescheduled(
-            appointment_id=command.appointment_id,
-            diary=state.diary.stream_id,
-            from_diary=command.from_diary,
-            from_starts_at=command.from_starts_at,
-            from_ends_at=command.from_ends_at,
-            starts_at=starts_at,
-            ends_at=ends_at,
-            room_id=got.room_id,
-            officer_id=got.officer_id,
-            initiated_by=command.initiated_by,
-            reason=command.reason,
-            caller_to_be_told=command.initiated_by == "police",
-            rescheduled_at=command.now,
-        )
-    ]
+    span = (command.from_starts_at, command.from_ends_at, starts_at, ends_at)
+    return [_rescheduled(command, state, command.from_diary, span, got)]
+
+
+def _rescheduled(
+    command: RescheduleAppointment | MoveAppointmentIn,
+    state: DiaryDay,
+    from_diary: str,
+    span: tuple[datetime, datetime, datetime, datetime],
+    got: Allocation,
+) -> AppointmentRescheduled:
+    """The move to ``span``'s new time on this day; the police moving it means the caller is told."""
+    from_starts_at, from_ends_at, starts_at, ends_at = span
+    return AppointmentRescheduled(
+        appointment_id=command.appointment_id,
+        diary=state.diary.stream_id,
+        from_diary=from_diary,
+        from_starts_at=from_starts_at,
+        from_ends_at=from_ends_at,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        room_id=got.room_id,
+        officer_id=got.officer_id,
+        initiated_by=command.initiated_by,
+        reason=command.reason,
+        caller_to_be_told=command.initiated_by == "police",
+        rescheduled_at=command.now,
+    )
 
 
 def move_out(command: MoveAppointmentOut, state: DiaryDay) -> list[DomainEvent]:

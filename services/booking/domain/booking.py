@@ -74,16 +74,27 @@ def claim(
     raise SlotTaken(reason, nearest_alternatives(starts_at, free, ALTERNATIVES))
 
 
+def _place(
+    command: BookStationSlot | BookDiaryCarVisit, state: DiaryDay
+) -> tuple[datetime, datetime, Allocation] | None:
+    """The checks every booking passes, then its room (or place) and officer; None if already booked."""
+    check_day(state)
+    starts_at, ends_at = resolve_time(state, command.start)
+    if already_booked(state, command.appointment_id, starts_at):
+        return None
+    check_future(starts_at, command.now)
+    got = claim(state, starts_at, ends_at, command.on_duty, command.now, command.appointment_id)
+    return starts_at, ends_at, got
+
+
 def book_station_slot(command: BookStationSlot, state: DiaryDay) -> list[DomainEvent]:
     """A station slot: the checks, then a free room and officer."""
     check_diary(state, "station", command.station_id, command.day)
     check_grade(command.incident_grade)
-    check_day(state)
-    starts_at, ends_at = resolve_time(state, command.start)
-    if already_booked(state, command.appointment_id, starts_at):
+    placed = _place(command, state)
+    if placed is None:
         return []
-    check_future(starts_at, command.now)
-    got = claim(state, starts_at, ends_at, command.on_duty, command.now, command.appointment_id)
+    starts_at, ends_at, got = placed
     assert got.room_id is not None  # a station always allocates a room
     return [
         SlotBooked(
@@ -109,12 +120,10 @@ def book_diary_car_visit(command: BookDiaryCarVisit, state: DiaryDay) -> list[Do
     check_grade(command.incident_grade)
     if command.caller.address is None:
         raise Refusal("caller.address", "a home visit needs the caller's address")
-    check_day(state)
-    starts_at, ends_at = resolve_time(state, command.start)
-    if already_booked(state, command.appointment_id, starts_at):
+    placed = _place(command, state)
+    if placed is None:
         return []
-    check_future(starts_at, command.now)
-    got = claim(state, starts_at, ends_at, command.on_duty, command.now, command.appointment_id)
+    starts_at, ends_at, got = placed
     assert isinstance(state.place, DiaryCar)
     return [
         DiaryCarVisitBooked(

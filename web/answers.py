@@ -48,4 +48,3 @@ class HistoryAnswer(_Answer):
     occurred_at: AwareDatetime
     source: str = ""
     data: dict[str, Any] = {}
-

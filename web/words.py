@@ -3,15 +3,8 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
 
-from services.common.london import local, spoken_day, spoken_time
 from services.common.reference import WEEKDAYS, Weekday
-
-
-def spoken_moment(instant: datetime) -> str:
-    """'5:30pm on Tuesday 14 June 2026', London time."""
-    return f"{spoken_time(instant)} on {spoken_day(local(instant).date())}"
 
 
 def spoken_days(days: tuple[Weekday, ...]) -> str:

@@ -27,6 +27,11 @@ def spoken_time(instant: datetime) -> str:
     return spoken_clock(local(instant).time())
 
 
+def spoken_moment(instant: datetime) -> str:
+    """'5:30pm on Tuesday 14 June 2026', London time."""
+    return f"{spoken_time(instant)} on {spoken_day(local(instant).date())}"
+
+
 def spoken_day(day: date) -> str:
     """'Tuesday 14 June 2026'."""
     return f"{day:%A} {day.day} {day:%B %Y}"

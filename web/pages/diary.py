@@ -9,7 +9,7 @@ from urllib.parse import quote, urlencode
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 
-from services.common.london import spoken_day, spoken_range, spoken_span
+from services.common.london import spoken_day, spoken_moment, spoken_range, spoken_span
 from services.common.reference import Station, bank_holiday, weekday_of
 from web.answers import DiaryAnswer, DiaryLineAnswer
 from web.backends import BackendError
@@ -18,7 +18,7 @@ from web.london_input import AsAt, day_param
 from web.pages.site import Site
 from web.places import Place, find_place, no_place
 from web.rendering import render
-from web.words import css_word, plain, spoken_moment
+from web.words import css_word, plain
 
 STATUS_WORDS = {
     "booked": "Booked",
@@ -76,8 +76,11 @@ async def diary_page(
         day = day_param(day_text, site.today())
     except ValueError:
         return error_page(
-            request, 422, "That is not a date",
-            "Give the day as year-month-day, for example 2026-12-02.", back=place.diary_path,
+            request,
+            422,
+            "That is not a date",
+            "Give the day as year-month-day, for example 2026-12-02.",
+            back=place.diary_path,
         )
 
     def link(d: date, keep_at: bool = True) -> str:

@@ -7,10 +7,10 @@ from datetime import datetime
 from typing import Any
 
 from services.common.auth import Role
-from services.common.london import local, spoken_day, spoken_range
+from services.common.london import local, spoken_day, spoken_moment, spoken_range
 from services.common.reference import County
 from web.places import room_names
-from web.words import plain, spoken_moment
+from web.words import plain
 
 EVENT_WORDS = {
     "AppointmentRequested": "Appointment requested",

@@ -11,7 +11,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 
 from services.common.logging import get_logger
-from services.common.london import local
+from services.common.london import local, spoken_moment
 from web.answers import HistoryAnswer
 from web.backends import BackendError
 from web.errors import backend_error_page, error_page
@@ -19,7 +19,6 @@ from web.pages import events
 from web.pages.site import Site
 from web.places import find_place
 from web.rendering import render
-from web.words import spoken_moment
 
 log = get_logger(__name__)
 
@@ -66,8 +65,11 @@ async def history_page(site: Site, request: Request, appointment_id: str) -> HTM
     except BackendError as exc:
         if exc.status == 404:
             return error_page(
-                request, 404, "No such appointment",
-                f"There is no appointment with the reference “{appointment_id}”.", back="/",
+                request,
+                404,
+                "No such appointment",
+                f"There is no appointment with the reference “{appointment_id}”.",
+                back="/",
             )
         return backend_error_page(request, exc, "the appointment's history")
     case_reference: str | None = None

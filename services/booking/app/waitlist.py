@@ -72,7 +72,7 @@ from services.common.commands import (
 )
 from services.common.eventstore import OUTBOX_CHANNEL, StreamConflict
 from services.common.logging import get_logger
-from services.common.london import spoken_day, spoken_time
+from services.common.london import spoken_moment
 
 log = get_logger(__name__)
 
@@ -238,7 +238,7 @@ def check_acceptable(found: Appointment | None, appointment_id: str, now: dateti
         assert found.offer_expires_at is not None
         if now < found.offer_expires_at:
             return found
-        raise WrongStatus("appointment_id", f"the offer lapsed at {_spoken(found.offer_expires_at)}")
+        raise WrongStatus("appointment_id", f"the offer lapsed at {spoken_moment(found.offer_expires_at)}")
     raise _not_on_offer(found)
 
 
@@ -282,10 +282,6 @@ def booking_for(
         on_duty=on_duty,
         now=now,
     )
-
-
-def _spoken(instant: datetime) -> str:
-    return f"{spoken_time(instant)} on {spoken_day(local_date(instant))}"
 
 
 async def record_entries(conn: asyncpg.Connection, events: Sequence[DomainEvent]) -> None:

@@ -6,8 +6,6 @@ from datetime import datetime, time
 
 from schemas.booking import IncidentGrade
 from services.booking.domain.calendar import (
-    local_date,
-    local_time,
     openings,
     spoken_day,
     spoken_span,
@@ -23,6 +21,7 @@ from services.booking.domain.errors import (
 )
 from services.booking.domain.state import DiaryDay
 from services.common.london import spoken_clock as spoken_time
+from services.common.london import spoken_moment
 from services.common.reference import DiaryCar
 
 
@@ -86,5 +85,5 @@ def check_future(starts_at: datetime, now: datetime) -> None:
     if starts_at <= now:
         raise InThePast(
             "start",
-            f"{spoken_time(local_time(starts_at))} on {spoken_day(local_date(starts_at))} has already begun",
+            f"{spoken_moment(starts_at)} has already begun",
         )

@@ -13,11 +13,11 @@ from schemas.booking import Briefing, CallerDetails, DiaryCarVisitBooked, Place,
 from services.booking.adapters import roster_facts, store
 from services.booking.adapters.personal import normalise_phone, normalise_postcode, seal_caller
 from services.booking.app.forms import BookingForm, BriefingForm, CallerForm
-from services.booking.domain import decider
+from services.booking.domain import commands, decider
 from services.booking.domain import reference as county_reference
 from services.booking.domain.calendar import to_utc
 from services.booking.domain.capacity import free_slots, nearest_alternatives
-from services.booking.domain.commands import BookDiaryCarVisit, BookStationSlot, OnDuty
+from services.booking.domain.commands import OnDuty
 from services.booking.domain.errors import Refusal, SlotTaken
 from services.booking.domain.reference import CountyState
 from services.booking.domain.state import Diary, DiaryDay
@@ -179,21 +179,18 @@ class BookingHandlers:
         else:
             async with self.pool.acquire() as conn:
                 on_duty = await self.on_duty(conn, diary)
-        shared = {
-            "appointment_id": appointment_id,
-            "request_id": form.request_id,
-            "day": form.day,
-            "start": form.start,
-            "incident_grade": form.incident_grade,
-            "caller": details,
-            "briefing": briefing,
-            "on_duty": on_duty,
-            "now": meta.now,
-        }
-        command: BookStationSlot | BookDiaryCarVisit = (
-            BookStationSlot(station_id=place_id, **shared)
-            if place == "station"
-            else BookDiaryCarVisit(district_id=place_id, **shared)
+        command = commands.book(
+            place,
+            place_id,
+            appointment_id=appointment_id,
+            request_id=form.request_id,
+            day=form.day,
+            start=form.start,
+            incident_grade=form.incident_grade,
+            caller=details,
+            briefing=briefing,
+            on_duty=on_duty,
+            now=meta.now,
         )
         try:
             _, events = await run_command(

@@ -38,7 +38,7 @@ from schemas.booking import IncidentGrade, Place, Slot, WaitlistJoined, Waitlist
 from services.booking.adapters import store
 from services.booking.app.forms import BriefingForm, CallerForm, Short
 from services.booking.app.handlers import BookingHandlers
-from services.booking.domain import decider
+from services.booking.domain import commands, decider
 from services.booking.domain.calendar import local_date, local_time
 from services.booking.domain.capacity import free_slots
 from services.booking.domain.commands import (
@@ -259,21 +259,10 @@ def booking_for(
     diary: Diary, held: Appointment, joined: WaitlistJoined, on_duty: OnDuty, now: datetime
 ) -> BookStationSlot | BookDiaryCarVisit:
     """The booking that turns a held slot into the caller's appointment (the same appointment id)."""
-    if diary.place == "station":
-        return BookStationSlot(
-            appointment_id=held.appointment_id,
-            station_id=diary.place_id,
-            day=diary.day,
-            start=local_time(held.starts_at),
-            incident_grade=WAITLISTED_GRADE,
-            caller=joined.caller,
-            briefing=joined.briefing,
-            on_duty=on_duty,
-            now=now,
-        )
-    return BookDiaryCarVisit(
+    return commands.book(
+        diary.place,
+        diary.place_id,
         appointment_id=held.appointment_id,
-        district_id=diary.place_id,
         day=diary.day,
         start=local_time(held.starts_at),
         incident_grade=WAITLISTED_GRADE,

@@ -15,7 +15,7 @@ foundation's path, before the roster service exists).
 from __future__ import annotations
 
 from datetime import date, time
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -27,6 +27,7 @@ from schemas.booking import (
     Initiator,
     Instant,
     Outcome,
+    Place,
 )
 from schemas.personal import Sealed
 
@@ -187,3 +188,10 @@ Command = (
     | OfferFreedSlot
     | LapseOffer
 )
+
+
+def book(place: Place, place_id: str, **fields: Any) -> BookStationSlot | BookDiaryCarVisit:
+    """The booking command for a station slot or a diary car's window, from the same fields."""
+    if place == "station":
+        return BookStationSlot(station_id=place_id, **fields)
+    return BookDiaryCarVisit(district_id=place_id, **fields)

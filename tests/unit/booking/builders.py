@@ -17,6 +17,7 @@ from services.booking.domain.commands import (
 )
 from services.booking.domain.decider import decide, fold, initial_state
 from services.booking.domain.state import Diary, DiaryDay
+from services.booking.domain.waitlist import JoinWaitlist
 from services.common.reference import County, load_county
 
 COUNTY: County = load_county()
@@ -138,6 +139,19 @@ def after(state: DiaryDay, *history: Command) -> DiaryDay:
 def given_events(diary: Diary, *events: DomainEvent) -> DiaryDay:
     """A day after these events."""
     return fold(initial_state(diary, COUNTY), events)
+
+
+def join(appointment_id: str, from_day: date = MONDAY, to_day: date = MONDAY) -> JoinWaitlist:
+    """A caller joins Cheshunt's waitlist for a range of days."""
+    return JoinWaitlist(
+        appointment_id=appointment_id,
+        from_day=from_day,
+        to_day=to_day,
+        incident_grade="scheduled",
+        caller=caller(),
+        briefing=briefing(),
+        now=NOW,
+    )
 
 
 def hours(delta: float) -> timedelta:

@@ -27,26 +27,13 @@ from tests.unit.booking.builders import (
     NOW,
     after,
     book_station,
-    briefing,
-    caller,
     given,
     hours,
+    join,
     station_day,
 )
 
 EXPIRES = NOW + hours(2)
-
-
-def join(appointment_id: str, from_day: date = MONDAY, to_day: date = MONDAY) -> JoinWaitlist:
-    return JoinWaitlist(
-        appointment_id=appointment_id,
-        from_day=from_day,
-        to_day=to_day,
-        incident_grade="scheduled",
-        caller=caller(),
-        briefing=briefing(),
-        now=NOW,
-    )
 
 
 def waitlist(*joins: JoinWaitlist) -> Waitlist:

@@ -3,7 +3,7 @@ lapses, what accepting books, and which requests to join are refused before seal
 
 from __future__ import annotations
 
-from datetime import date, time, timedelta
+from datetime import time, timedelta
 
 import pytest
 
@@ -43,6 +43,7 @@ from tests.unit.booking.builders import (
     caller,
     given,
     hours,
+    join,
     on_duty,
     station_day,
 )
@@ -50,18 +51,6 @@ from tests.unit.booking.builders import (
 EXPIRES = NOW + hours(2)
 TUESDAY = MONDAY + timedelta(days=1)
 OFFICERS = on_duty("officer-1")
-
-
-def join(appointment_id: str, from_day: date = MONDAY, to_day: date = MONDAY) -> JoinWaitlist:
-    return JoinWaitlist(
-        appointment_id=appointment_id,
-        from_day=from_day,
-        to_day=to_day,
-        incident_grade="scheduled",
-        caller=caller(),
-        briefing=briefing(),
-        now=NOW,
-    )
 
 
 def waitlist(*joins: JoinWaitlist) -> Waitlist:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -94,6 +94,23 @@ async def load_stream(conn: asyncpg.Connection, stream_id: str, source: str) -> 
     return [_row_to_event(r) for r in rows]
 
 
+async def load_streams(
+    conn: asyncpg.Connection, after: Mapping[str, int], source: str
+) -> dict[str, list[StoredEvent]]:
+    """The events of several streams past a known version each, in one query (stream -> events)."""
+    rows = await conn.fetch(
+        f"{_SELECT} join unnest($1::text[], $3::integer[]) as wanted(s, after) on stream_id = wanted.s"
+        " where version > wanted.after order by stream_id, version",
+        list(after),
+        source,
+        list(after.values()),
+    )
+    found: dict[str, list[StoredEvent]] = {stream: [] for stream in after}
+    for row in rows:
+        found[row["stream_id"]].append(_row_to_event(row))
+    return found
+
+
 async def load_all(
     conn: asyncpg.Connection, source: str, after_position: int = 0, limit: int = 1000
 ) -> list[StoredEvent]:
@@ -104,62 +121,112 @@ async def load_all(
     return [_row_to_event(r) for r in rows]
 
 
+@dataclass(frozen=True)
+class StreamAppend:
+    """New events for one stream, decided at ``expected_version`` whose event hashed to ``prev_hash``."""
+
+    stream_id: str
+    expected_version: int
+    prev_hash: bytes | None
+    outgoing: Sequence[Outgoing]
+
+
+@dataclass(frozen=True)
+class Appended:
+    """Where a stream stands after an append: its version and the hash of its last event."""
+
+    stream_id: str
+    version: int
+    hash: bytes | None
+
+
+# Events, outbox rows and the relay's wake-up in one statement: one round trip per command.
+# The outbox's foreign key is checked at the end of the statement, when both inserts are done.
+_APPEND = f"""
+with new_events as (
+    insert into events (stream_id, version, event_id, event_type, schema_version, data,
+                        correlation_id, causation_id, actor, occurred_at, prev_hash, hash)
+    select s, v, id, t, sv, d::jsonb, c, ca, a, at, ph, h
+    from unnest($1::text[], $2::integer[], $3::uuid[], $4::text[], $5::integer[], $6::text[],
+                $7::text[], $8::text[], $9::text[], $10::timestamptz[], $11::bytea[], $12::bytea[])
+         as e(s, v, id, t, sv, d, c, ca, a, at, ph, h)
+    returning event_id
+), new_outbox as (
+    insert into outbox (event_id, topic, key)
+    select id, topic, key from unnest($3::uuid[], $13::text[], $14::text[]) as o(id, topic, key)
+)
+select pg_notify('{OUTBOX_CHANNEL}', '') from (select count(*) from new_events) as done
+"""
+
+
+def _rows(appends: Sequence[StreamAppend]) -> tuple[list[list[Any]], list[Appended]]:
+    columns: list[list[Any]] = [[] for _ in range(14)]
+    after: list[Appended] = []
+    for batch in appends:
+        prev, version = batch.prev_hash, batch.expected_version
+        for item in batch.outgoing:
+            env = item.envelope
+            if env.subject != batch.stream_id:
+                raise ValueError(f"envelope subject {env.subject} is not stream {batch.stream_id}")
+            version += 1
+            digest = chain_hash(prev, env, version)
+            row = (
+                batch.stream_id, version, env.event_id, env.event_type, env.schema_version,
+                json.dumps(env.data), env.correlation_id, env.causation_id, env.actor, env.time,
+                prev, digest, item.topic, item.key,
+            )  # fmt: skip
+            for column, value in zip(columns, row, strict=True):
+                column.append(value)
+            prev = digest
+        after.append(Appended(batch.stream_id, version, prev))
+    return columns, after
+
+
+async def append_streams(conn: asyncpg.Connection, appends: Sequence[StreamAppend]) -> list[Appended]:
+    """Append to several streams at their expected versions, with outbox rows, in one statement.
+
+    Must run inside the caller's transaction. A stream that moved past its expected
+    version raises StreamConflict (the unique (stream, version) refuses the insert).
+    """
+    columns, after = _rows(appends)
+    if columns[0]:
+        try:
+            await conn.execute(_APPEND, *columns)
+        except asyncpg.UniqueViolationError as exc:
+            if "event_id" in (exc.constraint_name or ""):
+                raise
+            moved = _moved_stream(exc, appends)
+            raise StreamConflict(moved.stream_id, moved.expected_version) from exc
+    return after
+
+
+def _moved_stream(exc: asyncpg.UniqueViolationError, appends: Sequence[StreamAppend]) -> StreamAppend:
+    detail = getattr(exc, "detail", "") or ""
+    return next((a for a in appends if f"({a.stream_id}," in detail), appends[0])
+
+
 async def append(
     conn: asyncpg.Connection,
     stream_id: str,
     expected_version: int,
     outgoing: Sequence[Outgoing],
+    prev_hash: bytes | None = None,
 ) -> int:
-    """Append to one stream at ``expected_version`` with outbox rows; returns the new version.
+    """Append to one stream at ``expected_version``; returns the new version.
 
-    Must run inside the caller's transaction, so events of several streams and
-    their outbox rows commit together or not at all.
+    Without ``prev_hash`` (a caller that did not load the stream) the previous event's hash
+    is read first; the unit of work always passes the hash its load already has.
     """
     if not outgoing:
         return expected_version
-    prev_hash: bytes | None = None
-    if expected_version > 0:
+    if prev_hash is None and expected_version > 0:
         prev_hash = await conn.fetchval(
-            "select hash from events where stream_id = $1 and version = $2",
-            stream_id,
-            expected_version,
+            "select hash from events where stream_id = $1 and version = $2", stream_id, expected_version
         )
         if prev_hash is None:
             raise StreamConflict(stream_id, expected_version)
-    event_rows = []
-    outbox_rows = []
-    version = expected_version
-    for item in outgoing:
-        env = item.envelope
-        if env.subject != stream_id:
-            raise ValueError(f"envelope subject {env.subject} is not stream {stream_id}")
-        version += 1
-        digest = chain_hash(prev_hash, env, version)
-        event_rows.append(
-            (
-                stream_id, version, env.event_id, env.event_type, env.schema_version,
-                json.dumps(env.data), env.correlation_id, env.causation_id, env.actor,
-                env.time, prev_hash, digest,
-            )
-        )
-        outbox_rows.append((env.event_id, item.topic, item.key))
-        prev_hash = digest
-    try:
-        await conn.executemany(
-            "insert into events (stream_id, version, event_id, event_type, schema_version, data,"
-            " correlation_id, causation_id, actor, occurred_at, prev_hash, hash)"
-            " values ($1, $2, $3, $4, $5, $6::jsonb, $7, $8, $9, $10, $11, $12)",
-            event_rows,
-        )
-    except asyncpg.UniqueViolationError as exc:
-        if "event_id" in (exc.constraint_name or ""):
-            raise
-        raise StreamConflict(stream_id, expected_version) from exc
-    await conn.executemany(
-        "insert into outbox (event_id, topic, key) values ($1, $2, $3)", outbox_rows
-    )
-    await conn.execute("select pg_notify($1, '')", OUTBOX_CHANNEL)
-    return version
+    done = await append_streams(conn, [StreamAppend(stream_id, expected_version, prev_hash, outgoing)])
+    return done[0].version
 
 
 async def stream_version(conn: asyncpg.Connection, stream_id: str) -> int:

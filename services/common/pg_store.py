@@ -1,0 +1,172 @@
+"""The event store on PostgreSQL: units of work over one connection and one transaction.
+
+Folded states are cached in the process by (fold tag, stream): a unit then reads only
+the events appended since the cached version (one query for every stream it needs),
+so a busy diary day is not refolded from its first event on every booking. The cache
+is only a starting point: the tail is always read inside the unit's transaction, and
+only states committed by this process's own units are written back.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import AsyncExitStack, asynccontextmanager
+from typing import Any, Generic, TypeVar
+
+import asyncpg
+
+from schemas.base import DomainEvent
+from services.common.eventstore import Outgoing, StreamAppend, append_streams, load_streams
+from services.common.unit_of_work import Fold, Loaded, Metadata, S, as_domain_event
+
+V = TypeVar("V")
+CACHE_STREAMS = 4096
+
+
+def outgoing(event: DomainEvent, stream_id: str, source: str, meta: Metadata) -> Outgoing:
+    """Wrap a domain event in its envelope, bound for its topic under its contract key."""
+    from schemas.envelope import Envelope
+
+    envelope = Envelope(
+        event_id=uuid.uuid4(),
+        event_type=event.event_type,
+        schema_version=event.schema_version,
+        source=source,
+        subject=stream_id,
+        time=meta.now,
+        correlation_id=meta.correlation_id,
+        causation_id=meta.causation_id,
+        actor=meta.actor,
+        data=event.model_dump(mode="json"),
+    )
+    return Outgoing(envelope, event.topic, event.stream_key())
+
+
+class StateCache:
+    """The most recently used folded states, by (fold tag, stream id)."""
+
+    def __init__(self, size: int = CACHE_STREAMS) -> None:
+        self._size = size
+        self._states: OrderedDict[tuple[str, str], Loaded[Any]] = OrderedDict()
+
+    def get(self, tag: str, stream_id: str) -> Loaded[Any] | None:
+        """A cached state, if any (and marks it recently used)."""
+        found = self._states.get((tag, stream_id))
+        if found is not None:
+            self._states.move_to_end((tag, stream_id))
+        return found
+
+    def put(self, tag: str, loaded: Loaded[Any]) -> None:
+        """Remember a committed state, forgetting the least recently used beyond the size."""
+        key = (tag, loaded.stream_id)
+        current = self._states.get(key)
+        if current is not None and current.version > loaded.version:
+            return  # a newer state is already known
+        self._states[key] = loaded
+        self._states.move_to_end(key)
+        while len(self._states) > self._size:
+            self._states.popitem(last=False)
+
+    def clear(self) -> None:
+        """Forget everything (e.g. when the reference data changes)."""
+        self._states.clear()
+
+
+class PgUnit(Generic[V]):
+    """One unit of work on one connection inside one transaction."""
+
+    def __init__(self, conn: asyncpg.Connection, source: str, views: V, cache: StateCache | None) -> None:
+        self.conn = conn
+        self._source = source
+        self._views = views
+        self._cache = cache
+        self._current: dict[str, Loaded[Any]] = {}
+        self._staged: dict[str, StreamAppend] = {}
+
+    @property
+    def views(self) -> V:
+        """The service's tables and outside facts on this unit's connection."""
+        return self._views
+
+    async def load(self, fold: Fold[S, Any], stream_ids: Sequence[str]) -> list[Loaded[S]]:
+        """Several streams' states in one query: from the cache and the events since, or from the start."""
+        bases: dict[str, Loaded[S]] = {}
+        for stream in stream_ids:
+            if stream in self._current or stream in bases:
+                continue
+            cached = self._cache.get(fold.tag, stream) if self._cache and fold.tag else None
+            bases[stream] = cached or Loaded(stream, 0, fold.initial(stream), None, fold)
+        if bases:
+            tails = await load_streams(self.conn, {s: b.version for s, b in bases.items()}, self._source)
+            for stream, base in bases.items():
+                tail = tails[stream]
+                if tail:
+                    state = fold.over(base.state, [as_domain_event(e) for e in tail])
+                    base = Loaded(stream, tail[-1].version, state, tail[-1].hash, fold)
+                self._current[stream] = base
+        return [self._current[s] for s in stream_ids]
+
+    def append(self, loaded: Loaded[S], events: Sequence[DomainEvent], meta: Metadata) -> Loaded[S]:
+        """Stage events on a stream loaded in this unit; they are written when the unit ends."""
+        if not events:
+            return loaded
+        current = self._current.get(loaded.stream_id)
+        if current is None or current.version != loaded.version:
+            raise ValueError(f"{loaded.stream_id} was not loaded in this unit at version {loaded.version}")
+        batch = [outgoing(e, loaded.stream_id, self._source, meta) for e in events]
+        staged = self._staged.get(loaded.stream_id)
+        if staged is None:
+            staged = StreamAppend(loaded.stream_id, loaded.version, loaded.hash, [])
+        self._staged[loaded.stream_id] = StreamAppend(
+            staged.stream_id, staged.expected_version, staged.prev_hash, [*staged.outgoing, *batch]
+        )
+        state = loaded.fold.over(loaded.state, events) if loaded.fold else loaded.state
+        after = Loaded(loaded.stream_id, loaded.version + len(events), state, None, loaded.fold)
+        self._current[loaded.stream_id] = after
+        return after
+
+    async def flush(self) -> None:
+        """Write every staged event and outbox row in one statement."""
+        if not self._staged:
+            return
+        done = await append_streams(self.conn, list(self._staged.values()))
+        for appended in done:
+            before = self._current[appended.stream_id]
+            self._current[appended.stream_id] = Loaded(
+                appended.stream_id, appended.version, before.state, appended.hash, before.fold
+            )
+        self._staged.clear()
+
+    def remember(self) -> None:
+        """After commit: keep the states this unit saw and made, for the next unit."""
+        if self._cache is None:
+            return
+        for loaded in self._current.values():
+            if loaded.fold is not None and loaded.fold.tag and (loaded.version == 0 or loaded.hash):
+                self._cache.put(loaded.fold.tag, loaded)
+
+
+class PgEventStore(Generic[V]):
+    """A service's event store on its PostgreSQL pool; ``views`` binds its tables to a connection."""
+
+    def __init__(
+        self, pool: asyncpg.Pool, source: str, views: Callable[[asyncpg.Connection], V], *, cache: bool = True
+    ) -> None:
+        self.pool = pool
+        self.source = source
+        self._views = views
+        self.cache = StateCache() if cache else None
+
+    @asynccontextmanager
+    async def unit(self, within: asyncpg.Connection | None = None) -> AsyncIterator[PgUnit[V]]:
+        """A unit of work: its own connection and transaction, or a savepoint ``within`` a caller's."""
+        async with AsyncExitStack() as stack:
+            conn = within if within is not None else await stack.enter_async_context(self.pool.acquire())
+            # Inside a caller's transaction nothing is committed here: cache nothing from it.
+            unit = PgUnit(conn, self.source, self._views(conn), self.cache if within is None else None)
+            async with conn.transaction():
+                yield unit
+                await unit.flush()
+        unit.remember()

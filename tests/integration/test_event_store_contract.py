@@ -1,0 +1,65 @@
+"""The PostgreSQL event store passes the same contract as the in-memory one, on the real server."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import asyncpg
+import pytest
+
+from services.common.eventstore import StoredEvent, load_stream
+from services.common.pg_store import PgEventStore
+from services.common.unit_of_work import Loaded, Unit, load_one, run_unit
+from tests.support.store_contract import COLLARS, META, Collars, EventStoreContract, Store, registered
+
+
+@pytest.fixture
+async def store(
+    fresh_database: Callable[[str], Awaitable[asyncpg.Pool]],
+) -> AsyncIterator[PgEventStore[None]]:
+    pool = await fresh_database("contract")
+    yield PgEventStore(pool, "urn:test", lambda _: None)
+
+
+class TestPostgresEventStore(EventStoreContract):
+    """The contract, on PostgreSQL."""
+
+    @staticmethod
+    async def outbox_of(store: Store) -> list[tuple[str, str, str]]:
+        assert isinstance(store, PgEventStore)
+        rows = await store.pool.fetch(
+            "select e.stream_id, o.topic, o.key from outbox o join events e using (event_id) order by o.id"
+        )
+        return [(r["stream_id"], r["topic"], r["key"]) for r in rows]
+
+    @staticmethod
+    async def stored(store: Store, stream_id: str) -> list[StoredEvent]:
+        assert isinstance(store, PgEventStore)
+        async with store.pool.acquire() as conn:
+            return await load_stream(conn, stream_id, "urn:test")
+
+
+async def test_a_cached_state_catches_up_with_another_process_s_appends(
+    store: PgEventStore[None],
+) -> None:
+    """Each process caches folded states; the events another process appended are still read."""
+
+    other = PgEventStore(store.pool, "urn:test", lambda _: None)  # another booking process
+
+    async def add(on: PgEventStore[None], collar: str) -> None:
+        async def work(unit: Unit[None]) -> None:
+            loaded = await load_one(unit, COLLARS, "officer:shared")
+            unit.append(loaded, [registered("officer:shared", collar)], META)
+
+        await run_unit(on, work)
+
+    await add(store, "1")
+    await add(other, "2")
+    await add(store, "3")  # decided on the cached ("1",) plus the tail ("2",)
+
+    async def read(unit: Unit[None]) -> Loaded[Collars]:
+        return await load_one(unit, COLLARS, "officer:shared")
+
+    mine, theirs = await run_unit(store, read), await run_unit(other, read)
+    assert mine.state == theirs.state == ("1", "2", "3")
+    assert mine.version == theirs.version == 3

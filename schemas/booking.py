@@ -69,6 +69,7 @@ RefusalCode = Literal[
     "outside-hours",
     "clock-change",
     "slot-taken",
+    "request-reused",
     "invalid",
 ]
 

@@ -11,6 +11,7 @@ from pydantic import BaseModel
 
 from schemas.booking import DiaryCarVisitBooked, Place, Slot, SlotBooked
 from services.booking.adapters.personal import InvalidPersonalData
+from services.booking.adapters.refusals import status_of
 from services.booking.app.forms import BookingForm
 from services.booking.app.handlers import BookingHandlers, NotSeeded
 from services.booking.domain.errors import BookingRefused, SlotTaken
@@ -79,11 +80,11 @@ def meta_of(caller: Caller) -> Metadata:
 
 def refused(exc: BookingRefused | InvalidPersonalData) -> JSONResponse:
     """A refusal as HTTP: the status, the field and the reason, and alternatives on a lost race."""
-    status = exc.http_status if isinstance(exc, BookingRefused) else 422
+    status = status_of(exc) if isinstance(exc, BookingRefused) else 422
     errors = [{"field": exc.field, "reason": exc.reason}]
     if isinstance(exc, SlotTaken):
         return problem(
-            409,
+            status,
             exc.reason,
             errors=errors,
             alternatives=[_free(s).model_dump(mode="json") for s in exc.alternatives],

@@ -50,7 +50,7 @@ from services.booking.domain.commands import (
     OfferFreedSlot,
     OnDuty,
 )
-from services.booking.domain.errors import BookingRefused, Refusal, SlotTaken, WrongStatus
+from services.booking.domain.errors import BookingRefused, Conflict, Refusal, SlotTaken, Unknown, WrongStatus
 from services.booking.domain.rules import check_grade
 from services.booking.domain.state import Appointment, Diary, DiaryDay
 from services.booking.domain.waitlist import (
@@ -127,16 +127,12 @@ class WaitlistForm(BaseModel):
     )
 
 
-class NoOffer(BookingRefused):
-    """Nothing to accept or decline under this id: 404."""
-
-    http_status = 404
+class NoOffer(Unknown):
+    """Nothing to accept or decline under this id."""
 
 
-class RequestUsed(BookingRefused):
-    """A request id that already joined another waitlist: 409."""
-
-    http_status = 409
+class RequestUsed(Conflict):
+    """A request id that already joined another waitlist."""
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,7 @@
-"""Why a diary day refuses a command: the field, the reason in plain words, the HTTP answer."""
+"""Why a diary day refuses a command: the field and the reason in plain words.
+
+How each refusal is answered over HTTP is the adapters' business (``adapters/refusals.py``).
+"""
 
 from __future__ import annotations
 
@@ -8,9 +11,8 @@ from schemas.booking import RefusalCode, Slot
 
 
 class BookingRefused(Exception):
-    """Base of every refusal; ``http_status`` says how the HTTP adapter answers."""
+    """Base of every refusal: bad input unless a subclass says otherwise."""
 
-    http_status: ClassVar[int] = 422
     code: ClassVar[RefusalCode] = "invalid"
 
     def __init__(self, field: str, reason: str) -> None:
@@ -20,7 +22,7 @@ class BookingRefused(Exception):
 
 
 class Refusal(BookingRefused):
-    """Bad input: 422 with the field and the reason."""
+    """Bad input: the field and the reason."""
 
 
 class EmergencyResponse(Refusal):
@@ -66,10 +68,17 @@ class ClockChange(Refusal):
     code: ClassVar[RefusalCode] = "clock-change"
 
 
-class SlotTaken(BookingRefused):
-    """The lost race: no room or officer is free then; 409 with the nearest free slots."""
+class Unknown(BookingRefused):
+    """Nothing is known under the id the command names."""
 
-    http_status: ClassVar[int] = 409
+
+class Conflict(BookingRefused):
+    """The diary as it stands forbids this, however well formed the command is."""
+
+
+class SlotTaken(Conflict):
+    """The lost race: no room or officer is free then; the nearest free slots come with it."""
+
     code: ClassVar[RefusalCode] = "slot-taken"
 
     def __init__(self, reason: str, alternatives: list[Slot]) -> None:
@@ -77,16 +86,21 @@ class SlotTaken(BookingRefused):
         self.alternatives = alternatives
 
 
-class UnknownAppointment(BookingRefused):
-    """No such appointment on this day: 404."""
-
-    http_status: ClassVar[int] = 404
+class UnknownAppointment(Unknown):
+    """No such appointment on this day."""
 
     def __init__(self, appointment_id: str) -> None:
         super().__init__("appointment_id", f"no appointment {appointment_id} on this day")
 
 
-class WrongStatus(BookingRefused):
-    """The appointment's state forbids this (e.g. cancelling one already attended): 409."""
+class WrongStatus(Conflict):
+    """The appointment's state forbids this (e.g. cancelling one already attended)."""
 
-    http_status: ClassVar[int] = 409
+
+class RequestReused(Conflict):
+    """A request id names one booking: used again for a different one, it is refused."""
+
+    code: ClassVar[RefusalCode] = "request-reused"
+
+    def __init__(self, request_id: str) -> None:
+        super().__init__("request_id", f"request id {request_id} was already used for a different booking")

@@ -23,6 +23,7 @@ from services.common.commands import Metadata, TooMuchContention
 from services.common.http import allow, problem
 from services.common.logging import correlation_id
 from services.common.london import spoken_day
+from services.roster.adapters.refusals import status_of
 from services.roster.adapters.views import (
     DutyView,
     OfficerView,
@@ -84,8 +85,8 @@ def refused(exc: RosterRefused) -> JSONResponse:
     errors = [{"field": exc.field, "reason": exc.reason}]
     if isinstance(exc, DutyClash):
         clashing = duty_view(exc.clashing_officer, exc.clashing).model_dump(mode="json")
-        return problem(409, exc.reason, errors=errors, clashing_duty=clashing)
-    return problem(exc.http_status, exc.reason, errors=errors)
+        return problem(status_of(exc), exc.reason, errors=errors, clashing_duty=clashing)
+    return problem(status_of(exc), exc.reason, errors=errors)
 
 
 async def _decided(

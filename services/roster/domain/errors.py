@@ -1,16 +1,15 @@
-"""Why an officer's roster refuses a command: the field, the reason, the HTTP answer."""
+"""Why an officer's roster refuses a command: the field and the reason in plain words.
+
+How each refusal is answered over HTTP is the adapters' business (``adapters/refusals.py``).
+"""
 
 from __future__ import annotations
-
-from typing import ClassVar
 
 from services.roster.domain.state import RosteredDuty
 
 
 class RosterRefused(Exception):
-    """Base of every refusal; ``http_status`` says how the HTTP adapter answers."""
-
-    http_status: ClassVar[int] = 422
+    """Base of every refusal: bad input unless a subclass says otherwise."""
 
     def __init__(self, field: str, reason: str) -> None:
         super().__init__(f"{field}: {reason}")
@@ -19,35 +18,33 @@ class RosterRefused(Exception):
 
 
 class Refusal(RosterRefused):
-    """Bad input (an unknown station, a span that ends before it starts): 422."""
+    """Bad input (an unknown station, a span that ends before it starts)."""
 
 
-class UnknownOfficer(RosterRefused):
-    """Nobody with this id is on the roster: 404."""
+class Unknown(RosterRefused):
+    """Nothing is known under the id the command names."""
 
-    http_status: ClassVar[int] = 404
+
+class UnknownOfficer(Unknown):
+    """Nobody with this id is on the roster."""
 
     def __init__(self, officer_id: str) -> None:
         super().__init__("officer_id", f"no officer {officer_id} is on the roster")
 
 
-class UnknownDuty(RosterRefused):
-    """The officer has no duty with this id: 404."""
-
-    http_status: ClassVar[int] = 404
+class UnknownDuty(Unknown):
+    """The officer has no duty with this id."""
 
     def __init__(self, duty_id: str) -> None:
         super().__init__("duty_id", f"the officer has no duty {duty_id}")
 
 
 class Conflict(RosterRefused):
-    """The roster as it stands forbids this (an id reused for something else): 409."""
-
-    http_status: ClassVar[int] = 409
+    """The roster as it stands forbids this (an id reused for something else)."""
 
 
 class DutyClash(Conflict):
-    """One officer cannot hold two duties at once: 409 naming the duty already held."""
+    """One officer cannot hold two duties at once: it names the duty already held."""
 
     def __init__(self, officer_id: str, clashing: RosteredDuty) -> None:
         super().__init__(

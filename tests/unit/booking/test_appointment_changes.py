@@ -127,7 +127,8 @@ class TestGivenABookedAppointment:
         with pytest.raises(UnknownAppointment) as refused:
             decide(cancel(), given(station_day()))
 
-        assert refused.value.http_status == 404
+        assert refused.value.field == "appointment_id"
+        assert refused.value.reason == "no appointment apt-1 on this day"
 
 
 class TestGivenACancelledAppointment:
@@ -147,7 +148,7 @@ class TestGivenAnAttendedAppointment:
         with pytest.raises(WrongStatus) as refused:
             decide(cancel(), state)
 
-        assert refused.value.http_status == 409
+        assert refused.value.reason == "appointment apt-1 is attended"
 
 
 class TestMovingAnAppointmentToAnotherDay:

@@ -71,7 +71,7 @@ class TestGivenAnEmptyStationDay:
             decide(book_station(hour=17, minute=30), given(station_day()))
 
         assert refused.value.field == "start"
-        assert refused.value.http_status == 422
+        assert refused.value.code == "outside-hours"
 
     def test_a_morning_time_is_outside_opening_hours(self) -> None:
         with pytest.raises(OutsideOpeningHours) as refused:
@@ -182,7 +182,7 @@ class TestGivenASlotAlreadyBooked:
         with pytest.raises(SlotTaken) as refused:
             decide(book_station("apt-2", 18), state)
 
-        assert refused.value.http_status == 409
+        assert refused.value.code == "slot-taken"
         assert "fully booked at 6pm" in refused.value.reason
         assert [s.starts_at for s in refused.value.alternatives] == [at(MONDAY, 17), at(MONDAY, 19)]
 

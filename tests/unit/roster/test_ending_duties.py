@@ -59,11 +59,11 @@ class TestGivenAnOfficerOnAppointmentDuty:
         with pytest.raises(Refusal, match="end it then to call it off"):
             decide(end_duty(ends_at=at(16)), given(register(), assign()))
 
-    def test_an_unknown_duty_is_a_404(self) -> None:
+    def test_an_unknown_duty_is_refused_naming_it(self) -> None:
         with pytest.raises(UnknownDuty) as refused:
             decide(end_duty("duty-9"), given(register(), assign()))
 
-        assert refused.value.http_status == 404
+        assert (refused.value.field, refused.value.reason) == ("duty_id", "the officer has no duty duty-9")
 
     def test_an_unknown_officer_is_a_404(self) -> None:
         with pytest.raises(UnknownOfficer):

@@ -60,5 +60,5 @@ class TestGivenARegisteredOfficer:
         with pytest.raises(Conflict) as refused:
             decide(register(collar="5150"), given(register()))
 
-        assert refused.value.http_status == 409
+        assert refused.value.field == "officer_id"
         assert "already registered as collar number 4127" in refused.value.reason

@@ -6,16 +6,30 @@ partition (a redelivery after a crash) or when its event id was applied before
 message: it goes to the dead-letter topic with the reason, its offset is stored,
 and the consumer goes on. Errors that are not the record's fault (the database
 is down) propagate, so the record is not acknowledged and comes back.
+
+In batch mode (Marten's async daemon) a whole Kafka fetch is applied in one
+transaction that ends with one position row per partition, so a crash rolls the
+whole batch back and it comes again. When a record in it is poison the batch is
+rolled back and its records are handled one by one, which puts that one aside.
+
+The projections use batches: they only write their own read models, and a backlog
+catches up a fetch per transaction. Booking's consumers (roster changes, control-room
+requests) stay one record per transaction on purpose: each record decides a command
+on diary days the HTTP path books at the same time, so a batch would hold those days
+for the whole fetch and one lost race (``StreamConflict``) would undo and redo every
+request in it; their traffic is a trickle, so a batch would save them nothing.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
+from uuid import UUID
 
 import asyncpg
+from asyncpg import exceptions as pg
 from pydantic import ValidationError
 
 from schemas.envelope import Envelope
@@ -45,7 +59,12 @@ def is_transient(exc: BaseException) -> bool:
         | TimeoutError
         | asyncpg.PostgresConnectionError
         | asyncpg.InterfaceError
-        | asyncpg.CannotConnectNowError,
+        | asyncpg.CannotConnectNowError
+        # The server was stopped under us, or a race was lost: none of it is the record's doing.
+        | pg.AdminShutdownError
+        | pg.CrashShutdownError
+        | pg.SerializationError
+        | pg.DeadlockDetectedError,
     )
 
 
@@ -71,26 +90,98 @@ class Position:
 
 # Applies one event to the read model inside the given transaction.
 Apply = Callable[[asyncpg.Connection, Envelope, Position], Awaitable[None]]
+# Applies several events, in the order given, inside the given transaction (the batch mode).
+ApplyBatch = Callable[[asyncpg.Connection, Sequence[tuple[Envelope, Position]]], Awaitable[None]]
 # Publishes a record: (topic, key, value, headers).
 Publish = Callable[[str, bytes | None, bytes, list[tuple[str, bytes]]], Awaitable[None]]
+Partition = tuple[str, int]
+_UNREADABLE = (ValueError, ValidationError, json.JSONDecodeError)
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """A consumer (also its Kafka group), its contract topic, how it applies, and in batches how."""
+
+    consumer: str
+    topic: str
+    apply: Apply
+    apply_batch: ApplyBatch | None = None
+
+
+@dataclass(frozen=True)
+class Readable:
+    """A record of a batch that could be read, with its envelope and where it came from."""
+
+    record: Record
+    envelope: Envelope
+    position: Position
+
+
+def position_of(record: Record) -> Position:
+    """Where a record came from."""
+    return Position(record.topic, record.partition, record.offset)
+
+
+def split(records: Iterable[Record]) -> tuple[list[Readable], list[tuple[Record, str]]]:
+    """The records that read as envelopes, and the others with why they do not."""
+    readable: list[Readable] = []
+    unreadable: list[tuple[Record, str]] = []
+    for record in records:
+        try:
+            envelope = Envelope.from_kafka(record.headers or (), record.value or b"")
+        except _UNREADABLE as exc:
+            unreadable.append((record, f"unreadable record: {exc}"))
+        else:
+            readable.append(Readable(record, envelope, position_of(record)))
+    return readable, unreadable
+
+
+def unseen(readable: Iterable[Readable], stored: Mapping[Partition, int]) -> list[Readable]:
+    """Records at or past the stored offset of their partition, the first of each event id only."""
+    ids: set[UUID] = set()
+    kept: list[Readable] = []
+    for r in readable:
+        if r.position.offset < stored.get((r.position.topic, r.position.partition), 0):
+            continue
+        if r.envelope.event_id not in ids:
+            ids.add(r.envelope.event_id)
+            kept.append(r)
+    return kept
+
+
+def next_offsets(records: Iterable[Record]) -> dict[Partition, int]:
+    """One position per partition of the batch: just past its last record."""
+    offsets: dict[Partition, int] = {}
+    for r in records:
+        key = (r.topic, r.partition)
+        offsets[key] = max(offsets.get(key, 0), r.offset + 1)
+    return offsets
 
 
 class IdempotentConsumer:
-    """Wraps an ``Apply`` with offset and event-id tracking and dead-lettering."""
+    """Wraps an ``Apply`` with offset and event-id tracking and dead-lettering, one by one or in batches."""
 
-    def __init__(self, name: str, pool: asyncpg.Pool, apply: Apply, publish: Publish) -> None:
+    def __init__(
+        self,
+        name: str,
+        pool: asyncpg.Pool,
+        apply: Apply,
+        publish: Publish,
+        apply_batch: ApplyBatch | None = None,
+    ) -> None:
         self.name = name
         self._pool = pool
         self._apply = apply
         self._publish = publish
+        self._apply_batch = apply_batch
 
     async def handle(self, record: Record) -> str:
         """Handle one record; returns the outcome: applied, duplicate or deadlettered."""
-        position = Position(record.topic, record.partition, record.offset)
+        position = position_of(record)
         try:
             envelope = Envelope.from_kafka(record.headers or (), record.value or b"")
-        except (ValueError, ValidationError, json.JSONDecodeError) as exc:
-            return await self._deadletter(record, position, f"unreadable record: {exc}")
+        except _UNREADABLE as exc:
+            return await self._deadletter(record, f"unreadable record: {exc}")
         token = correlation_id.set(envelope.correlation_id)
         try:
             outcome = await self._apply_once(envelope, position)
@@ -98,66 +189,138 @@ class IdempotentConsumer:
             if is_transient(exc):
                 raise
             # Anything else would block the partition for ever: put it aside, with why.
-            outcome = await self._deadletter(record, position, f"{type(exc).__name__}: {exc}")
+            outcome = await self._deadletter(record, f"{type(exc).__name__}: {exc}")
         finally:
             correlation_id.reset(token)
         metrics.CONSUMED.labels(self.name, record.topic, outcome).inc()
         return outcome
 
+    async def handle_batch(self, records: Sequence[Record]) -> list[str]:
+        """Handle a fetch in one transaction; returns each record's outcome, in order."""
+        if not records:
+            return []
+        try:
+            outcomes = await self._commit_batch(records)
+        except Exception as exc:
+            if is_transient(exc):
+                raise  # nothing of the batch was kept: it all comes back
+            # Some record in it is poison; only one at a time tells which, and puts it aside.
+            log.info(
+                "batch refused; handling its records one by one",
+                consumer=self.name,
+                records=len(records),
+                error=type(exc).__name__,
+            )
+            return [await self.handle(record) for record in records]
+        for record, outcome in zip(records, outcomes, strict=True):
+            metrics.CONSUMED.labels(self.name, record.topic, outcome).inc()
+        return outcomes
+
+    async def _commit_batch(self, records: Sequence[Record]) -> list[str]:
+        readable, unreadable = split(records)
+        ends = next_offsets(records)
+        outcomes: dict[Position, str] = {}
+        async with self._pool.acquire() as conn, conn.transaction():
+            stored = await self._stored_offsets(conn, ends)
+            candidates = unseen(readable, stored)
+            claimed = await self._claim(conn, [r.envelope.event_id for r in candidates])
+            fresh = [r for r in candidates if r.envelope.event_id in claimed]
+            if fresh:
+                await self._apply_all(conn, fresh)
+            outcomes.update((r.position, "applied") for r in fresh)
+            for record, reason in unreadable:
+                if record.offset >= stored.get((record.topic, record.partition), 0):
+                    # Sent before the commit: a crash now sends it again, never loses it.
+                    await self._send_deadletter(record, reason)
+                    outcomes[position_of(record)] = "deadlettered"
+            await self._advance(conn, ends)
+        return [outcomes.get(position_of(r), "duplicate") for r in records]
+
+    async def _apply_all(self, conn: asyncpg.Connection, fresh: Sequence[Readable]) -> None:
+        if self._apply_batch is not None:
+            await self._apply_batch(conn, [(r.envelope, r.position) for r in fresh])
+            return
+        for r in fresh:
+            token = correlation_id.set(r.envelope.correlation_id)
+            try:
+                await self._apply(conn, r.envelope, r.position)
+            finally:
+                correlation_id.reset(token)
+
     async def _apply_once(self, envelope: Envelope, position: Position) -> str:
         async with self._pool.acquire() as conn, conn.transaction():
-            stored = await conn.fetchval(
-                "select next_offset from consumer_offsets"
-                " where consumer = $1 and topic = $2 and partition = $3 for update",
-                self.name,
-                position.topic,
-                position.partition,
-            )
-            if stored is not None and position.offset < stored:
+            stored = await self._stored_offsets(conn, [(position.topic, position.partition)])
+            if position.offset < stored.get((position.topic, position.partition), 0):
                 return "duplicate"
-            first_time = await conn.fetchval(
-                "insert into applied_events (consumer, event_id) values ($1, $2)"
-                " on conflict do nothing returning true",
-                self.name,
-                envelope.event_id,
-            )
+            first_time = bool(await self._claim(conn, [envelope.event_id]))
             if first_time:
                 # A poison event raises out of here and rolls the whole transaction back.
                 await self._apply(conn, envelope, position)
-            await self._store_offset(conn, position)
+            await self._advance(conn, {(position.topic, position.partition): position.offset + 1})
             return "applied" if first_time else "duplicate"
 
-    async def _store_offset(self, conn: asyncpg.Connection, position: Position) -> None:
+    async def _stored_offsets(
+        self, conn: asyncpg.Connection, partitions: Iterable[Partition]
+    ) -> dict[Partition, int]:
+        keys = sorted(partitions)
+        # Locked in one order, so two members briefly sharing partitions wait rather than deadlock.
+        rows = await conn.fetch(
+            "select topic, partition, next_offset from consumer_offsets where consumer = $1"
+            " and (topic, partition) in (select * from unnest($2::text[], $3::int[]))"
+            " order by topic, partition for update",
+            self.name,
+            [topic for topic, _ in keys],
+            [partition for _, partition in keys],
+        )
+        return {(r["topic"], r["partition"]): r["next_offset"] for r in rows}
+
+    async def _claim(self, conn: asyncpg.Connection, event_ids: Sequence[UUID]) -> set[UUID]:
+        """Record the event ids as applied; returns those that were not applied before."""
+        if not event_ids:
+            return set()
+        rows = await conn.fetch(
+            "insert into applied_events (consumer, event_id) select $1, unnest($2::uuid[])"
+            " on conflict do nothing returning event_id",
+            self.name,
+            list(event_ids),
+        )
+        return {r["event_id"] for r in rows}
+
+    async def _advance(self, conn: asyncpg.Connection, offsets: Mapping[Partition, int]) -> None:
+        keys = sorted(offsets)
         await conn.execute(
             "insert into consumer_offsets (consumer, topic, partition, next_offset)"
-            " values ($1, $2, $3, $4) on conflict (consumer, topic, partition)"
-            " do update set next_offset ="
+            " select $1, * from unnest($2::text[], $3::int[], $4::bigint[])"
+            " on conflict (consumer, topic, partition) do update set next_offset ="
             " greatest(consumer_offsets.next_offset, excluded.next_offset)",
             self.name,
-            position.topic,
-            position.partition,
-            position.offset + 1,
+            [topic for topic, _ in keys],
+            [partition for _, partition in keys],
+            [offsets[key] for key in keys],
         )
 
-    async def _deadletter(self, record: Record, position: Position, reason: str) -> str:
+    async def _deadletter(self, record: Record, reason: str) -> str:
+        await self._send_deadletter(record, reason)
+        async with self._pool.acquire() as conn, conn.transaction():
+            await self._advance(conn, next_offsets([record]))
+        return "deadlettered"
+
+    async def _send_deadletter(self, record: Record, reason: str) -> None:
         headers = [(k, bytes(v)) for k, v in (record.headers or ())]
         headers += [
             ("dlq_reason", reason.encode()),
             ("dlq_consumer", self.name.encode()),
-            ("dlq_source_topic", position.topic.encode()),
-            ("dlq_source_partition", str(position.partition).encode()),
-            ("dlq_source_offset", str(position.offset).encode()),
+            ("dlq_source_topic", record.topic.encode()),
+            ("dlq_source_partition", str(record.partition).encode()),
+            ("dlq_source_offset", str(record.offset).encode()),
         ]
         await self._publish(DEADLETTER, record.key, record.value or b"", headers)
-        async with self._pool.acquire() as conn, conn.transaction():
-            await self._store_offset(conn, position)
-        metrics.DEADLETTERED.labels(self.name, position.topic).inc()
+        metrics.DEADLETTERED.labels(self.name, record.topic).inc()
         log.warning(
             "record dead-lettered",
             consumer=self.name,
-            topic=position.topic,
-            partition=position.partition,
-            offset=position.offset,
+            topic=record.topic,
+            partition=record.partition,
+            offset=record.offset,
             reason=reason,
         )
-        return "deadlettered"

@@ -12,7 +12,7 @@ from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 from faststream.middlewares import AckPolicy
 
-from services.common.consumer import IdempotentConsumer
+from services.common.consumer import IdempotentConsumer, is_transient
 
 
 def make_broker(bootstrap: str, client_id: str) -> KafkaBroker:
@@ -76,6 +76,48 @@ def subscribe(
     )
     async def on_record(message: KafkaMessage) -> None:
         await consumer.handle(message.raw_message)  # type: ignore[arg-type]
+
+
+# A fetch of up to this many records is applied in one transaction.
+BATCH_RECORDS = 1000
+# How long a fetch waits for its first record; Kafka hands over what it has as soon as it has any.
+BATCH_WAIT_MS = 100
+# After a transient failure the batch comes back; a short pause keeps an outage from spinning.
+TRANSIENT_PAUSE_SECONDS = 0.2
+
+
+def subscribe_batch(
+    broker: KafkaBroker,
+    topic: str,
+    consumer: IdempotentConsumer,
+    prefix: str = "",
+    group_suffix: str = "",
+    *,
+    max_records: int = BATCH_RECORDS,
+) -> None:
+    """Feed ``topic`` to an idempotent consumer a fetch at a time, acknowledging each applied batch.
+
+    A failed batch is nacked: every partition in it is rewound to its first record, so
+    nothing of it is committed to Kafka and all of it comes again.
+    """
+
+    @broker.subscriber(
+        f"{prefix}{topic}",
+        group_id=f"{consumer.name}{group_suffix}",
+        auto_offset_reset="earliest",
+        ack_policy=AckPolicy.NACK_ON_ERROR,
+        batch=True,
+        max_records=max_records,
+        batch_timeout_ms=BATCH_WAIT_MS,
+        title=f"{consumer.name}:{topic}",
+    )
+    async def on_batch(message: KafkaMessage) -> None:
+        try:
+            await consumer.handle_batch(message.raw_message)
+        except Exception as exc:
+            if is_transient(exc):
+                await asyncio.sleep(TRANSIENT_PAUSE_SECONDS)
+            raise
 
 
 def recent_ids(bootstrap: str, prefix: str = "") -> Any:

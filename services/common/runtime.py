@@ -14,7 +14,7 @@ from faststream.kafka import KafkaBroker
 from schemas.envelope import source_of
 from services.common import kafka
 from services.common.config import Settings
-from services.common.consumer import Apply, IdempotentConsumer
+from services.common.consumer import IdempotentConsumer, Subscription
 from services.common.db import COMMON_MIGRATIONS, open_pool
 from services.common.logging import get_logger
 from services.common.relay import OutboxRelay
@@ -54,7 +54,7 @@ class Runtime:
 
     async def start(
         self,
-        subscriptions: Sequence[tuple[str, str, Apply]] = (),
+        subscriptions: Sequence[Subscription] = (),
         extra_setup: Callable[[KafkaBroker], None] | None = None,
     ) -> None:
         """Open the database (migrating it), the broker, every subscription, and the relay."""
@@ -64,9 +64,11 @@ class Runtime:
         self.broker = kafka.make_broker(self.settings.kafka_bootstrap, client_id=self.service)
         prefix = self.settings.topic_prefix
         publish = kafka.publisher(self.broker, prefix)
-        for consumer_name, topic, apply in subscriptions:
-            consumer = IdempotentConsumer(consumer_name, self.pool, apply, publish)
-            kafka.subscribe(self.broker, topic, consumer, prefix, self.settings.db_suffix)
+        for s in subscriptions:
+            consumer = IdempotentConsumer(s.consumer, self.pool, s.apply, publish, s.apply_batch)
+            # A consumer that can apply a batch gets Kafka's fetches whole, one transaction each.
+            subscribe = kafka.subscribe if s.apply_batch is None else kafka.subscribe_batch
+            subscribe(self.broker, s.topic, consumer, prefix, self.settings.db_suffix)
         if extra_setup is not None:
             extra_setup(self.broker)
         await self.broker.start()
@@ -123,7 +125,7 @@ class Runtime:
     @contextlib.asynccontextmanager
     async def running(
         self,
-        subscriptions: Sequence[tuple[str, str, Apply]] = (),
+        subscriptions: Sequence[Subscription] = (),
         extra_setup: Callable[[KafkaBroker], None] | None = None,
     ) -> AsyncIterator[Runtime]:
         """Start on entry (retrying while a server is still coming up), stop on exit.
@@ -141,7 +143,7 @@ class Runtime:
 
     async def _start_with_retries(
         self,
-        subscriptions: Sequence[tuple[str, str, Apply]],
+        subscriptions: Sequence[Subscription],
         extra_setup: Callable[[KafkaBroker], None] | None,
     ) -> None:
         delay = 0.5

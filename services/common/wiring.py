@@ -20,7 +20,7 @@ from fastapi import APIRouter, FastAPI
 
 from schemas.envelope import Envelope
 from services.common.config import settings
-from services.common.consumer import Apply, Position, Transient
+from services.common.consumer import Apply, ApplyBatch, Position, Subscription, Transient
 from services.common.http import create_http_app
 from services.common.runtime import Runtime
 
@@ -31,20 +31,53 @@ Wire = Callable[[Runtime, AsyncExitStack], Awaitable[H]]
 
 
 class Consumer(Generic[H]):
-    """A subscription: consumer (and group) name, contract topic, and how handlers apply a record."""
+    """A subscription: consumer (and group) name, contract topic, and how handlers apply a record.
 
-    def __init__(self, name: str, topic: str, apply: Callable[[H], Apply]) -> None:
-        self.name, self.topic, self.apply = name, topic, apply
+    With ``apply_batch`` the consumer takes Kafka's fetches whole, one transaction each
+    (see ``services.common.consumer``); ``apply`` still serves when a batch is handled
+    record by record to put a poison one aside.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        topic: str,
+        apply: Callable[[H], Apply],
+        apply_batch: Callable[[H], ApplyBatch] | None = None,
+    ) -> None:
+        self.name, self.topic, self.apply, self.apply_batch = name, topic, apply, apply_batch
+
+
+def _handlers(app: FastAPI) -> Any:
+    handlers = getattr(app.state, "handlers", None)
+    if handlers is None:
+        raise Transient("the service is still starting")  # not poison: it comes back
+    return handlers
 
 
 def _deferred(app: FastAPI, consumer: Consumer[Any]) -> Apply:
     async def apply(conn: asyncpg.Connection, env: Envelope, position: Position) -> None:
-        handlers = getattr(app.state, "handlers", None)
-        if handlers is None:
-            raise Transient("the service is still starting")  # not poison: it comes back
-        await consumer.apply(handlers)(conn, env, position)
+        await consumer.apply(_handlers(app))(conn, env, position)
 
     return apply
+
+
+def _deferred_batch(app: FastAPI, consumer: Consumer[Any]) -> ApplyBatch | None:
+    make = consumer.apply_batch
+    if make is None:
+        return None
+
+    async def apply_batch(conn: asyncpg.Connection, batch: Sequence[tuple[Envelope, Position]]) -> None:
+        await make(_handlers(app))(conn, batch)
+
+    return apply_batch
+
+
+def subscription(app: FastAPI, consumer: Consumer[Any]) -> Subscription:
+    """What the runtime subscribes for one consumer, applying once the handlers are wired."""
+    return Subscription(
+        consumer.name, consumer.topic, _deferred(app, consumer), _deferred_batch(app, consumer)
+    )
 
 
 async def cancel_on_exit(task: asyncio.Task[None]) -> None:
@@ -73,7 +106,7 @@ def service_app(
                 await runtime.ready.wait()
                 app.state.handlers = await wire(runtime, cleanups)
 
-            subscriptions = [(c.name, c.topic, _deferred(app, c)) for c in consumers]
+            subscriptions = [subscription(app, c) for c in consumers]
             async with runtime.running(subscriptions):
                 wiring = asyncio.create_task(when_ready(), name=f"{service}-wiring")
                 try:

@@ -1,0 +1,203 @@
+"""The idempotent consumer's batch mode, on an in-memory ledger: once each, poison aside, all or nothing."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from schemas.envelope import Envelope
+from services.common.consumer import (
+    IdempotentConsumer,
+    PoisonRecord,
+    Position,
+    Transient,
+    next_offsets,
+    split,
+    unseen,
+)
+
+TOPIC = "booking.events"
+
+
+def envelope(n: int) -> Envelope:
+    return Envelope(
+        event_id=uuid.uuid4(), event_type="Counted", schema_version=1, source="urn:test",
+        subject=f"counter-{n}", time=datetime(2026, 12, 1, tzinfo=UTC), correlation_id=f"c-{n}",
+        data={"n": n},
+    )  # fmt: skip
+
+
+@dataclass
+class Rec:
+    """A record as Kafka hands it over."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    headers: Any
+
+
+def rec(offset: int, env: Envelope, partition: int = 0) -> Rec:
+    return Rec(TOPIC, partition, offset, b"k", env.kafka_value(), env.kafka_headers())
+
+
+def garbage(offset: int) -> Rec:
+    return Rec(TOPIC, 0, offset, b"k", b"{not json", [("ce_id", b"x")])
+
+
+@dataclass
+class Ledger:
+    """What PostgreSQL would hold: offsets, applied event ids and the read model (a list of n)."""
+
+    offsets: dict[tuple[str, int], int] = field(default_factory=dict)
+    applied: set[uuid.UUID] = field(default_factory=set)
+    counted: list[int] = field(default_factory=list)
+    transactions: int = 0
+
+
+class MemoryConnection:
+    """Answers the consumer's three ledger statements; a failed transaction keeps nothing."""
+
+    def __init__(self, ledger: Ledger) -> None:
+        self.ledger = ledger
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[None]:
+        saved = (dict(self.ledger.offsets), set(self.ledger.applied), list(self.ledger.counted))
+        try:
+            yield
+        except BaseException:
+            self.ledger.offsets, self.ledger.applied, self.ledger.counted = saved
+            raise
+        self.ledger.transactions += 1
+
+    async def fetch(self, sql: str, *args: Any) -> list[dict[str, Any]]:
+        if "from consumer_offsets" in sql:
+            _, topics, partitions = args
+            keys = set(zip(topics, partitions, strict=True))
+            return [
+                {"topic": t, "partition": p, "next_offset": o}
+                for (t, p), o in self.ledger.offsets.items()
+                if (t, p) in keys
+            ]
+        assert "into applied_events" in sql
+        fresh = [i for i in dict.fromkeys(args[1]) if i not in self.ledger.applied]
+        self.ledger.applied.update(fresh)
+        return [{"event_id": i} for i in fresh]
+
+    async def execute(self, sql: str, *args: Any) -> None:
+        assert "into consumer_offsets" in sql
+        _, topics, partitions, offsets = args
+        for key, offset in zip(zip(topics, partitions, strict=True), offsets, strict=True):
+            self.ledger.offsets[key] = max(self.ledger.offsets.get(key, 0), offset)
+
+
+class MemoryPool:
+    def __init__(self, ledger: Ledger) -> None:
+        self.ledger = ledger
+
+    @asynccontextmanager
+    async def acquire(self) -> AsyncIterator[MemoryConnection]:
+        yield MemoryConnection(self.ledger)
+
+
+@dataclass
+class Harness:
+    ledger: Ledger = field(default_factory=Ledger)
+    dead: list[tuple[bytes, dict[str, str]]] = field(default_factory=list)
+    transient_at: int | None = None
+
+    async def publish(
+        self, topic: str, key: bytes | None, value: bytes, headers: list[tuple[str, bytes]]
+    ) -> None:
+        assert topic == "deadletter"
+        self.dead.append((value, {k: v.decode() for k, v in headers}))
+
+    async def apply(self, conn: Any, env: Envelope, _: Position) -> None:
+        n = env.data["n"]
+        if n == 13:
+            raise PoisonRecord("thirteen is not allowed here")
+        conn.ledger.counted.append(n)
+        if n == self.transient_at:
+            raise Transient("the database went away mid-batch")
+
+    async def apply_batch(self, conn: Any, batch: Sequence[tuple[Envelope, Position]]) -> None:
+        for env, pos in batch:
+            await self.apply(conn, env, pos)
+
+    def consumer(self) -> IdempotentConsumer:
+        return IdempotentConsumer(
+            "counter", MemoryPool(self.ledger), self.apply, self.publish, self.apply_batch
+        )
+
+
+def test_a_batch_splits_into_readable_records_and_unreadable_ones_with_why() -> None:
+    one = envelope(1)
+    readable, unreadable = split([rec(0, one), garbage(1)])
+    assert [r.envelope.event_id for r in readable] == [one.event_id]
+    assert [(r.offset, why.startswith("unreadable record")) for r, why in unreadable] == [(1, True)]
+
+
+def test_records_below_the_stored_offset_and_repeated_event_ids_are_not_applied_again() -> None:
+    one, two = envelope(1), envelope(2)
+    readable, _ = split([rec(3, one), rec(5, one), rec(6, two), rec(7, two, partition=1)])
+    kept = unseen(readable, {(TOPIC, 0): 4})
+    assert [(r.position.offset, r.envelope.data["n"]) for r in kept] == [(5, 1), (6, 2)]
+
+
+def test_a_batch_ends_with_one_position_per_partition_just_past_its_last_record() -> None:
+    one = envelope(1)
+    batch = [rec(4, one), rec(9, one, partition=2), rec(5, one), rec(10, one, partition=2)]
+    assert next_offsets(batch) == {(TOPIC, 0): 6, (TOPIC, 2): 11}
+
+
+async def test_a_clean_batch_is_one_transaction_with_every_record_applied_once() -> None:
+    h = Harness()
+    one, two = envelope(1), envelope(2)
+    outcomes = await h.consumer().handle_batch([rec(0, one), rec(1, two), rec(2, one)])
+    assert outcomes == ["applied", "applied", "duplicate"]
+    assert (h.ledger.counted, h.ledger.offsets, h.ledger.transactions) == ([1, 2], {(TOPIC, 0): 3}, 1)
+    again = await h.consumer().handle_batch([rec(0, one), rec(1, two), rec(2, one)])
+    assert again == ["duplicate"] * 3 and h.ledger.counted == [1, 2]
+
+
+async def test_a_poison_record_mid_batch_goes_aside_and_the_others_are_applied_once() -> None:
+    h = Harness()
+    one, bad, two = envelope(1), envelope(13), envelope(2)
+    outcomes = await h.consumer().handle_batch(
+        [rec(0, one), rec(1, bad), garbage(2), rec(3, one), rec(4, two)]
+    )
+    assert outcomes == ["applied", "deadlettered", "deadlettered", "duplicate", "applied"]
+    assert h.ledger.counted == [1, 2] and h.ledger.offsets == {(TOPIC, 0): 5}
+    reasons = [(headers["dlq_source_offset"], headers["dlq_reason"]) for _, headers in h.dead]
+    assert reasons[0] == ("1", "PoisonRecord: thirteen is not allowed here")
+    assert reasons[1][0] == "2" and reasons[1][1].startswith("unreadable record")
+    assert bad.event_id not in h.ledger.applied  # put aside, not applied
+
+
+async def test_a_transient_failure_keeps_nothing_of_the_batch_and_it_applies_once_when_it_comes_again() -> (
+    None
+):
+    h = Harness(transient_at=2)
+    batch = [rec(0, envelope(1)), rec(1, envelope(2)), rec(2, envelope(3))]
+    with pytest.raises(Transient):
+        await h.consumer().handle_batch(batch)
+    assert (h.ledger.counted, h.ledger.offsets, h.ledger.applied) == ([], {}, set())
+    h.transient_at = None
+    assert await h.consumer().handle_batch(batch) == ["applied"] * 3
+    assert h.ledger.counted == [1, 2, 3] and h.ledger.offsets == {(TOPIC, 0): 3}
+
+
+async def test_an_unreadable_record_already_behind_the_stored_offset_is_not_dead_lettered_twice() -> None:
+    h = Harness()
+    h.ledger.offsets[(TOPIC, 0)] = 3
+    assert await h.consumer().handle_batch([garbage(2), rec(3, envelope(4))]) == ["duplicate", "applied"]
+    assert h.dead == [] and h.ledger.counted == [4]

@@ -64,7 +64,7 @@ class BookingHandlers:
             stored = await load_stream(conn, county_reference.STREAM, self.source)
         state = CountyState()
         for event in events_of(stored):
-            state = county_reference.evolve(state, event)
+            state = county_reference.evolve(state, county_reference.event_of(event))
         self.reference = state
 
     async def seed_reference(self, county: County, meta: Metadata) -> bool:
@@ -74,8 +74,8 @@ class BookingHandlers:
             source=self.source,
             stream_id=county_reference.STREAM,
             initial=CountyState(),
-            evolve=county_reference.evolve,
-            decide=lambda st: county_reference.decide_load(county, meta.now, st),
+            evolve=lambda st, e: county_reference.evolve(st, county_reference.event_of(e)),
+            decide=lambda st: list(county_reference.decide_load(county, meta.now, st)),
             meta=meta,
         )
         self.reference = state
@@ -198,8 +198,8 @@ class BookingHandlers:
                 source=self.source,
                 stream_id=diary.stream_id,
                 initial=self.initial(diary),
-                evolve=decider.evolve,
-                decide=lambda state: decider.decide(command, state),
+                evolve=lambda state, e: decider.evolve(state, decider.event_of(e)),
+                decide=lambda state: list(decider.decide(command, state)),
                 meta=meta,
                 also_write=store.record_placement,
                 within=within,

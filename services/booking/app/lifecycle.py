@@ -35,7 +35,7 @@ from services.common.eventstore import StreamConflict
 ATTEMPTS = 8
 
 
-def _new_start(moved_in: list[DomainEvent]) -> datetime:
+def _new_start(moved_in: list[decider.DiaryDayEvent]) -> datetime:
     arrived = next(e for e in moved_in if isinstance(e, AppointmentRescheduled))
     return arrived.starts_at
 
@@ -48,7 +48,13 @@ class Lifecycle:
 
     async def _load(self, conn: asyncpg.Connection, stream_id: str) -> Loaded[DiaryDay]:
         diary = Diary.parse(stream_id)
-        return await load_state(conn, stream_id, self._h.source, self._h.initial(diary), decider.evolve)
+        return await load_state(
+            conn,
+            stream_id,
+            self._h.source,
+            self._h.initial(diary),
+            lambda s, e: decider.evolve(s, decider.event_of(e)),
+        )
 
     async def _where(self, conn: asyncpg.Connection, appointment_id: str) -> str:
         stream = await store.locate(conn, appointment_id)
@@ -66,7 +72,7 @@ class Lifecycle:
                     events = decider.decide(command(day.state), day.state)
                     await append_decided(conn, day, events, self._h.source, meta)
                     await store.record_placement(conn, events)
-                    return events
+                    return list(events)
             except StreamConflict:
                 continue
         raise TooMuchContention(f"appointment {appointment_id} is too busy; try again")
@@ -95,7 +101,7 @@ class Lifecycle:
                         )
                         await append_decided(conn, old, events, self._h.source, meta)
                         await store.record_placement(conn, events)
-                        return events
+                        return list(events)
                     found = old.state.find(appointment_id)
                     if found is None:
                         raise UnknownAppointment(appointment_id)

@@ -105,7 +105,13 @@ class RosterChanges:
                 return
 
     async def _load(self, conn: asyncpg.Connection, diary: Diary) -> Loaded[DiaryDay]:
-        return await load_state(conn, diary.stream_id, self._h.source, self._h.initial(diary), decider.evolve)
+        return await load_state(
+            conn,
+            diary.stream_id,
+            self._h.source,
+            self._h.initial(diary),
+            lambda s, e: decider.evolve(s, decider.event_of(e)),
+        )
 
     async def _cover(
         self,

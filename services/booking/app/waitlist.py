@@ -58,10 +58,12 @@ from services.booking.domain.waitlist import (
     LeaveWaitlist,
     WaitingCaller,
     Waitlist,
+    WaitlistEvent,
     decide_waitlist,
     evolve_waitlist,
     next_to_offer,
 )
+from services.booking.domain.waitlist import event_of as waitlist_event_of
 from services.common.commands import (
     Loaded,
     Metadata,
@@ -158,7 +160,7 @@ def evolve_entries(state: Entries, event: DomainEvent) -> Entries:
         joined = {**joined, event.appointment_id: event}
     elif isinstance(event, WaitlistLeft):
         joined = {k: v for k, v in joined.items() if k != event.appointment_id}
-    return Entries(evolve_waitlist(state.waitlist, event), joined)
+    return Entries(evolve_waitlist(state.waitlist, waitlist_event_of(event)), joined)
 
 
 def check_range(from_day: date, to_day: date) -> None:
@@ -298,7 +300,11 @@ async def located(
     if stream is None:
         return None
     return await load_state(
-        conn, stream, handlers.source, handlers.initial(Diary.parse(stream)), decider.evolve
+        conn,
+        stream,
+        handlers.source,
+        handlers.initial(Diary.parse(stream)),
+        lambda s, e: decider.evolve(s, decider.event_of(e)),
     )
 
 
@@ -460,7 +466,7 @@ class Waitlists:
                     entries = await self._entries(conn, appointment_id)
                     day = await located(self._h, conn, appointment_id)
                     found = day.state.find(appointment_id) if day else None
-                    freed: list[DomainEvent] = []
+                    freed: list[decider.DiaryDayEvent] = []
                     if offer_needed:
                         check_declinable(found, appointment_id)
                     if day is not None and found is not None and found.status == "offered":
@@ -476,7 +482,7 @@ class Waitlists:
                         )
                         await append_decided(conn, day, freed, self._h.source, meta)
                         await store.record_placement(conn, freed)
-                    left: list[DomainEvent] = []
+                    left: list[WaitlistEvent] = []
                     if leave:
                         left = decide_waitlist(
                             LeaveWaitlist(appointment_id=appointment_id, booked=False, now=meta.now),
@@ -637,8 +643,8 @@ class WaitlistOffers:
             source=self._h.source,
             stream_id=diary.stream_id,
             initial=self._h.initial(diary),
-            evolve=decider.evolve,
-            decide=lambda state: decider.decide(command, state),
+            evolve=lambda s, e: decider.evolve(s, decider.event_of(e)),
+            decide=lambda state: list(decider.decide(command, state)),
             meta=meta,
             also_write=store.record_placement,
         )
@@ -652,14 +658,18 @@ class WaitlistOffers:
             stream_id=stream,
             initial=entries_of(stream),
             evolve=evolve_entries,
-            decide=lambda state: decide_waitlist(command, state.waitlist),
+            decide=lambda state: list(decide_waitlist(command, state.waitlist)),
             meta=meta,
             also_write=record_entries,
         )
 
     async def _load_day(self, conn: asyncpg.Connection, diary: Diary) -> DiaryDay:
         loaded = await load_state(
-            conn, diary.stream_id, self._h.source, self._h.initial(diary), decider.evolve
+            conn,
+            diary.stream_id,
+            self._h.source,
+            self._h.initial(diary),
+            lambda s, e: decider.evolve(s, decider.event_of(e)),
         )
         return loaded.state
 

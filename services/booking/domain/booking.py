@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from schemas.base import DomainEvent
 from schemas.booking import AppointmentOffered, DiaryCarVisitBooked, Place, Slot, SlotBooked
 from services.booking.domain.calendar import local_time, spoken_day
 from services.booking.domain.capacity import (
@@ -22,7 +21,7 @@ from services.booking.domain.commands import (
 )
 from services.booking.domain.errors import Refusal, SlotTaken, WrongStatus
 from services.booking.domain.rules import check_day, check_future, check_grade, resolve_time
-from services.booking.domain.state import DiaryDay
+from services.booking.domain.state import DiaryDay, DiaryDayEvent
 from services.common.london import spoken_clock as spoken_time
 from services.common.reference import DiaryCar
 
@@ -87,7 +86,7 @@ def _place(
     return starts_at, ends_at, got
 
 
-def book_station_slot(command: BookStationSlot, state: DiaryDay) -> list[DomainEvent]:
+def book_station_slot(command: BookStationSlot, state: DiaryDay) -> list[DiaryDayEvent]:
     """A station slot: the checks, then a free room and officer."""
     check_diary(state, "station", command.station_id, command.day)
     check_grade(command.incident_grade)
@@ -114,7 +113,7 @@ def book_station_slot(command: BookStationSlot, state: DiaryDay) -> list[DomainE
     ]
 
 
-def book_diary_car_visit(command: BookDiaryCarVisit, state: DiaryDay) -> list[DomainEvent]:
+def book_diary_car_visit(command: BookDiaryCarVisit, state: DiaryDay) -> list[DiaryDayEvent]:
     """A home visit in a diary-car window: the checks, then a place and an officer."""
     check_diary(state, "diary-car", command.district_id, command.day)
     check_grade(command.incident_grade)
@@ -142,7 +141,7 @@ def book_diary_car_visit(command: BookDiaryCarVisit, state: DiaryDay) -> list[Do
     ]
 
 
-def offer_freed_slot(command: OfferFreedSlot, state: DiaryDay) -> list[DomainEvent]:
+def offer_freed_slot(command: OfferFreedSlot, state: DiaryDay) -> list[DiaryDayEvent]:
     """Hold a free slot for a waiting caller until the offer lapses."""
     check_day(state)
     starts_at, ends_at = resolve_time(state, command.start)

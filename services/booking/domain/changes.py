@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from schemas.base import DomainEvent
 from schemas.booking import (
     AppointmentMovedOut,
     AppointmentRescheduled,
@@ -18,7 +17,7 @@ from services.booking.domain.commands import (
 )
 from services.booking.domain.errors import Refusal, UnknownAppointment, WrongStatus
 from services.booking.domain.rules import check_day, check_future, resolve_time
-from services.booking.domain.state import Appointment, DiaryDay, Status
+from services.booking.domain.state import Appointment, DiaryDay, DiaryDayEvent, Status
 
 # A displaced appointment (its officer withdrawn, nobody free) still needs a new time.
 MOVABLE: frozenset[Status] = frozenset({"booked", "displaced"})
@@ -34,7 +33,7 @@ def appointment(state: DiaryDay, appointment_id: str, allowed: frozenset[Status]
     return found
 
 
-def reschedule(command: RescheduleAppointment, state: DiaryDay) -> list[DomainEvent]:
+def reschedule(command: RescheduleAppointment, state: DiaryDay) -> list[DiaryDayEvent]:
     """Move an appointment within its day, keeping its officer when they are free."""
     found = appointment(state, command.appointment_id, MOVABLE)
     starts_at, ends_at = resolve_time(state, command.start)
@@ -48,7 +47,7 @@ def reschedule(command: RescheduleAppointment, state: DiaryDay) -> list[DomainEv
     return [_rescheduled(command, state, state.diary.stream_id, span, got)]
 
 
-def move_in(command: MoveAppointmentIn, state: DiaryDay) -> list[DomainEvent]:
+def move_in(command: MoveAppointmentIn, state: DiaryDay) -> list[DiaryDayEvent]:
     """Claim a new time on this day for an appointment held on another day."""
     if command.from_diary == state.diary.stream_id:
         raise Refusal("from_diary", "a move within one day is a reschedule")
@@ -91,7 +90,7 @@ def _rescheduled(
     )
 
 
-def move_out(command: MoveAppointmentOut, state: DiaryDay) -> list[DomainEvent]:
+def move_out(command: MoveAppointmentOut, state: DiaryDay) -> list[DiaryDayEvent]:
     """Free the old time of an appointment now held on another day."""
     found = appointment(state, command.appointment_id, MOVABLE | {"moved-out"})
     if found.status == "moved-out":

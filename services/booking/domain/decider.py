@@ -1,8 +1,9 @@
 """The diary-day decider: initial state, decide, evolve.
 
-``decide`` is pure: no clock, no ids, no I/O; it returns the new events (none when
-the command is already satisfied) or raises a ``BookingRefused``. ``evolve`` only
-copies the state with the event's change.
+``decide`` is pure: no clock, no ids, no I/O, no files (the county comes in with the
+initial state); it returns the new events (none when the command is already satisfied)
+or raises a ``BookingRefused``. ``evolve`` only copies the state with the event's
+change, and handles every ``DiaryDayEvent`` (mypy checks it does).
 """
 
 from __future__ import annotations
@@ -42,12 +43,12 @@ from services.booking.domain.commands import (
 )
 from services.booking.domain.errors import Refusal
 from services.booking.domain.state import Appointment, Diary, DiaryDay, Status
-from services.common.reference import County, bank_holiday, load_county
+from services.booking.domain.state import DiaryDayEvent as DiaryDayEvent
+from services.common.reference import County, bank_holiday
 
 
-def initial_state(diary: Diary, county: County | None = None) -> DiaryDay:
-    """An empty day of a station or diary car, with its reference data (the seed by default)."""
-    county = county or load_county()
+def initial_state(diary: Diary, county: County) -> DiaryDay:
+    """An empty day of a station or diary car, with the county's reference data in force."""
     try:
         if diary.place == "diary-car":
             district = county.district(diary.place_id)
@@ -61,7 +62,14 @@ def initial_state(diary: Diary, county: County | None = None) -> DiaryDay:
     return DiaryDay(diary, station, district, bank_holiday(diary.day))
 
 
-def decide(command: Command, state: DiaryDay) -> list[DomainEvent]:
+def event_of(event: DomainEvent) -> DiaryDayEvent:
+    """This stream's event, narrowed; TypeError for an event that does not belong to it."""
+    if isinstance(event, DiaryDayEvent):
+        return event
+    raise TypeError(f"{event.event_type} is not an event of a diary day")
+
+
+def decide(command: Command, state: DiaryDay) -> list[DiaryDayEvent]:
     """The events a command causes on a diary day; raises BookingRefused when refused."""
     match command:
         case BookStationSlot():
@@ -100,7 +108,7 @@ def _set(state: DiaryDay, appointment_id: str, status: Status) -> DiaryDay:
     return state if found is None else _put(state, replace(found, status=status))
 
 
-def evolve(state: DiaryDay, event: DomainEvent) -> DiaryDay:
+def evolve(state: DiaryDay, event: DiaryDayEvent) -> DiaryDay:
     """The day after one of its events."""
     match event:
         case SlotBooked():
@@ -172,11 +180,11 @@ def evolve(state: DiaryDay, event: DomainEvent) -> DiaryDay:
         case OfferLapsed():
             return _set(state, event.appointment_id, "lapsed")
         case _:
-            return state
+            assert_never(event)
 
 
 def fold(state: DiaryDay, events: Iterable[DomainEvent]) -> DiaryDay:
-    """The day after all these events, in order."""
+    """The day after all these events (as stored or as just decided), in order."""
     for event in events:
-        state = evolve(state, event)
+        state = evolve(state, event_of(event))
     return state

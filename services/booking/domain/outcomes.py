@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from schemas.base import DomainEvent
 from schemas.booking import AppointmentAttended, AppointmentCancelled, AppointmentMissed, OfferLapsed
 from services.booking.domain.calendar import local_time
 from services.booking.domain.changes import MOVABLE, appointment
 from services.booking.domain.commands import CancelAppointment, LapseOffer, RecordAttendance, RecordNoShow
 from services.booking.domain.errors import Refusal, UnknownAppointment
-from services.booking.domain.state import Appointment, DiaryDay
+from services.booking.domain.state import Appointment, DiaryDay, DiaryDayEvent
 from services.common.london import spoken_clock as spoken_time
 
 
@@ -23,7 +22,7 @@ def _has_begun(appointment: Appointment, now: datetime) -> None:
         )
 
 
-def cancel(command: CancelAppointment, state: DiaryDay) -> list[DomainEvent]:
+def cancel(command: CancelAppointment, state: DiaryDay) -> list[DiaryDayEvent]:
     """Cancel an appointment not yet attended or missed."""
     found = appointment(state, command.appointment_id, MOVABLE | {"offered", "cancelled"})
     if found.status == "cancelled":
@@ -41,7 +40,7 @@ def cancel(command: CancelAppointment, state: DiaryDay) -> list[DomainEvent]:
     ]
 
 
-def record_attendance(command: RecordAttendance, state: DiaryDay) -> list[DomainEvent]:
+def record_attendance(command: RecordAttendance, state: DiaryDay) -> list[DiaryDayEvent]:
     """The meeting happened: record its outcome."""
     found = appointment(state, command.appointment_id, frozenset({"booked", "attended"}))
     if found.status == "attended":
@@ -60,7 +59,7 @@ def record_attendance(command: RecordAttendance, state: DiaryDay) -> list[Domain
     ]
 
 
-def record_no_show(command: RecordNoShow, state: DiaryDay) -> list[DomainEvent]:
+def record_no_show(command: RecordNoShow, state: DiaryDay) -> list[DiaryDayEvent]:
     """The meeting did not happen: say whose absence it was."""
     found = appointment(state, command.appointment_id, frozenset({"booked", "missed"}))
     if found.status == "missed":
@@ -78,7 +77,7 @@ def record_no_show(command: RecordNoShow, state: DiaryDay) -> list[DomainEvent]:
     ]
 
 
-def lapse_offer(command: LapseOffer, state: DiaryDay) -> list[DomainEvent]:
+def lapse_offer(command: LapseOffer, state: DiaryDay) -> list[DiaryDayEvent]:
     """Free a held slot once its offer has expired; nothing when it was taken or already freed."""
     found = state.find(command.appointment_id)
     if found is None:

@@ -4,15 +4,27 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, assert_never
 
 from schemas.base import DomainEvent
 from schemas.reference import CountyReferenceLoaded
 from services.common.reference import County
 
 STREAM = "county:hertfordshire"
+
+# Every event the county's stream holds; ``evolve`` must handle each (mypy checks it does).
+CountyEvent = CountyReferenceLoaded
+
+
+@dataclass(frozen=True)
+class LoadCounty:
+    """Put this version of the county's reference data in force (``appointments seed``)."""
+
+    county: County
+    now: datetime
 
 
 @dataclass(frozen=True)
@@ -23,22 +35,55 @@ class CountyState:
     sha256: str | None = None
 
 
+def initial_state() -> CountyState:
+    """The county before any reference data was loaded."""
+    return CountyState()
+
+
 def fingerprint(document: dict[str, Any]) -> str:
     """SHA-256 of the document's canonical JSON."""
     return hashlib.sha256(json.dumps(document, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def decide_load(county: County, now: datetime, state: CountyState) -> list[DomainEvent]:
-    """Record the county's reference data, unless this very version is already in force."""
-    document = county.model_dump(mode="json")
-    sha = fingerprint(document)
-    if sha == state.sha256:
-        return []
-    return [CountyReferenceLoaded(county_id="hertfordshire", sha256=sha, document=document, loaded_at=now)]
-
-
-def evolve(state: CountyState, event: DomainEvent) -> CountyState:
-    """The reference data after a load."""
+def event_of(event: DomainEvent) -> CountyEvent:
+    """This stream's event, narrowed; TypeError for an event that does not belong to it."""
     if isinstance(event, CountyReferenceLoaded):
-        return CountyState(County.model_validate(event.document), event.sha256)
+        return event
+    raise TypeError(f"{event.event_type} is not an event of the county's reference data")
+
+
+def decide(command: LoadCounty, state: CountyState) -> list[CountyEvent]:
+    """Record the county's reference data, unless this very version is already in force."""
+    match command:
+        case LoadCounty():
+            document = command.county.model_dump(mode="json")
+            sha = fingerprint(document)
+            if sha == state.sha256:
+                return []
+            loaded = CountyReferenceLoaded(
+                county_id="hertfordshire", sha256=sha, document=document, loaded_at=command.now
+            )
+            return [loaded]
+        case _:
+            assert_never(command)
+
+
+def decide_load(county: County, now: datetime, state: CountyState) -> list[CountyEvent]:
+    """``decide`` for a ``LoadCounty`` of this county at this time (what the seed handler calls)."""
+    return decide(LoadCounty(county, now), state)
+
+
+def evolve(state: CountyState, event: CountyEvent) -> CountyState:
+    """The reference data after a load."""
+    match event:
+        case CountyReferenceLoaded():
+            return CountyState(County.model_validate(event.document), event.sha256)
+        case _:
+            assert_never(event)
+
+
+def fold(state: CountyState, events: Iterable[DomainEvent]) -> CountyState:
+    """The reference data after all these events (as stored or as just decided), in order."""
+    for event in events:
+        state = evolve(state, event_of(event))
     return state

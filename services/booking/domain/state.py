@@ -13,7 +13,20 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Literal
 
-from schemas.booking import Place
+from schemas.booking import (
+    AppointmentAttended,
+    AppointmentCancelled,
+    AppointmentDisplaced,
+    AppointmentMissed,
+    AppointmentMovedOut,
+    AppointmentOffered,
+    AppointmentReassigned,
+    AppointmentRescheduled,
+    DiaryCarVisitBooked,
+    OfferLapsed,
+    Place,
+    SlotBooked,
+)
 from services.common.reference import DiaryCar, District, Station
 
 Status = Literal[
@@ -26,6 +39,21 @@ Status = Literal[
     "moved-out",
     "lapsed",
 ]
+# Every event a diary day's stream holds; ``evolve`` must handle each (mypy checks it does).
+DiaryDayEvent = (
+    SlotBooked
+    | DiaryCarVisitBooked
+    | AppointmentOffered
+    | AppointmentRescheduled
+    | AppointmentReassigned
+    | AppointmentDisplaced
+    | AppointmentMovedOut
+    | AppointmentCancelled
+    | AppointmentAttended
+    | AppointmentMissed
+    | OfferLapsed
+)
+
 # An appointment in one of these still holds its room (or diary-car place) and officer.
 HOLDING: frozenset[Status] = frozenset({"booked", "offered", "attended", "missed"})
 # Nothing more can happen to an appointment in one of these on this day.

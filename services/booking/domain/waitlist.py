@@ -13,6 +13,7 @@ How a freed slot reaches a waiting caller (the handler drives it):
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import assert_never
@@ -60,6 +61,8 @@ class LeaveWaitlist(_Command):
 
 
 WaitlistCommand = JoinWaitlist | LeaveWaitlist
+# Every event a waitlist's stream holds; ``evolve`` must handle each (mypy checks it does).
+WaitlistEvent = WaitlistJoined | WaitlistLeft
 
 
 @dataclass(frozen=True)
@@ -86,7 +89,19 @@ class Waitlist:
         return f"waitlist:{self.place}:{self.place_id}"
 
 
-def decide_waitlist(command: WaitlistCommand, state: Waitlist) -> list[DomainEvent]:
+def initial_state(place: Place, place_id: str) -> Waitlist:
+    """A station's or diary car's waitlist before anyone joined it."""
+    return Waitlist(place, place_id)
+
+
+def event_of(event: DomainEvent) -> WaitlistEvent:
+    """This stream's event, narrowed; TypeError for an event that does not belong to it."""
+    if isinstance(event, WaitlistEvent):
+        return event
+    raise TypeError(f"{event.event_type} is not an event of a waitlist")
+
+
+def decide(command: WaitlistCommand, state: Waitlist) -> list[WaitlistEvent]:
     """The events a waitlist command causes; raises BookingRefused when refused."""
     known = any(w.appointment_id == command.appointment_id for w in state.waiting)
     match command:
@@ -128,7 +143,7 @@ def decide_waitlist(command: WaitlistCommand, state: Waitlist) -> list[DomainEve
             assert_never(command)
 
 
-def evolve_waitlist(state: Waitlist, event: DomainEvent) -> Waitlist:
+def evolve(state: Waitlist, event: WaitlistEvent) -> Waitlist:
     """The waitlist after one of its events."""
     match event:
         case WaitlistJoined():
@@ -141,7 +156,19 @@ def evolve_waitlist(state: Waitlist, event: DomainEvent) -> Waitlist:
                 left=state.left | {event.appointment_id},
             )
         case _:
-            return state
+            assert_never(event)
+
+
+def fold(state: Waitlist, events: Iterable[DomainEvent]) -> Waitlist:
+    """The waitlist after all these events (as stored or as just decided), in order."""
+    for event in events:
+        state = evolve(state, event_of(event))
+    return state
+
+
+# The names the waitlist's handlers know these by.
+decide_waitlist = decide
+evolve_waitlist = evolve
 
 
 def next_to_offer(waitlist: Waitlist, day: DiaryDay, now: datetime) -> WaitingCaller | None:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from schemas.base import DomainEvent
 from schemas.booking import (
     AppointmentDisplaced,
     AppointmentReassigned,
@@ -21,9 +20,9 @@ from schemas.booking import (
 )
 from services.booking.domain.capacity import allocate, free_officer, free_slots
 from services.booking.domain.commands import CoverWithdrawal, OfficerOnDuty
-from services.booking.domain.state import Appointment, DiaryDay
+from services.booking.domain.state import Appointment, DiaryDay, DiaryDayEvent
 
-Evolve = Callable[[DiaryDay, DomainEvent], DiaryDay]
+Evolve = Callable[[DiaryDay, DiaryDayEvent], DiaryDay]
 
 
 def _remaining(command: CoverWithdrawal) -> tuple[OfficerOnDuty, ...]:
@@ -53,7 +52,7 @@ def affected(command: CoverWithdrawal, state: DiaryDay) -> list[Appointment]:
     )
 
 
-def _cover_one(command: CoverWithdrawal, state: DiaryDay, appointment: Appointment) -> DomainEvent:
+def _cover_one(command: CoverWithdrawal, state: DiaryDay, appointment: Appointment) -> DiaryDayEvent:
     on_duty, now, diary = _remaining(command), command.now, state.diary.stream_id
     ident = appointment.appointment_id
     officer = free_officer(state, on_duty, appointment.starts_at, appointment.ends_at, ident)
@@ -101,9 +100,9 @@ def _cover_one(command: CoverWithdrawal, state: DiaryDay, appointment: Appointme
     )
 
 
-def cover(command: CoverWithdrawal, state: DiaryDay, evolve: Evolve) -> list[DomainEvent]:
+def cover(command: CoverWithdrawal, state: DiaryDay, evolve: Evolve) -> list[DiaryDayEvent]:
     """Reassign, else reschedule within the day, else displace each affected appointment."""
-    events: list[DomainEvent] = []
+    events: list[DiaryDayEvent] = []
     for appointment in affected(command, state):
         # Each decision sees the ones before it, so two appointments never get one officer.
         event = _cover_one(command, state, appointment)

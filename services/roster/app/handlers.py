@@ -15,7 +15,7 @@ from services.common.reference import County, load_county
 from services.roster.adapters import store
 from services.roster.domain.commands import AssignDuty, Command, EndDuty, RegisterOfficer, WithdrawOfficer
 from services.roster.domain.cover import Cover, cover_at
-from services.roster.domain.decider import decide, evolve, fold, initial_state
+from services.roster.domain.decider import decide, event_of, evolve, fold, initial_state
 from services.roster.domain.errors import Conflict, Refusal, UnknownOfficer
 from services.roster.domain.state import Officer, stream_id
 
@@ -42,8 +42,8 @@ class RosterHandlers:
             source=self.source,
             stream_id=stream_id(officer_id),
             initial=initial_state(officer_id, self.county),
-            evolve=evolve,
-            decide=lambda state: decide(command, state),
+            evolve=lambda state, e: evolve(state, event_of(e)),
+            decide=lambda state: list(decide(command, state)),
             meta=meta,
             also_write=store.record,
         )

@@ -1,8 +1,9 @@
 """The officer decider: initial state, decide, evolve.
 
-``decide`` is pure: no clock, no ids, no I/O; it returns the new events (none when
-the command is already satisfied) or raises a ``RosterRefused``. ``evolve`` only
-copies the state with the event's change.
+``decide`` is pure: no clock, no ids, no I/O, no files (the county comes in with the
+initial state); it returns the new events (none when the command is already satisfied)
+or raises a ``RosterRefused``. ``evolve`` only copies the state with the event's
+change, and handles every ``OfficerEvent`` (mypy checks it does).
 """
 
 from __future__ import annotations
@@ -13,18 +14,26 @@ from typing import assert_never
 
 from schemas.base import DomainEvent
 from schemas.roster import DutyAssigned, DutyEnded, OfficerRegistered, OfficerWithdrawn
-from services.common.reference import County, load_county
+from services.common.reference import County
 from services.roster.domain import duties, withdrawals
 from services.roster.domain.commands import AssignDuty, Command, EndDuty, RegisterOfficer, WithdrawOfficer
 from services.roster.domain.state import Officer, Registration, RosteredDuty, Withdrawal
+from services.roster.domain.state import OfficerEvent as OfficerEvent
 
 
-def initial_state(officer_id: str, county: County | None = None) -> Officer:
-    """An officer not yet on the roster, checked against the county's reference data (the seed's)."""
-    return Officer(officer_id, county or load_county())
+def initial_state(officer_id: str, county: County) -> Officer:
+    """An officer not yet on the roster, checked against the county's reference data in force."""
+    return Officer(officer_id, county)
 
 
-def decide(command: Command, state: Officer) -> list[DomainEvent]:
+def event_of(event: DomainEvent) -> OfficerEvent:
+    """This stream's event, narrowed; TypeError for an event that does not belong to it."""
+    if isinstance(event, OfficerEvent):
+        return event
+    raise TypeError(f"{event.event_type} is not an event of an officer's roster")
+
+
+def decide(command: Command, state: Officer) -> list[OfficerEvent]:
     """The events a command causes on an officer's roster; raises RosterRefused when refused."""
     match command:
         case RegisterOfficer():
@@ -39,7 +48,7 @@ def decide(command: Command, state: Officer) -> list[DomainEvent]:
             assert_never(command)
 
 
-def evolve(state: Officer, event: DomainEvent) -> Officer:
+def evolve(state: Officer, event: OfficerEvent) -> Officer:
     """The officer after one of their events."""
     match event:
         case OfficerRegistered():
@@ -74,11 +83,11 @@ def evolve(state: Officer, event: DomainEvent) -> Officer:
             )
             return replace(state, withdrawals=(*state.withdrawals, withdrawal))
         case _:
-            return state
+            assert_never(event)
 
 
 def fold(state: Officer, events: Iterable[DomainEvent]) -> Officer:
-    """The officer after all these events, in order."""
+    """The officer after all these events (as stored or as just decided), in order."""
     for event in events:
-        state = evolve(state, event)
+        state = evolve(state, event_of(event))
     return state

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from schemas.base import DomainEvent
 from schemas.roster import DutyAssigned, DutyEnded, OfficerRegistered
 from services.roster.domain.commands import AssignDuty, EndDuty, RegisterOfficer
 from services.roster.domain.errors import Conflict, DutyClash, Refusal, UnknownDuty, UnknownOfficer
-from services.roster.domain.state import Officer, Registration, RosteredDuty
+from services.roster.domain.state import Officer, OfficerEvent, Registration, RosteredDuty
 
 # A duty is one shift; a longer span is almost certainly a mistyped date.
 LONGEST_DUTY = timedelta(hours=24)
@@ -18,7 +17,7 @@ def _when(instant: datetime) -> str:
     return f"{instant:%Y-%m-%d %H:%M} UTC"
 
 
-def register(command: RegisterOfficer, state: Officer) -> list[DomainEvent]:
+def register(command: RegisterOfficer, state: Officer) -> list[OfficerEvent]:
     """Put an officer on the roster at a home station; the same registration again changes nothing."""
     if state.registration is not None:
         held = state.registration
@@ -76,7 +75,7 @@ def _place(command: AssignDuty, home: Registration, state: Officer) -> tuple[str
     return (station.id if station else None), district_id
 
 
-def assign(command: AssignDuty, state: Officer) -> list[DomainEvent]:
+def assign(command: AssignDuty, state: Officer) -> list[OfficerEvent]:
     """Put the officer on a duty; refused when it clashes with a duty already held."""
     if state.registration is None:
         raise UnknownOfficer(state.officer_id)
@@ -133,7 +132,7 @@ def _ending(duty: RosteredDuty, command: EndDuty) -> datetime:
     return min(max(command.now, duty.starts_at), duty.planned_ends_at)
 
 
-def end(command: EndDuty, state: Officer) -> list[DomainEvent]:
+def end(command: EndDuty, state: Officer) -> list[OfficerEvent]:
     """End a duty early or as planned; a duty already ended stays as it ended."""
     if state.registration is None:
         raise UnknownOfficer(state.officer_id)

@@ -11,8 +11,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from schemas.roster import Duty, WithdrawalReason
+from schemas.roster import (
+    Duty,
+    DutyAssigned,
+    DutyEnded,
+    OfficerRegistered,
+    OfficerWithdrawn,
+    WithdrawalReason,
+)
 from services.common.reference import County
+
+# Every event an officer's stream holds; ``evolve`` must handle each (mypy checks it does).
+OfficerEvent = OfficerRegistered | DutyAssigned | DutyEnded | OfficerWithdrawn
 
 # Only these duties give appointment capacity; the others are why an officer is not free.
 APPOINTMENT_DUTIES: frozenset[Duty] = frozenset({"appointments", "diary-car"})

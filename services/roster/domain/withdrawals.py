@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from schemas.base import DomainEvent
 from schemas.roster import OfficerWithdrawn
 from services.roster.domain.commands import WithdrawOfficer
 from services.roster.domain.errors import Conflict, Refusal, UnknownOfficer
-from services.roster.domain.state import Officer
+from services.roster.domain.state import Officer, OfficerEvent
 
 
-def withdraw(command: WithdrawOfficer, state: Officer) -> list[DomainEvent]:
+def withdraw(command: WithdrawOfficer, state: Officer) -> list[OfficerEvent]:
     """Record a withdrawal from appointment or diary-car duty; the same one again changes nothing."""
     if state.registration is None:
         raise UnknownOfficer(state.officer_id)

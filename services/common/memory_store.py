@@ -59,6 +59,9 @@ class MemoryUnit(Generic[V]):
         self._current[loaded.stream_id] = after
         return after
 
+    async def flush(self) -> None:
+        """Nothing to secure early in memory: the versions are checked when the unit ends."""
+
     def commit(self) -> None:
         """Append every staged stream, or none when one of them moved since it was loaded."""
         streams = self._store.streams

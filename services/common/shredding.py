@@ -8,6 +8,7 @@ import hmac
 import os
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Protocol
 
 import asyncpg
 from cryptography.exceptions import InvalidTag
@@ -53,7 +54,31 @@ def open_with(key: bytes, sealed: Sealed) -> str:
     return plain.decode()
 
 
-class KeyStore:
+class KeyStore(Protocol):
+    """Where subject keys live; erasing a key makes every sealed copy unreadable."""
+
+    async def seal(self, subject_id: str, values: Mapping[str, str]) -> dict[str, Sealed]:
+        """Seal several values of one subject (creating the subject's key on first use)."""
+        ...
+
+    async def open(self, sealed: Sealed) -> str | None:
+        """The clear value, or None when its subject has been erased."""
+        ...
+
+    async def erase(self, subject_id: str, erased_by: str) -> bool:
+        """Destroy a subject's key; returns False when it was already erased or never existed."""
+        ...
+
+
+# One round trip whether the key is new or not: the no-op update makes the row come back.
+_KEY = """
+insert into subject_keys (subject_id, key) values ($1, $2)
+on conflict (subject_id) do update set subject_id = excluded.subject_id
+returning key
+"""
+
+
+class PgKeyStore:
     """The subject keys, in a database of their own."""
 
     def __init__(self, pool: asyncpg.Pool) -> None:
@@ -62,17 +87,15 @@ class KeyStore:
     async def _key(self, subject_id: str, create: bool) -> bytes:
         async with self._pool.acquire() as conn:
             if create:
-                await conn.execute(
-                    "insert into subject_keys (subject_id, key) values ($1, $2) on conflict do nothing",
-                    subject_id, os.urandom(32),
-                )
-            row = await conn.fetchrow(
-                "select key, erased_at from subject_keys where subject_id = $1", subject_id
-            )
+                key: bytes | None = await conn.fetchval(_KEY, subject_id, os.urandom(32))
+                if key is None:
+                    raise SubjectErased(f"{subject_id} has been erased")
+                return key
+            row = await conn.fetchrow("select key from subject_keys where subject_id = $1", subject_id)
         if row is None or row["key"] is None:
             raise SubjectErased(f"{subject_id} has been erased" if row else f"{subject_id} is unknown")
-        key: bytes = row["key"]
-        return key
+        found: bytes = row["key"]
+        return found
 
     async def seal(self, subject_id: str, values: Mapping[str, str]) -> dict[str, Sealed]:
         """Seal several values of one subject (creating the subject's key on first use)."""
@@ -96,3 +119,29 @@ class KeyStore:
                 subject_id, erased_by,
             )
         return result.endswith(" 1")
+
+
+class MemoryKeyStore:
+    """Subject keys in memory, for in-process tests; the same promises as the key store database."""
+
+    def __init__(self) -> None:
+        self.keys: dict[str, bytes | None] = {}
+
+    async def seal(self, subject_id: str, values: Mapping[str, str]) -> dict[str, Sealed]:
+        """Seal several values of one subject (creating the subject's key on first use)."""
+        key = self.keys.setdefault(subject_id, os.urandom(32))
+        if key is None:
+            raise SubjectErased(f"{subject_id} has been erased")
+        return {name: seal_with(key, subject_id, text) for name, text in values.items()}
+
+    async def open(self, sealed: Sealed) -> str | None:
+        """The clear value, or None when its subject has been erased."""
+        key = self.keys.get(sealed.subject_id)
+        return None if key is None else open_with(key, sealed)
+
+    async def erase(self, subject_id: str, erased_by: str) -> bool:
+        """Destroy a subject's key; returns False when it was already erased or never existed."""
+        if self.keys.get(subject_id) is None:
+            return False
+        self.keys[subject_id] = None
+        return True

@@ -12,8 +12,6 @@ offset.
 
 from __future__ import annotations
 
-import json
-import uuid
 from datetime import UTC, datetime
 from typing import Literal
 
@@ -22,13 +20,13 @@ import asyncpg
 from schemas.envelope import Envelope
 from services.booking.adapters.personal import InvalidPersonalData
 from services.booking.app.forms import BookingForm
-from services.booking.app.handlers import BookingHandlers
+from services.booking.app.handlers import BookingHandlers, appointment_id_for
+from services.booking.app.ports import BookingUnit
+from services.booking.domain import requests
 from services.booking.domain.errors import BookingRefused, Refusal
-from services.booking.domain.requests import refused, request_stream
-from services.common.commands import Loaded, Metadata, append_decided
+from services.booking.domain.requests import Request, RequestEvent, request_stream
 from services.common.consumer import PoisonRecord, Position
-
-REQUEST_NAMESPACE = uuid.UUID("6f1d7c3e-4b1a-5d2e-9a47-3c0b8e21d5a9")
+from services.common.unit_of_work import Fold, Metadata, load_one, run_unit
 
 
 class ControlRoomRequest(BookingForm):
@@ -37,11 +35,6 @@ class ControlRoomRequest(BookingForm):
     place: Literal["station", "diary-car"]
     place_id: str
     request_id: str  # required here, optional over HTTP
-
-
-def appointment_id_for(request_id: str) -> str:
-    """The appointment id a request books (or is refused) under."""
-    return str(uuid.uuid5(REQUEST_NAMESPACE, request_id))
 
 
 class ControlRoomRequests:
@@ -56,35 +49,34 @@ class ControlRoomRequests:
             request = ControlRoomRequest.model_validate(env.data)
         except ValueError as exc:
             raise PoisonRecord(f"not a control-room request: {exc}") from exc
-        first_time = await conn.fetchval(
-            "insert into decided_requests (request_id, outcome) values ($1, '{}'::jsonb)"
-            " on conflict do nothing returning true",
-            request.request_id,
-        )
-        if not first_time:
-            return  # the same request again: decided already, book nothing twice
         meta = Metadata(
             correlation_id=env.correlation_id,
             actor=env.actor or "control-room",
             now=datetime.now(UTC),
             causation_id=str(env.event_id),
         )
-        appointment_id = appointment_id_for(request.request_id)
+        stream = request_stream(request.request_id)
+        fold: Fold[Request, RequestEvent] = Fold(
+            initial=lambda _: requests.initial_state(request.request_id),
+            evolve=requests.evolve,
+            narrow=requests.event_of,
+        )
+
+        async def refused_before(unit: BookingUnit) -> bool:
+            return (await load_one(unit, fold, stream)).state.refusal is not None
+
+        if await run_unit(self._h.store, refused_before, within=conn):
+            return  # the same request again: refused already, and told so
         form = BookingForm.model_validate(request.model_dump(exclude={"place", "place_id"}))
         try:
-            await self._h.book(
-                request.place, request.place_id, form, meta, appointment_id=appointment_id, within=conn
-            )
-            outcome = {"booked": appointment_id}
+            # Booked once: the same request again finds its appointment and records nothing new.
+            await self._h.book(request.place, request.place_id, form, meta, within=conn)
         except (BookingRefused, InvalidPersonalData) as exc:
             refusal = exc if isinstance(exc, BookingRefused) else Refusal(exc.field, exc.reason)
-            event = refused(request.request_id, appointment_id, refusal, meta.now)
-            stream = request_stream(request.request_id)
-            await append_decided(conn, Loaded(stream, 0, None), [event], self._h.source, meta)
-            outcome = {"refused": refusal.code, "field": refusal.field}
-        await conn.execute(
-            "update decided_requests set appointment_id = $2, outcome = $3::jsonb where request_id = $1",
-            request.request_id,
-            appointment_id,
-            json.dumps(outcome),
-        )
+            command = requests.refusal_of(appointment_id_for(request.request_id), refusal, meta.now)
+
+            async def refuse(unit: BookingUnit) -> None:
+                loaded = await load_one(unit, fold, stream)
+                unit.append(loaded, requests.decide(command, loaded.state), meta)
+
+            await run_unit(self._h.store, refuse, within=conn)

@@ -9,18 +9,18 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
-from schemas.booking import DiaryCarVisitBooked, Place, Slot, SlotBooked
+from schemas.booking import Place, Slot
 from services.booking.adapters.personal import InvalidPersonalData
 from services.booking.adapters.refusals import status_of
 from services.booking.app.forms import BookingForm
 from services.booking.app.handlers import BookingHandlers, NotSeeded
 from services.booking.domain.errors import BookingRefused, SlotTaken
 from services.common.auth import Caller, Role
-from services.common.commands import Metadata, TooMuchContention
 from services.common.http import allow, problem
 from services.common.logging import correlation_id
 from services.common.london import local, spoken_day, spoken_range
 from services.common.reference import County
+from services.common.unit_of_work import Metadata, TooMuchContention
 
 router = APIRouter()
 Booker = Annotated[Caller, Depends(allow(Role.CALL_TAKER, Role.SUPERVISOR))]
@@ -146,34 +146,35 @@ async def diary_car_free_windows(
 
 async def _book(request: Request, place: Place, place_id: str, form: BookingForm, caller: Caller) -> object:
     try:
-        event = await handlers_of(request).book(place, place_id, form, meta_of(caller))
+        booking = await handlers_of(request).book(place, place_id, form, meta_of(caller))
     except (BookingRefused, InvalidPersonalData) as exc:
         return refused(exc)
     except (TooMuchContention, NotSeeded) as exc:
         return problem(503, str(exc), retry_after_seconds=1)
-    if isinstance(event, SlotBooked):
-        starts, ends, where, room = event.starts_at, event.ends_at, event.station_id, event.room_id
-    else:
-        assert isinstance(event, DiaryCarVisitBooked)
-        starts, ends, where, room = event.window_starts_at, event.window_ends_at, event.diary_car_id, None
+    day = booking.day
     body = Booked(
-        appointment_id=event.appointment_id,
+        appointment_id=booking.appointment_id,
         place=place,
-        place_id=where,
-        district_id=event.district_id,
-        room_id=room,
-        officer_id=event.officer_id,
-        starts_at=starts,
-        ends_at=ends,
-        day=spoken_day(form.day),
-        when=spoken_range(starts, ends),
+        place_id=day.place.id,
+        district_id=day.district.id,
+        room_id=booking.room_id,
+        officer_id=booking.officer_id,
+        starts_at=booking.starts_at,
+        ends_at=booking.ends_at,
+        day=spoken_day(day.diary.day),
+        when=spoken_range(booking.starts_at, booking.ends_at),
     )
-    return JSONResponse(body.model_dump(mode="json"), status_code=201)
+    # A retried request answers as the first did; the header says it booked nothing new.
+    headers = {"idempotent-replayed": "true"} if booking.again else None
+    return JSONResponse(body.model_dump(mode="json"), status_code=201, headers=headers)
 
 
 BOOKING_RESPONSES: dict[int | str, dict[str, object]] = {
     201: {"model": Booked, "description": "Booked."},
-    409: {"description": "The slot was taken first: the body lists the three nearest alternatives."},
+    409: {
+        "description": "The slot was taken first: the body lists the three nearest alternatives; or the "
+        "request id was already used for a different booking (code request-reused)."
+    },
     422: {
         "description": "Refused: the body names the field and the reason (urgent or priority "
         "incidents go to emergency response)."

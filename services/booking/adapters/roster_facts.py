@@ -1,10 +1,14 @@
-"""Booking's reading of roster.events: who gives appointment capacity at each place and time."""
+"""Booking's reading of roster.events: who gives appointment capacity at each place and time.
+
+Pure helpers shared by the PostgreSQL and in-memory views: the duties and withdrawals
+they read become, for each diary day, the officers on duty net of withdrawals.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime, time, timedelta
-
-import asyncpg
+from typing import NamedTuple
 
 from services.booking.domain.calendar import local_date, to_utc
 from services.booking.domain.commands import OfficerOnDuty
@@ -13,13 +17,29 @@ from services.booking.domain.state import Diary
 CAPACITY_DUTIES = ("appointments", "diary-car")
 
 
+class DutySpan(NamedTuple):
+    """A capacity duty as booking knows it."""
+
+    officer_id: str
+    starts_at: datetime
+    ends_at: datetime
+
+
+class Withdrawn(NamedTuple):
+    """A span an officer is withdrawn from appointment duty."""
+
+    officer_id: str
+    starts_at: datetime
+    ends_at: datetime
+
+
 def day_bounds(day: date) -> tuple[datetime, datetime]:
     """The UTC span of a Europe/London calendar day (23 or 25 hours at a clock change)."""
     return to_utc(day, time(0), field="day"), to_utc(day + timedelta(days=1), time(0), field="day")
 
 
 def net_of(
-    span: tuple[datetime, datetime], withdrawn: list[tuple[datetime, datetime]]
+    span: tuple[datetime, datetime], withdrawn: Iterable[tuple[datetime, datetime]]
 ) -> list[tuple[datetime, datetime]]:
     """What is left of a duty span once the withdrawn spans are cut out of it."""
     pieces = [span]
@@ -37,65 +57,49 @@ def net_of(
     return pieces
 
 
-async def on_duty(conn: asyncpg.Connection, diary: Diary) -> tuple[OfficerOnDuty, ...]:
-    """The officers on appointment (or diary-car) duty for a diary day, net of withdrawals."""
-    first, last = day_bounds(diary.day)
-    if diary.place == "station":
-        rows = await conn.fetch(
-            "select duty_id, officer_id, starts_at, ends_at from duties where duty = 'appointments'"
-            " and station_id = $1 and starts_at < $3 and ends_at > $2",
-            diary.place_id,
-            first,
-            last,
-        )
-    else:
-        rows = await conn.fetch(
-            "select duty_id, officer_id, starts_at, ends_at from duties where duty = 'diary-car'"
-            " and district_id = $1 and starts_at < $3 and ends_at > $2",
-            diary.place_id,
-            first,
-            last,
-        )
-    officers = {r["officer_id"] for r in rows}
-    withdrawn: dict[str, list[tuple[datetime, datetime]]] = {o: [] for o in officers}
-    if officers:
-        for w in await conn.fetch(
-            "select officer_id, starts_at, ends_at from withdrawals"
-            " where officer_id = any($1::text[]) and starts_at < $3 and ends_at > $2",
-            list(officers),
-            first,
-            last,
-        ):
-            withdrawn[w["officer_id"]].append((w["starts_at"], w["ends_at"]))
-    spans = [
-        OfficerOnDuty(officer_id=r["officer_id"], starts_at=start, ends_at=end)
-        for r in rows
-        for start, end in net_of((r["starts_at"], r["ends_at"]), withdrawn[r["officer_id"]])
-    ]
+def _overlaps(a: tuple[datetime, datetime], b: tuple[datetime, datetime]) -> bool:
+    return a[0] < b[1] and b[0] < a[1]
+
+
+def on_duty_for(
+    bounds: tuple[datetime, datetime], duties: Sequence[DutySpan], withdrawn: Sequence[Withdrawn]
+) -> tuple[OfficerOnDuty, ...]:
+    """The officers on duty during one day's bounds, each span net of that day's withdrawals."""
+    spans = []
+    for duty in duties:
+        if not _overlaps((duty.starts_at, duty.ends_at), bounds):
+            continue
+        mine = [
+            (w.starts_at, w.ends_at)
+            for w in withdrawn
+            if w.officer_id == duty.officer_id and _overlaps((w.starts_at, w.ends_at), bounds)
+        ]
+        for start, end in net_of((duty.starts_at, duty.ends_at), mine):
+            spans.append(OfficerOnDuty(officer_id=duty.officer_id, starts_at=start, ends_at=end))
     return tuple(sorted(spans, key=lambda s: (s.starts_at, s.officer_id)))
 
 
-async def places_of(
-    conn: asyncpg.Connection, officer_id: str, starts_at: datetime, ends_at: datetime
-) -> list[Diary]:
-    """The diary days an officer's capacity duties touch within a span (for withdrawals)."""
-    rows = await conn.fetch(
-        "select duty, station_id, district_id, greatest(starts_at, $2) as s, least(ends_at, $3) as e"
-        " from duties where officer_id = $1 and duty = any($4::text[]) and starts_at < $3 and ends_at > $2",
-        officer_id,
-        starts_at,
-        ends_at,
-        list(CAPACITY_DUTIES),
-    )
+def on_duty_by_day(
+    duties: Sequence[DutySpan], withdrawn: Sequence[Withdrawn], first: date, last: date
+) -> dict[date, tuple[OfficerOnDuty, ...]]:
+    """For every London day from ``first`` to ``last``: the officers on duty, net of withdrawals."""
+    days: dict[date, tuple[OfficerOnDuty, ...]] = {}
+    day = first
+    while day <= last:
+        days[day] = on_duty_for(day_bounds(day), duties, withdrawn)
+        day += timedelta(days=1)
+    return days
+
+
+def places_touched(rows: Iterable[tuple[str, str | None, str, datetime, datetime]]) -> list[Diary]:
+    """The diary days that capacity duties (duty, station, district, from, to) touch."""
     diaries: set[Diary] = set()
-    for r in rows:
-        place: tuple[str, str] = (
-            ("station", r["station_id"]) if r["duty"] == "appointments" else ("diary-car", r["district_id"])
-        )
-        day = local_date(r["s"])
+    for duty, station_id, district_id, starts, ends in rows:
+        place_id = station_id if duty == "appointments" and station_id else district_id
+        day = local_date(starts)
         while True:
-            diaries.add(Diary("station" if place[0] == "station" else "diary-car", place[1], day))
+            diaries.add(Diary("station" if duty == "appointments" else "diary-car", place_id, day))
             day += timedelta(days=1)
-            if day_bounds(day)[0] >= r["e"]:
+            if day_bounds(day)[0] >= ends:
                 break
     return sorted(diaries, key=lambda d: (d.day, d.place, d.place_id))

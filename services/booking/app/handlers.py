@@ -1,32 +1,36 @@
-"""Booking's handlers: validate and seal at the edge, load the day, decide, append."""
+"""Booking's handlers: validate and seal at the edge, then one unit of work per command."""
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 import asyncpg
 
-from schemas.base import DomainEvent
-from schemas.booking import Briefing, CallerDetails, DiaryCarVisitBooked, Place, Slot, SlotBooked
-from services.booking.adapters import roster_facts, store
+from schemas.booking import Briefing, CallerDetails, Place, Slot
 from services.booking.adapters.personal import normalise_phone, normalise_postcode, seal_caller
 from services.booking.app.forms import BookingForm, BriefingForm, CallerForm
+from services.booking.app.ports import BookingStore, BookingUnit, write_holds
 from services.booking.domain import commands, decider
 from services.booking.domain import reference as county_reference
 from services.booking.domain.calendar import to_utc
 from services.booking.domain.capacity import free_slots, nearest_alternatives
-from services.booking.domain.commands import OnDuty
-from services.booking.domain.errors import Refusal, SlotTaken
-from services.booking.domain.reference import CountyState
-from services.booking.domain.state import Diary, DiaryDay
-from services.common.commands import Metadata, events_of, run_command
+from services.booking.domain.errors import Refusal, RequestReused, SlotTaken, UnknownAppointment
+from services.booking.domain.reference import CountyState, LoadCounty
+from services.booking.domain.state import Diary, DiaryDay, DiaryDayEvent
 from services.common.config import Settings
 from services.common.consumer import Transient
-from services.common.eventstore import load_stream
 from services.common.reference import County
 from services.common.shredding import KeyStore
+from services.common.unit_of_work import Fold, Loaded, Metadata, load_one, run_unit
+
+# Control-room and HTTP requests share it: one request id names one appointment, whatever the channel.
+REQUEST_NAMESPACE = uuid.UUID("6f1d7c3e-4b1a-5d2e-9a47-3c0b8e21d5a9")
+# How far either side of a full day to look for the nearest alternatives.
+ALTERNATIVE_DAYS = 7
+MAX_RANGE_DAYS = 62
 
 
 class NotSeeded(Transient):
@@ -36,16 +40,42 @@ class NotSeeded(Transient):
         super().__init__("the county's reference data is not loaded yet: run `appointments seed`")
 
 
-# How far either side of a full day to look for the nearest alternatives.
-ALTERNATIVE_DAYS = 7
-MAX_RANGE_DAYS = 62
+def appointment_id_for(request_id: str) -> str:
+    """The appointment id a request books (or is refused) under."""
+    return str(uuid.uuid5(REQUEST_NAMESPACE, request_id))
+
+
+def fingerprint(place: Place, place_id: str, form: BookingForm, caller: CallerDetails) -> str:
+    """What a request asked for, in a form that can be compared without personal data."""
+    asked = f"{place}|{place_id}|{form.day}|{form.start}|{form.incident_grade}|{caller.subject_id}"
+    return hashlib.sha256(asked.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Booking:
+    """A booking as the call taker is told it; ``again`` when a retried request found it booked."""
+
+    appointment_id: str
+    day: DiaryDay
+    starts_at: datetime
+    ends_at: datetime
+    room_id: str | None
+    officer_id: str | None
+    again: bool = False
+
+
+COUNTY: Fold[CountyState, county_reference.CountyEvent] = Fold(
+    initial=lambda _: county_reference.initial_state(),
+    evolve=county_reference.evolve,
+    narrow=county_reference.event_of,
+)
 
 
 @dataclass
 class BookingHandlers:
-    """The booking use cases, over the service's database and key store."""
+    """The booking use cases, over the service's event store, views and key store."""
 
-    pool: asyncpg.Pool
+    store: BookingStore
     keys: KeyStore
     settings: Settings
     source: str
@@ -58,64 +88,67 @@ class BookingHandlers:
             raise NotSeeded()
         return self.reference.county
 
+    @property
+    def days(self) -> Fold[DiaryDay, DiaryDayEvent]:
+        """How a diary-day stream folds, with the reference data in force."""
+        county = self.county
+        return Fold(
+            initial=lambda stream: decider.initial_state(Diary.parse(stream), county),
+            evolve=decider.evolve,
+            narrow=decider.event_of,
+            tag=f"diary-day:{self.reference.sha256}",
+        )
+
     async def load_reference(self) -> None:
         """Read the county reference stream into memory (at start-up)."""
-        async with self.pool.acquire() as conn:
-            stored = await load_stream(conn, county_reference.STREAM, self.source)
-        state = CountyState()
-        for event in events_of(stored):
-            state = county_reference.evolve(state, county_reference.event_of(event))
-        self.reference = state
+
+        async def work(unit: BookingUnit) -> CountyState:
+            return (await load_one(unit, COUNTY, county_reference.STREAM)).state
+
+        self.reference = await run_unit(self.store, work)
 
     async def seed_reference(self, county: County, meta: Metadata) -> bool:
         """Record the county's reference data if it changed; returns whether it did."""
-        state, events = await run_command(
-            self.pool,
-            source=self.source,
-            stream_id=county_reference.STREAM,
-            initial=CountyState(),
-            evolve=lambda st, e: county_reference.evolve(st, county_reference.event_of(e)),
-            decide=lambda st: list(county_reference.decide_load(county, meta.now, st)),
-            meta=meta,
-        )
-        self.reference = state
-        return bool(events)
+
+        async def work(unit: BookingUnit) -> tuple[CountyState, bool]:
+            loaded = await load_one(unit, COUNTY, county_reference.STREAM)
+            events = county_reference.decide(LoadCounty(county, meta.now), loaded.state)
+            return unit.append(loaded, events, meta).state, bool(events)
+
+        self.reference, changed = await run_unit(self.store, work)
+        return changed
 
     def initial(self, diary: Diary) -> DiaryDay:
         """An empty day of a station or diary car, with the reference data in force."""
         return decider.initial_state(diary, self.county)
 
-    async def on_duty(self, conn: asyncpg.Connection, diary: Diary) -> OnDuty:
-        """Who is on appointment (or diary-car) duty for this day, net of withdrawals."""
-        return await roster_facts.on_duty(conn, diary)
-
-    async def _day(self, conn: asyncpg.Connection, diary: Diary) -> DiaryDay:
-        state = self.initial(diary)
-        return decider.fold(state, events_of(await load_stream(conn, diary.stream_id, self.source)))
-
     async def free_slots(
         self, place: Place, place_id: str, first: date, last: date, now: datetime
     ) -> list[Slot]:
-        """Every free slot of a station or diary car from ``first`` to ``last`` (London dates)."""
+        """Every free slot of a station or diary car from ``first`` to ``last``, in two or three queries."""
         if last < first:
             raise Refusal("to", "the range ends before it starts")
         if (last - first).days >= MAX_RANGE_DAYS:
             raise Refusal("to", f"ask for at most {MAX_RANGE_DAYS} days at a time")
         self.initial(Diary(place, place_id, first))  # refuses an unknown place up front
-        slots: list[Slot] = []
-        async with self.pool.acquire() as conn:
-            day = first
-            while day <= last:
-                diary = Diary(place, place_id, day)
-                slots += free_slots(await self._day(conn, diary), now, await self.on_duty(conn, diary))
-                day += timedelta(days=1)
-        return slots
+        diaries = [Diary(place, place_id, first + timedelta(days=n)) for n in range((last - first).days + 1)]
+
+        async def work(unit: BookingUnit) -> list[Slot]:
+            loaded = await unit.load(self.days, [d.stream_id for d in diaries])
+            on_duty = await unit.views.on_duty_days(place, place_id, first, last)
+            return [
+                slot
+                for d, day in zip(diaries, loaded, strict=True)
+                for slot in free_slots(day.state, now, on_duty[d.day])
+            ]
+
+        return await run_unit(self.store, work)
 
     async def seal(self, caller: CallerForm, b: BriefingForm) -> tuple[CallerDetails, Briefing]:
         """Validate the caller's phone and postcode, and seal their details and the free texts."""
         phone = (
             normalise_phone(caller.phone, "caller.phone", production=self.settings.is_production)
-            if (caller.phone)
+            if caller.phone
             else None
         )
         address = None
@@ -134,13 +167,9 @@ class BookingHandlers:
             if v is not None
         }
         details, sealed = await seal_caller(
-            self.keys,
-            name=caller.name,
-            phone=phone,
-            address=address,
-            texts=texts,
+            self.keys, name=caller.name, phone=phone, address=address, texts=texts,
             secret=self.settings.token_secret,
-        )
+        )  # fmt: skip
         briefing = Briefing(
             case_reference=b.case_reference,
             summary=sealed["summary"],
@@ -164,56 +193,55 @@ class BookingHandlers:
         form: BookingForm,
         meta: Metadata,
         *,
-        appointment_id: str | None = None,
         within: asyncpg.Connection | None = None,
-    ) -> DomainEvent:
-        """Book a station slot or diary-car window; SlotTaken carries the three nearest alternatives."""
-        details, briefing = await self.seal(form.caller, form.briefing)
-        appointment_id = appointment_id or str(uuid.uuid4())
+    ) -> Booking:
+        """Book a station slot or diary-car window; SlotTaken carries the three nearest alternatives.
+
+        With a request id the booking is made once: the same request again answers with the
+        same appointment, and the same id asking for something else is refused.
+        """
         diary = Diary(place, place_id, form.day)
-        self.initial(diary)  # an unknown place is refused before anything else
-        # Read just before deciding; a withdrawal landing in between is covered by the
-        # roster consumer, which reassigns whatever this booking was given.
-        if within is not None:
-            on_duty = await self.on_duty(within, diary)
-        else:
-            async with self.pool.acquire() as conn:
-                on_duty = await self.on_duty(conn, diary)
-        command = commands.book(
-            place,
-            place_id,
-            appointment_id=appointment_id,
-            request_id=form.request_id,
-            day=form.day,
-            start=form.start,
-            incident_grade=form.incident_grade,
-            caller=details,
-            briefing=briefing,
-            on_duty=on_duty,
-            now=meta.now,
-        )
+        self.initial(diary)  # an unknown place is refused before anything is sealed
+        caller, briefing = await self.seal(form.caller, form.briefing)
+        request_id = form.request_id
+        appointment_id = appointment_id_for(request_id) if request_id else str(uuid.uuid4())
+        asked = fingerprint(place, place_id, form, caller) if request_id else ""
+
+        async def work(unit: BookingUnit) -> Booking:
+            if request_id:
+                used = await unit.views.request_fingerprint(request_id)
+                if used is not None:
+                    if used != asked:
+                        raise RequestReused(request_id)
+                    return await self._booked(unit, appointment_id)
+            day = await load_one(unit, self.days, diary.stream_id)
+            command = commands.book(
+                place, place_id, appointment_id=appointment_id, request_id=request_id, day=form.day,
+                start=form.start, incident_grade=form.incident_grade, caller=caller, briefing=briefing,
+                on_duty=await unit.views.on_duty(diary), now=meta.now,
+            )  # fmt: skip
+            events = decider.decide(command, day.state)
+            after = unit.append(day, events, meta)
+            await write_holds(unit, events)
+            if request_id:
+                await unit.views.record_request(request_id, appointment_id, asked)
+            return booking_on(after, appointment_id)
+
         try:
-            _, events = await run_command(
-                self.pool,
-                source=self.source,
-                stream_id=diary.stream_id,
-                initial=self.initial(diary),
-                evolve=lambda state, e: decider.evolve(state, decider.event_of(e)),
-                decide=lambda state: list(decider.decide(command, state)),
-                meta=meta,
-                also_write=store.record_placement,
-                within=within,
-            )
+            return await run_unit(self.store, work, within=within)
         except SlotTaken as taken:
             raise await self._with_wider_alternatives(
                 taken, diary, to_utc(form.day, form.start), meta.now
             ) from None
         except asyncpg.ExclusionViolationError:
-            # The decider let it through but the room backstop did not: treat as a lost race.
+            # The decider let it through but a backstop did not: treat it as a lost race.
             raise SlotTaken("the room was taken at the same moment", []) from None
-        booked = [e for e in events if isinstance(e, SlotBooked | DiaryCarVisitBooked)]
-        assert booked, "a booking decision without a booking event"
-        return booked[0]
+
+    async def _booked(self, unit: BookingUnit, appointment_id: str) -> Booking:
+        stream = await unit.views.locate(appointment_id)
+        if stream is None:
+            raise UnknownAppointment(appointment_id)
+        return booking_on(await load_one(unit, self.days, stream), appointment_id, again=True)
 
     async def _with_wider_alternatives(
         self, taken: SlotTaken, diary: Diary, wanted: datetime, now: datetime
@@ -225,3 +253,14 @@ class BookingHandlers:
         last = diary.day + timedelta(days=ALTERNATIVE_DAYS)
         free = await self.free_slots(diary.place, diary.place_id, first, last, now)
         return SlotTaken(taken.reason, nearest_alternatives(wanted, free, 3))
+
+
+def booking_on(day: Loaded[DiaryDay], appointment_id: str, *, again: bool = False) -> Booking:
+    """The appointment as its day holds it now."""
+    found = day.state.find(appointment_id)
+    if found is None:
+        raise UnknownAppointment(appointment_id)
+    return Booking(
+        appointment_id, day.state, found.starts_at, found.ends_at, found.room_id, found.officer_id, again
+    )
+

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, datetime, time
-
-import asyncpg
+from datetime import date, time
 
 from schemas.base import DomainEvent
 from schemas.booking import AppointmentRescheduled, CancelReason, Initiator, Outcome
-from services.booking.adapters import store
 from services.booking.app.handlers import BookingHandlers
+from services.booking.app.ports import BookingUnit, write_holds
 from services.booking.domain import decider
 from services.booking.domain.commands import (
     CancelAppointment,
@@ -23,21 +21,54 @@ from services.booking.domain.commands import (
 )
 from services.booking.domain.errors import UnknownAppointment
 from services.booking.domain.state import Diary, DiaryDay
-from services.common.commands import (
-    Loaded,
-    Metadata,
-    TooMuchContention,
-    append_decided,
-    load_state,
-)
-from services.common.eventstore import StreamConflict
-
-ATTEMPTS = 8
+from services.common.unit_of_work import Loaded, Metadata, load_one, run_unit
 
 
-def _new_start(moved_in: list[decider.DiaryDayEvent]) -> datetime:
+async def located(handlers: BookingHandlers, unit: BookingUnit, appointment_id: str) -> Loaded[DiaryDay]:
+    """The diary day an appointment lives on now; UnknownAppointment when it lives nowhere."""
+    stream = await unit.views.locate(appointment_id)
+    if stream is None:
+        raise UnknownAppointment(appointment_id)
+    return await load_one(unit, handlers.days, stream)
+
+
+async def move_between_days(
+    unit: BookingUnit,
+    old: Loaded[DiaryDay],
+    new: Loaded[DiaryDay],
+    appointment_id: str,
+    start: time,
+    by: Initiator,
+    reason: str,
+    meta: Metadata,
+) -> list[DomainEvent]:
+    """Claim the new time on the new day, then free the old one: both in this unit, or neither."""
+    found = old.state.find(appointment_id)
+    if found is None:
+        raise UnknownAppointment(appointment_id)
+    moved_in = decider.decide(
+        MoveAppointmentIn(
+            appointment_id=appointment_id, from_diary=old.stream_id, from_starts_at=found.starts_at,
+            from_ends_at=found.ends_at, start=start, initiated_by=by, reason=reason,
+            on_duty=await unit.views.on_duty(new.state.diary), now=meta.now,
+        ),
+        new.state,
+    )  # fmt: skip
+    if not moved_in:
+        return []
     arrived = next(e for e in moved_in if isinstance(e, AppointmentRescheduled))
-    return arrived.starts_at
+    moved_out = decider.decide(
+        MoveAppointmentOut(
+            appointment_id=appointment_id, to_diary=new.stream_id, to_starts_at=arrived.starts_at,
+            initiated_by=by, reason=reason, now=meta.now,
+        ),
+        old.state,
+    )  # fmt: skip
+    unit.append(new, moved_in, meta)
+    unit.append(old, moved_out, meta)
+    # The room is freed on the old day before it is taken on the new one.
+    await write_holds(unit, [*moved_out, *moved_in])
+    return [*moved_in, *moved_out]
 
 
 class Lifecycle:
@@ -46,107 +77,45 @@ class Lifecycle:
     def __init__(self, handlers: BookingHandlers) -> None:
         self._h = handlers
 
-    async def _load(self, conn: asyncpg.Connection, stream_id: str) -> Loaded[DiaryDay]:
-        diary = Diary.parse(stream_id)
-        return await load_state(
-            conn,
-            stream_id,
-            self._h.source,
-            self._h.initial(diary),
-            lambda s, e: decider.evolve(s, decider.event_of(e)),
-        )
-
-    async def _where(self, conn: asyncpg.Connection, appointment_id: str) -> str:
-        stream = await store.locate(conn, appointment_id)
-        if stream is None:
-            raise UnknownAppointment(appointment_id)
-        return stream
-
-    async def _on_one_day(
+    async def _on_its_day(
         self, appointment_id: str, meta: Metadata, command: Callable[[DiaryDay], Command]
     ) -> list[DomainEvent]:
-        for _ in range(ATTEMPTS):
-            try:
-                async with self._h.pool.acquire() as conn, conn.transaction():
-                    day = await self._load(conn, await self._where(conn, appointment_id))
-                    events = decider.decide(command(day.state), day.state)
-                    await append_decided(conn, day, events, self._h.source, meta)
-                    await store.record_placement(conn, events)
-                    return list(events)
-            except StreamConflict:
-                continue
-        raise TooMuchContention(f"appointment {appointment_id} is too busy; try again")
+        async def work(unit: BookingUnit) -> list[DomainEvent]:
+            day = await located(self._h, unit, appointment_id)
+            events = decider.decide(command(day.state), day.state)
+            unit.append(day, events, meta)
+            await write_holds(unit, events)
+            return list(events)
+
+        return await run_unit(self._h.store, work)
 
     async def reschedule(
         self, appointment_id: str, day: date, start: time, by: Initiator, reason: str, meta: Metadata
     ) -> list[DomainEvent]:
-        """Move an appointment to another slot: on its own day, or to another day in one transaction."""
-        for _ in range(ATTEMPTS):
-            try:
-                async with self._h.pool.acquire() as conn, conn.transaction():
-                    old = await self._load(conn, await self._where(conn, appointment_id))
-                    target = Diary(old.state.diary.place, old.state.diary.place_id, day)
-                    on_duty = await self._h.on_duty(conn, target)
-                    if target == old.state.diary:
-                        events = decider.decide(
-                            RescheduleAppointment(
-                                appointment_id=appointment_id,
-                                start=start,
-                                initiated_by=by,
-                                reason=reason,
-                                on_duty=on_duty,
-                                now=meta.now,
-                            ),
-                            old.state,
-                        )
-                        await append_decided(conn, old, events, self._h.source, meta)
-                        await store.record_placement(conn, events)
-                        return list(events)
-                    found = old.state.find(appointment_id)
-                    if found is None:
-                        raise UnknownAppointment(appointment_id)
-                    new = await self._load(conn, target.stream_id)
-                    moved_in = decider.decide(
-                        MoveAppointmentIn(
-                            appointment_id=appointment_id,
-                            from_diary=old.stream_id,
-                            from_starts_at=found.starts_at,
-                            from_ends_at=found.ends_at,
-                            start=start,
-                            initiated_by=by,
-                            reason=reason,
-                            on_duty=on_duty,
-                            now=meta.now,
-                        ),
-                        new.state,
-                    )
-                    if not moved_in:
-                        return []
-                    moved_out = decider.decide(
-                        MoveAppointmentOut(
-                            appointment_id=appointment_id,
-                            to_diary=new.stream_id,
-                            to_starts_at=_new_start(moved_in),
-                            initiated_by=by,
-                            reason=reason,
-                            now=meta.now,
-                        ),
-                        old.state,
-                    )
-                    await append_decided(conn, new, moved_in, self._h.source, meta)
-                    await append_decided(conn, old, moved_out, self._h.source, meta)
-                    # The room is freed on the old day before it is taken on the new one.
-                    await store.record_placement(conn, [*moved_out, *moved_in])
-                    return [*moved_in, *moved_out]
-            except StreamConflict:
-                continue
-        raise TooMuchContention(f"appointment {appointment_id} is too busy; try again")
+        """Move an appointment to another slot: on its own day, or to another day in one unit."""
+
+        async def work(unit: BookingUnit) -> list[DomainEvent]:
+            old = await located(self._h, unit, appointment_id)
+            target = Diary(old.state.diary.place, old.state.diary.place_id, day)
+            if target != old.state.diary:
+                (new,) = await unit.load(self._h.days, [target.stream_id])
+                return await move_between_days(unit, old, new, appointment_id, start, by, reason, meta)
+            command = RescheduleAppointment(
+                appointment_id=appointment_id, start=start, initiated_by=by, reason=reason,
+                on_duty=await unit.views.on_duty(target), now=meta.now,
+            )  # fmt: skip
+            events = decider.decide(command, old.state)
+            unit.append(old, events, meta)
+            await write_holds(unit, events)
+            return list(events)
+
+        return await run_unit(self._h.store, work)
 
     async def cancel(
         self, appointment_id: str, by: Initiator, reason: CancelReason, meta: Metadata
     ) -> list[DomainEvent]:
         """Cancel an appointment, saying who asked and why."""
-        return await self._on_one_day(
+        return await self._on_its_day(
             appointment_id,
             meta,
             lambda _: CancelAppointment(
@@ -158,7 +127,7 @@ class Lifecycle:
         self, appointment_id: str, outcome: Outcome, officer_id: str | None, meta: Metadata
     ) -> list[DomainEvent]:
         """Record that the meeting took place, and its outcome."""
-        return await self._on_one_day(
+        return await self._on_its_day(
             appointment_id,
             meta,
             lambda _: RecordAttendance(
@@ -170,7 +139,7 @@ class Lifecycle:
         self, appointment_id: str, by: Initiator, reason: str, meta: Metadata
     ) -> list[DomainEvent]:
         """Record a no-show: by the public, or by the police (no officer came)."""
-        return await self._on_one_day(
+        return await self._on_its_day(
             appointment_id,
             meta,
             lambda _: RecordNoShow(appointment_id=appointment_id, missed_by=by, reason=reason, now=meta.now),

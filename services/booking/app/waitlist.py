@@ -23,8 +23,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import uuid
-from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Literal
@@ -35,9 +35,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from schemas.base import DomainEvent
 from schemas.booking import IncidentGrade, Place, Slot, WaitlistJoined, WaitlistLeft
-from services.booking.adapters import store
 from services.booking.app.forms import BriefingForm, CallerForm, Short
 from services.booking.app.handlers import BookingHandlers
+from services.booking.app.ports import BookingUnit, write_holds
 from services.booking.domain import commands, decider
 from services.booking.domain.calendar import local_date, local_time
 from services.booking.domain.capacity import free_slots
@@ -64,17 +64,18 @@ from services.booking.domain.waitlist import (
     next_to_offer,
 )
 from services.booking.domain.waitlist import event_of as waitlist_event_of
-from services.common.commands import (
+from services.common.eventstore import OUTBOX_CHANNEL
+from services.common.logging import get_logger
+from services.common.london import spoken_moment
+from services.common.unit_of_work import (
+    Fold,
     Loaded,
     Metadata,
     TooMuchContention,
-    append_decided,
-    load_state,
-    run_command,
+    any_event,
+    load_one,
+    run_unit,
 )
-from services.common.eventstore import OUTBOX_CHANNEL, StreamConflict
-from services.common.logging import get_logger
-from services.common.london import spoken_moment
 
 log = get_logger(__name__)
 
@@ -271,43 +272,21 @@ def booking_for(
     )
 
 
-async def record_entries(conn: asyncpg.Connection, events: Sequence[DomainEvent]) -> None:
-    """Keep the waitlist_entries index in step with the waitlist events just appended."""
-    for event in events:
-        match event:
-            case WaitlistJoined():
-                await conn.execute(
-                    # No "on conflict": one entry id is never on two waitlists.
-                    "insert into waitlist_entries (appointment_id, waitlist, joined_at) values ($1, $2, $3)",
-                    event.appointment_id,
-                    event.diary,
-                    event.joined_at,
-                )
-            case WaitlistLeft():
-                await conn.execute(
-                    "update waitlist_entries set left_at = $2, booked = $3 where appointment_id = $1",
-                    event.appointment_id,
-                    event.left_at,
-                    event.booked,
-                )
-
-
 async def located(
-    handlers: BookingHandlers, conn: asyncpg.Connection, appointment_id: str
+    handlers: BookingHandlers, unit: BookingUnit, appointment_id: str
 ) -> Loaded[DiaryDay] | None:
     """The diary day an appointment id is on now (offered, booked or done), loaded; None if none."""
-    stream = await store.locate(conn, appointment_id)
-    if stream is None:
-        return None
-    return await load_state(
-        conn,
-        stream,
-        handlers.source,
-        handlers.initial(Diary.parse(stream)),
-        lambda s, e: decider.evolve(s, decider.event_of(e)),
-    )
+    stream = await unit.views.locate(appointment_id)
+    return None if stream is None else await load_one(unit, handlers.days, stream)
 
 
+def entries_fold(stream: str) -> Fold[Entries, DomainEvent]:
+    """How a waitlist stream folds, keeping the details of those still waiting."""
+    return Fold(initial=lambda _: entries_of(stream), evolve=evolve_entries, narrow=any_event, tag="waitlist")
+
+
+# Where a waiting caller's appointment id is now: its day, and the appointment there.
+Placed = tuple[Diary | None, Appointment | None]
 EntryState = Literal["waiting", "offered", "booked", "left"]
 
 
@@ -358,35 +337,27 @@ class Waitlists:
             briefing=briefing,
             now=meta.now,
         )
-        hold = form.offer_hold_seconds
-
-        def decide(state: Entries) -> list[DomainEvent]:
-            events = decide_waitlist(command, state.waitlist)
-            # The domain's JoinWaitlist knows no hold; the caller's own one rides on the event.
-            return [
-                e.model_copy(update={"offer_hold_seconds": hold}) if isinstance(e, WaitlistJoined) else e
-                for e in events
-            ]
-
         stream = Waitlist(form.place, form.place_id).stream_id
         elsewhere = RequestUsed("request_id", "this request id already put the caller on another waitlist")
-        async with self._h.pool.acquire() as conn:
-            on: str | None = await conn.fetchval(
-                "select waitlist from waitlist_entries where appointment_id = $1", command.appointment_id
-            )
-        if on is not None and on != stream:
-            raise elsewhere
+
+        async def work(unit: BookingUnit) -> list[DomainEvent]:
+            entry = await unit.views.entry_of(command.appointment_id)
+            if entry is not None and entry.waitlist != stream:
+                raise elsewhere
+            loaded = await load_one(unit, entries_fold(stream), stream)
+            # The domain's JoinWaitlist knows no hold; the caller's own one rides on the event.
+            events: list[DomainEvent] = [
+                e.model_copy(update={"offer_hold_seconds": form.offer_hold_seconds})
+                if isinstance(e, WaitlistJoined)
+                else e
+                for e in decide_waitlist(command, loaded.state.waitlist)
+            ]
+            unit.append(loaded, events, meta)
+            await unit.views.record_entries(events)
+            return events
+
         try:
-            _, events = await run_command(
-                self._h.pool,
-                source=self._h.source,
-                stream_id=stream,
-                initial=entries_of(stream),
-                evolve=evolve_entries,
-                decide=decide,
-                meta=meta,
-                also_write=record_entries,
-            )
+            events = await run_unit(self._h.store, work)
         except asyncpg.UniqueViolationError:
             # The same request id joining another waitlist at the same moment: one id, one waitlist.
             raise elsewhere from None
@@ -394,39 +365,34 @@ class Waitlists:
 
     async def status(self, appointment_id: str) -> EntryStatus:
         """Where an entry stands: waiting, offered a slot (until when), booked, or gone."""
-        async with self._h.pool.acquire() as conn:
-            row = await conn.fetchrow(
-                "select waitlist, left_at, booked from waitlist_entries where appointment_id = $1",
-                appointment_id,
-            )
-            if row is None:
+
+        async def work(unit: BookingUnit) -> EntryStatus:
+            entry = await unit.views.entry_of(appointment_id)
+            if entry is None:
                 raise NoOffer("appointment_id", f"no waitlist entry {appointment_id}")
-            day = await located(self._h, conn, appointment_id)
-        found = day.state.find(appointment_id) if day else None
-        state: EntryState
-        if row["left_at"] is not None:
-            state = "booked" if row["booked"] else "left"
-        elif found is not None and found.status == "offered":
-            state = "offered"
-        else:
-            state = "waiting"
-        return EntryStatus(appointment_id, row["waitlist"], state, found, day.state if day else None)
+            day = await located(self._h, unit, appointment_id)
+            found = day.state.find(appointment_id) if day else None
+            state: EntryState
+            if entry.left:
+                state = "booked" if entry.booked else "left"
+            elif found is not None and found.status == "offered":
+                state = "offered"
+            else:
+                state = "waiting"
+            return EntryStatus(appointment_id, entry.waitlist, state, found, day.state if day else None)
+
+        return await run_unit(self._h.store, work)
 
     async def accept(self, appointment_id: str, meta: Metadata) -> Taken:
-        """Book the slot held for a caller and take them off the waitlist, in one transaction."""
-        for _ in range(ATTEMPTS):
-            try:
-                async with self._h.pool.acquire() as conn, conn.transaction():
-                    return await self._accept(conn, appointment_id, meta)
-            except StreamConflict:
-                continue  # rolled back; look again
-            except asyncpg.ExclusionViolationError:
-                raise SlotTaken("the room was taken at the same moment", []) from None
-        raise TooMuchContention(f"appointment {appointment_id} is too busy; try again")
+        """Book the slot held for a caller and take them off the waitlist, in one unit of work."""
+        try:
+            return await run_unit(self._h.store, lambda unit: self._accept(unit, appointment_id, meta))
+        except asyncpg.ExclusionViolationError:
+            raise SlotTaken("the room was taken at the same moment", []) from None
 
-    async def _accept(self, conn: asyncpg.Connection, appointment_id: str, meta: Metadata) -> Taken:
-        entries = await self._entries(conn, appointment_id)
-        day = await located(self._h, conn, appointment_id)
+    async def _accept(self, unit: BookingUnit, appointment_id: str, meta: Metadata) -> Taken:
+        entries = await self._entries(unit, appointment_id)
+        day = await located(self._h, unit, appointment_id)
         found = day.state.find(appointment_id) if day else None
         if day and found and found.status == "booked" and appointment_id in entries.state.waitlist.left:
             return Taken(day.state, found, [])  # accepted already: the same answer again
@@ -435,19 +401,18 @@ class Waitlists:
         if day is None or joined is None:
             raise WrongStatus("appointment_id", f"{appointment_id} is no longer on the waitlist")
         diary = day.state.diary
-        command = booking_for(diary, held, joined, await self._h.on_duty(conn, diary), meta.now)
+        command = booking_for(diary, held, joined, await unit.views.on_duty(diary), meta.now)
         booked = decider.decide(command, day.state)
         left = decide_waitlist(
             LeaveWaitlist(appointment_id=appointment_id, booked=True, now=meta.now), entries.state.waitlist
         )
-        await append_decided(conn, day, booked, self._h.source, meta)
-        await append_decided(conn, entries, left, self._h.source, meta)
-        await store.record_placement(conn, booked)
-        await record_entries(conn, left)
-        after = decider.fold(day.state, booked)
-        taken = after.find(appointment_id)
+        after = unit.append(day, booked, meta)
+        unit.append(entries, left, meta)
+        await write_holds(unit, booked)
+        await unit.views.record_entries(left)
+        taken = after.state.find(appointment_id)
         assert taken is not None
-        return Taken(after, taken, [*booked, *left])
+        return Taken(after.state, taken, [*booked, *left])
 
     async def decline(self, appointment_id: str, leave: bool, meta: Metadata) -> list[DomainEvent]:
         """The caller does not want the slot held for them: free it (and leave the waitlist if asked)."""
@@ -460,55 +425,51 @@ class Waitlists:
     async def _release(
         self, appointment_id: str, meta: Metadata, *, offer_needed: bool, leave: bool
     ) -> list[DomainEvent]:
-        for _ in range(ATTEMPTS):
-            try:
-                async with self._h.pool.acquire() as conn, conn.transaction():
-                    entries = await self._entries(conn, appointment_id)
-                    day = await located(self._h, conn, appointment_id)
-                    found = day.state.find(appointment_id) if day else None
-                    freed: list[decider.DiaryDayEvent] = []
-                    if offer_needed:
-                        check_declinable(found, appointment_id)
-                    if day is not None and found is not None and found.status == "offered":
-                        freed = decider.decide(
-                            # A declined hold is cancelled by the public: the time did not suit them.
-                            CancelAppointment(
-                                appointment_id=appointment_id,
-                                initiated_by="public",
-                                reason="caller-unavailable",
-                                now=meta.now,
-                            ),
-                            day.state,
-                        )
-                        await append_decided(conn, day, freed, self._h.source, meta)
-                        await store.record_placement(conn, freed)
-                    left: list[WaitlistEvent] = []
-                    if leave:
-                        left = decide_waitlist(
-                            LeaveWaitlist(appointment_id=appointment_id, booked=False, now=meta.now),
-                            entries.state.waitlist,
-                        )
-                        await append_decided(conn, entries, left, self._h.source, meta)
-                        await record_entries(conn, left)
-                    return [*freed, *left]
-            except StreamConflict:
-                continue
-        raise TooMuchContention(f"appointment {appointment_id} is too busy; try again")
+        async def work(unit: BookingUnit) -> list[DomainEvent]:
+            entries = await self._entries(unit, appointment_id)
+            day = await located(self._h, unit, appointment_id)
+            found = day.state.find(appointment_id) if day else None
+            freed: list[decider.DiaryDayEvent] = []
+            if offer_needed:
+                check_declinable(found, appointment_id)
+            if day is not None and found is not None and found.status == "offered":
+                freed = decider.decide(
+                    # A declined hold is cancelled by the public: the time did not suit them.
+                    CancelAppointment(
+                        appointment_id=appointment_id, initiated_by="public", reason="caller-unavailable",
+                        now=meta.now,
+                    ),
+                    day.state,
+                )  # fmt: skip
+                unit.append(day, freed, meta)
+                await write_holds(unit, freed)
+            left: list[WaitlistEvent] = []
+            if leave:
+                left = decide_waitlist(
+                    LeaveWaitlist(appointment_id=appointment_id, booked=False, now=meta.now),
+                    entries.state.waitlist,
+                )
+                unit.append(entries, left, meta)
+                await unit.views.record_entries(left)
+            return [*freed, *left]
 
-    async def _entries(self, conn: asyncpg.Connection, appointment_id: str) -> Loaded[Entries]:
-        stream: str | None = await conn.fetchval(
-            "select waitlist from waitlist_entries where appointment_id = $1", appointment_id
-        )
-        if stream is None:
+        return await run_unit(self._h.store, work)
+
+    async def _entries(self, unit: BookingUnit, appointment_id: str) -> Loaded[Entries]:
+        entry = await unit.views.entry_of(appointment_id)
+        if entry is None:
             raise NoOffer("appointment_id", f"no waitlist entry {appointment_id}")
-        return await load_state(conn, stream, self._h.source, entries_of(stream), evolve_entries)
+        return await load_one(unit, entries_fold(entry.waitlist), entry.waitlist)
 
 
 class WaitlistOffers:
     """The process that lapses old offers and offers free slots to the callers waiting."""
 
-    def __init__(self, handlers: BookingHandlers, settings: WaitlistSettings | None = None) -> None:
+    def __init__(
+        self, handlers: BookingHandlers, pool: asyncpg.Pool, settings: WaitlistSettings | None = None
+    ) -> None:
         self._h = handlers
+        self._pool = pool
         self._settings = settings or WaitlistSettings()
         self._wake = asyncio.Event()
 
@@ -521,12 +482,12 @@ class WaitlistOffers:
                 raise
             except Exception:
                 # PostgreSQL blipped, or a bug in one pass: nothing is half done (each step is one
-                # transaction), so look again shortly.
+                # unit of work), so look again shortly.
                 log.exception("waitlist offers failed; retrying")
                 await asyncio.sleep(1.0)
 
     async def _serve_while_locked(self) -> None:
-        async with self._h.pool.acquire() as conn:
+        async with self._pool.acquire() as conn:
             while not await conn.fetchval("select pg_try_advisory_lock($1)", OFFERS_LOCK_KEY):
                 await self._sleep(None)  # another booking process serves them; wait our turn
             # Every append anywhere in booking notifies the relay; it wakes us too.
@@ -556,35 +517,39 @@ class WaitlistOffers:
 
     async def offer_pass(self, now: datetime) -> datetime | None:
         """One look at every waitlist with someone waiting; returns the soonest offer expiry."""
-        async with self._h.pool.acquire() as conn:
-            rows = await conn.fetch(
-                "select distinct waitlist from waitlist_entries where left_at is null order by waitlist"
-            )
+
+        async def waiting(unit: BookingUnit) -> list[str]:
+            return await unit.views.waitlists_waiting()
+
         meta = Metadata(correlation_id=str(uuid.uuid4()), actor=ACTOR, now=now)
         soonest: datetime | None = None
-        for row in rows:
+        for stream in await run_unit(self._h.store, waiting):
             try:
-                expiry = await self._serve(row["waitlist"], meta)
+                expiry = await self._serve(stream, meta)
             except (BookingRefused, TooMuchContention) as exc:
                 # One waitlist's trouble (a place no longer in the reference data, a busy day)
                 # must not keep the others waiting.
-                log.warning("waitlist not served", waitlist=row["waitlist"], reason=str(exc))
+                log.warning("waitlist not served", waitlist=stream, reason=str(exc))
                 continue
             soonest = _earliest(soonest, expiry)
         return soonest
 
     async def _serve(self, stream: str, meta: Metadata) -> datetime | None:
         now = meta.now
-        async with self._h.pool.acquire() as conn:
-            entries = await load_state(conn, stream, self._h.source, entries_of(stream), evolve_entries)
-            placed: dict[str, tuple[Diary | None, Appointment | None]] = {}
-            for caller in entries.state.waitlist.waiting:
-                day = await located(self._h, conn, caller.appointment_id)
+
+        async def look(unit: BookingUnit) -> tuple[Entries, dict[str, Placed]]:
+            entries = (await load_one(unit, entries_fold(stream), stream)).state
+            placed: dict[str, Placed] = {}
+            for caller in entries.waitlist.waiting:
+                day = await located(self._h, unit, caller.appointment_id)
                 found = day.state.find(caller.appointment_id) if day else None
                 placed[caller.appointment_id] = (day.state.diary if day else None, found)
+            return entries, placed
+
+        entries, placed = await run_unit(self._h.store, look)
         soonest: datetime | None = None
         set_aside: set[str] = set()
-        for caller in entries.state.waitlist.waiting:
+        for caller in entries.waitlist.waiting:
             where, found = placed[caller.appointment_id]
             match chore_for(caller, found, now):
                 case "lapse":
@@ -599,79 +564,72 @@ class WaitlistOffers:
                     await self._leave(stream, caller.appointment_id, chore == "booked", meta)
                 case "free":
                     pass
-        waitlist = without(entries.state.waitlist, set_aside)
-        holds = {k: self._hold(v) for k, v in entries.state.joined.items()}
+        waitlist = without(entries.waitlist, set_aside)
+        holds = {k: self._hold(v) for k, v in entries.joined.items()}
         for wanted in days_wanted(waitlist, local_date(now)):
             diary = Diary(waitlist.place, waitlist.place_id, wanted)
             while waitlist.waiting:
-                async with self._h.pool.acquire() as conn:
-                    state = await self._load_day(conn, diary)
-                    on_duty = await self._h.on_duty(conn, diary)
-                chosen = next_offer(waitlist, state, on_duty, now)
+                offer = functools.partial(
+                    self._offer_next, diary=diary, waitlist=waitlist, holds=holds, meta=meta
+                )
+                chosen = await run_unit(self._h.store, offer)
                 if chosen is None:
                     break
-                caller, slot = chosen
-                expires_at = offer_expiry(
-                    now, slot.starts_at, holds.get(caller.appointment_id, self._hold(None))
-                )
-                offer = OfferFreedSlot(
-                    appointment_id=caller.appointment_id,
-                    start=local_time(slot.starts_at),
-                    expires_at=expires_at,
-                    on_duty=on_duty,
-                    now=now,
-                )
-                try:
-                    await self._on_day(diary, offer, meta)
-                except (BookingRefused, asyncpg.ExclusionViolationError) as exc:
-                    # The day changed between looking and offering (a booking took the slot):
-                    # the next pass, woken by that very booking, looks again.
-                    log.info("offer not made", diary=diary.stream_id, reason=str(exc))
-                    break
-                waitlist = without(waitlist, {caller.appointment_id})
+                caller_id, expires_at = chosen
+                waitlist = without(waitlist, {caller_id})
                 soonest = _earliest(soonest, expires_at)
         return soonest
+
+    async def _offer_next(
+        self,
+        unit: BookingUnit,
+        *,
+        diary: Diary,
+        waitlist: Waitlist,
+        holds: dict[str, timedelta],
+        meta: Metadata,
+    ) -> tuple[str, datetime] | None:
+        day = await load_one(unit, self._h.days, diary.stream_id)
+        on_duty = await unit.views.on_duty(diary)
+        chosen = next_offer(waitlist, day.state, on_duty, meta.now)
+        if chosen is None:
+            return None
+        caller, slot = chosen
+        hold = holds.get(caller.appointment_id, self._hold(None))
+        expires_at = offer_expiry(meta.now, slot.starts_at, hold)
+        offer = OfferFreedSlot(
+            appointment_id=caller.appointment_id, start=local_time(slot.starts_at), expires_at=expires_at,
+            on_duty=on_duty, now=meta.now,
+        )  # fmt: skip
+        events = decider.decide(offer, day.state)
+        unit.append(day, events, meta)
+        await write_holds(unit, events)
+        return caller.appointment_id, expires_at
 
     def _hold(self, joined: WaitlistJoined | None) -> timedelta:
         if joined is not None and joined.offer_hold_seconds is not None:
             return timedelta(seconds=joined.offer_hold_seconds)
         return timedelta(seconds=self._settings.hold_seconds)
 
-    async def _on_day(self, diary: Diary, command: Command, meta: Metadata) -> list[DomainEvent]:
-        _, events = await run_command(
-            self._h.pool,
-            source=self._h.source,
-            stream_id=diary.stream_id,
-            initial=self._h.initial(diary),
-            evolve=lambda s, e: decider.evolve(s, decider.event_of(e)),
-            decide=lambda state: list(decider.decide(command, state)),
-            meta=meta,
-            also_write=store.record_placement,
-        )
-        return events
+    async def _on_day(self, diary: Diary, command: Command, meta: Metadata) -> None:
+        async def work(unit: BookingUnit) -> None:
+            day = await load_one(unit, self._h.days, diary.stream_id)
+            events = decider.decide(command, day.state)
+            unit.append(day, events, meta)
+            await write_holds(unit, events)
+
+        await run_unit(self._h.store, work)
 
     async def _leave(self, stream: str, appointment_id: str, booked: bool, meta: Metadata) -> None:
         command = LeaveWaitlist(appointment_id=appointment_id, booked=booked, now=meta.now)
-        await run_command(
-            self._h.pool,
-            source=self._h.source,
-            stream_id=stream,
-            initial=entries_of(stream),
-            evolve=evolve_entries,
-            decide=lambda state: list(decide_waitlist(command, state.waitlist)),
-            meta=meta,
-            also_write=record_entries,
-        )
 
-    async def _load_day(self, conn: asyncpg.Connection, diary: Diary) -> DiaryDay:
-        loaded = await load_state(
-            conn,
-            diary.stream_id,
-            self._h.source,
-            self._h.initial(diary),
-            lambda s, e: decider.evolve(s, decider.event_of(e)),
-        )
-        return loaded.state
+        async def work(unit: BookingUnit) -> None:
+            loaded = await load_one(unit, entries_fold(stream), stream)
+            events = decide_waitlist(command, loaded.state.waitlist)
+            unit.append(loaded, events, meta)
+            await unit.views.record_entries(events)
+
+        await run_unit(self._h.store, work)
 
 
 def _earliest(a: datetime | None, b: datetime | None) -> datetime | None:

@@ -1,0 +1,139 @@
+"""Booking's views in memory: the same questions as ``views.BookingViews``, for in-process tests.
+
+No exclusion backstops here (the decider is what the handler tests exercise); every
+write lands at once, shared by all units of the store.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from schemas.base import DomainEvent
+from schemas.booking import Place, WaitlistJoined, WaitlistLeft
+from services.booking.adapters.placements import placements_of
+from services.booking.adapters.roster_facts import (
+    DutySpan,
+    Withdrawn,
+    on_duty_by_day,
+    places_touched,
+)
+from services.booking.app.ports import Entry
+from services.booking.domain.commands import OfficerOnDuty
+from services.booking.domain.state import Diary
+from services.common.eventstore import StreamConflict
+
+
+@dataclass
+class Duty:
+    """A capacity duty as booking keeps it."""
+
+    officer_id: str
+    duty: str
+    station_id: str | None
+    district_id: str
+    starts_at: datetime
+    ends_at: datetime
+
+
+@dataclass
+class MemoryBookingViews:
+    """Booking's tables as dictionaries."""
+
+    duties: dict[str, Duty] = field(default_factory=dict)
+    withdrawals: dict[str, Withdrawn] = field(default_factory=dict)
+    locations: dict[str, str] = field(default_factory=dict)
+    entries: dict[str, tuple[str, bool | None, bool]] = field(default_factory=dict)  # waitlist, booked, left
+    requests: dict[str, tuple[str, str]] = field(default_factory=dict)  # appointment, fingerprint
+
+    async def on_duty(self, diary: Diary) -> tuple[OfficerOnDuty, ...]:
+        """The officers on duty for a diary day, net of withdrawals."""
+        return (await self.on_duty_days(diary.place, diary.place_id, diary.day, diary.day))[diary.day]
+
+    async def on_duty_days(
+        self, place: Place, place_id: str, first: date, last: date
+    ) -> dict[date, tuple[OfficerOnDuty, ...]]:
+        """Who gives capacity on each day of a range."""
+        duty = "appointments" if place == "station" else "diary-car"
+        spans = [
+            DutySpan(d.officer_id, d.starts_at, d.ends_at)
+            for d in self.duties.values()
+            if d.duty == duty and (d.station_id if duty == "appointments" else d.district_id) == place_id
+        ]
+        return on_duty_by_day(spans, list(self.withdrawals.values()), first, last)
+
+    async def places_of(self, officer_id: str, starts_at: datetime, ends_at: datetime) -> list[Diary]:
+        """The diary days an officer's capacity duties touch within a span."""
+        return places_touched(
+            (d.duty, d.station_id, d.district_id, max(d.starts_at, starts_at), min(d.ends_at, ends_at))
+            for d in self.duties.values()
+            if d.officer_id == officer_id and d.starts_at < ends_at and d.ends_at > starts_at
+        )
+
+    async def record_duty(
+        self, duty_id: str, officer_id: str, duty: str, station_id: str | None, district_id: str,
+        starts_at: datetime, ends_at: datetime,
+    ) -> None:  # fmt: skip
+        """Keep a capacity duty (once)."""
+        self.duties.setdefault(duty_id, Duty(officer_id, duty, station_id, district_id, starts_at, ends_at))
+
+    async def planned_end(self, duty_id: str) -> datetime | None:
+        """When a capacity duty was planned to end."""
+        found = self.duties.get(duty_id)
+        return found.ends_at if found else None
+
+    async def end_duty(self, duty_id: str, ends_at: datetime) -> None:
+        """A duty ended early."""
+        self.duties[duty_id].ends_at = ends_at
+
+    async def record_withdrawal(
+        self, withdrawal_id: str, officer_id: str, starts_at: datetime, ends_at: datetime, reason: str
+    ) -> bool:
+        """Keep a withdrawal; False when known already."""
+        if withdrawal_id in self.withdrawals:
+            return False
+        self.withdrawals[withdrawal_id] = Withdrawn(officer_id, starts_at, ends_at)
+        return True
+
+    async def locate(self, appointment_id: str) -> str | None:
+        """The diary-day stream an appointment lives in now."""
+        return self.locations.get(appointment_id)
+
+    async def record_placement(self, events: Sequence[DomainEvent]) -> None:
+        """Keep appointment locations in step with the events decided."""
+        for placed in placements_of(events):
+            if placed.stream_id is not None:
+                self.locations[placed.appointment_id] = placed.stream_id
+
+    async def request_fingerprint(self, request_id: str) -> str | None:
+        """What a request id was used for."""
+        found = self.requests.get(request_id)
+        return found[1] if found else None
+
+    async def record_request(self, request_id: str, appointment_id: str, fingerprint: str) -> None:
+        """Remember what a request id booked."""
+        if request_id in self.requests:
+            raise StreamConflict(f"request:{request_id}", 0)
+        self.requests[request_id] = (appointment_id, fingerprint)
+
+    async def entry_of(self, appointment_id: str) -> Entry | None:
+        """The waitlist an entry is on, and whether it left."""
+        found = self.entries.get(appointment_id)
+        return None if found is None else Entry(found[0], found[2], found[1])
+
+    async def waitlists_waiting(self) -> list[str]:
+        """Every waitlist with someone still waiting."""
+        return sorted({w for w, _, left in self.entries.values() if not left})
+
+    async def record_entries(self, events: Sequence[DomainEvent]) -> None:
+        """Keep the waitlist entries in step with the waitlist events decided."""
+        for event in events:
+            match event:
+                case WaitlistJoined():
+                    if event.appointment_id in self.entries:
+                        raise ValueError(f"entry {event.appointment_id} is on a waitlist already")
+                    self.entries[event.appointment_id] = (event.diary, None, False)
+                case WaitlistLeft():
+                    waitlist = self.entries[event.appointment_id][0]
+                    self.entries[event.appointment_id] = (waitlist, event.booked, True)

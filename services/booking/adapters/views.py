@@ -1,0 +1,217 @@
+"""Booking's views on PostgreSQL: its tables beside the event store, read and written in a unit.
+
+One object per unit of work, on the unit's connection: who is on duty (booking's own
+reading of roster.events), where each appointment lives, the room and officer
+backstops, the waitlist entries. The in-memory twin is ``memory_views.MemoryBookingViews``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime
+from typing import Any
+
+import asyncpg
+
+from schemas.base import DomainEvent
+from schemas.booking import Place, WaitlistJoined, WaitlistLeft
+from services.booking.adapters.placements import Placement, placements_of
+from services.booking.adapters.roster_facts import (
+    CAPACITY_DUTIES,
+    DutySpan,
+    Withdrawn,
+    day_bounds,
+    on_duty_by_day,
+    places_touched,
+)
+from services.booking.app.ports import Entry
+from services.booking.domain.commands import OfficerOnDuty
+from services.booking.domain.state import Diary
+from services.common.eventstore import StreamConflict
+
+_DUTIES = """
+select duty_id, officer_id, duty, station_id, district_id, starts_at, ends_at from duties
+where duty = $1 and (case when $1 = 'appointments' then station_id else district_id end) = $2
+  and starts_at < $4 and ends_at > $3
+"""
+_WITHDRAWN = """
+select officer_id, starts_at, ends_at from withdrawals
+where officer_id = any($1::text[]) and starts_at < $3 and ends_at > $2
+"""
+_PLACE = """
+with located as (
+    insert into appointment_locations (appointment_id, stream_id)
+    select * from unnest($1::text[], $2::text[])
+    on conflict (appointment_id) do update set stream_id = excluded.stream_id
+), rooms as (
+    insert into room_holds (appointment_id, station_id, room_id, during)
+    select a, s, r, tstzrange(f, t) from unnest($3::text[], $4::text[], $5::text[],
+                                               $6::timestamptz[], $7::timestamptz[]) as h(a, s, r, f, t)
+    on conflict (appointment_id) do update
+    set station_id = excluded.station_id, room_id = excluded.room_id, during = excluded.during
+)
+insert into officer_holds (appointment_id, officer_id, during)
+select a, o, tstzrange(f, t) from unnest($8::text[], $9::text[], $10::timestamptz[], $11::timestamptz[])
+     as h(a, o, f, t)
+on conflict (appointment_id) do update set officer_id = excluded.officer_id, during = excluded.during
+"""
+_RELEASE = """
+with rooms as (delete from room_holds where appointment_id = any($1::text[]))
+delete from officer_holds where appointment_id = any($2::text[])
+"""
+
+
+class BookingViews:
+    """Booking's tables on one unit's connection."""
+
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self.conn = conn
+
+    async def on_duty(self, diary: Diary) -> tuple[OfficerOnDuty, ...]:
+        """The officers on appointment (or diary-car) duty for a diary day, net of withdrawals."""
+        return (await self.on_duty_days(diary.place, diary.place_id, diary.day, diary.day))[diary.day]
+
+    async def on_duty_days(
+        self, place: Place, place_id: str, first: date, last: date
+    ) -> dict[date, tuple[OfficerOnDuty, ...]]:
+        """Who gives capacity on each day of a range, in two queries whatever its length."""
+        since, until = day_bounds(first)[0], day_bounds(last)[1]
+        duty = "appointments" if place == "station" else "diary-car"
+        rows = await self.conn.fetch(_DUTIES, duty, place_id, since, until)
+        spans = [DutySpan(r["officer_id"], r["starts_at"], r["ends_at"]) for r in rows]
+        withdrawn: list[Withdrawn] = []
+        if spans:
+            officers = sorted({s.officer_id for s in spans})
+            found = await self.conn.fetch(_WITHDRAWN, officers, since, until)
+            withdrawn = [Withdrawn(w["officer_id"], w["starts_at"], w["ends_at"]) for w in found]
+        return on_duty_by_day(spans, withdrawn, first, last)
+
+    async def places_of(self, officer_id: str, starts_at: datetime, ends_at: datetime) -> list[Diary]:
+        """The diary days an officer's capacity duties touch within a span (for withdrawals)."""
+        rows = await self.conn.fetch(
+            "select duty, station_id, district_id, greatest(starts_at, $2) as s, least(ends_at, $3) as e"
+            " from duties where officer_id = $1 and duty = any($4::text[]) and starts_at < $3"
+            " and ends_at > $2",
+            officer_id, starts_at, ends_at, list(CAPACITY_DUTIES),
+        )  # fmt: skip
+        return places_touched(
+            (r["duty"], r["station_id"], r["district_id"], r["s"], r["e"]) for r in rows
+        )
+
+    async def record_duty(
+        self, duty_id: str, officer_id: str, duty: str, station_id: str | None, district_id: str,
+        starts_at: datetime, ends_at: datetime,
+    ) -> None:  # fmt: skip
+        """Booking's copy of a capacity duty (a duty delivered twice is kept once)."""
+        await self.conn.execute(
+            "insert into duties (duty_id, officer_id, duty, station_id, district_id, starts_at, ends_at)"
+            " values ($1, $2, $3, $4, $5, $6, $7) on conflict (duty_id) do nothing",
+            duty_id, officer_id, duty, station_id, district_id, starts_at, ends_at,
+        )  # fmt: skip
+
+    async def planned_end(self, duty_id: str) -> datetime | None:
+        """When a capacity duty was planned to end, if booking knows it."""
+        ends: datetime | None = await self.conn.fetchval(
+            "select ends_at from duties where duty_id = $1", duty_id
+        )
+        return ends
+
+    async def end_duty(self, duty_id: str, ends_at: datetime) -> None:
+        """A duty ended early: it gives capacity only until then."""
+        await self.conn.execute("update duties set ends_at = $2 where duty_id = $1", duty_id, ends_at)
+
+    async def record_withdrawal(
+        self, withdrawal_id: str, officer_id: str, starts_at: datetime, ends_at: datetime, reason: str
+    ) -> bool:
+        """Booking's copy of a withdrawal; False when it was known already."""
+        inserted: bool | None = await self.conn.fetchval(
+            "insert into withdrawals (withdrawal_id, officer_id, starts_at, ends_at, reason)"
+            " values ($1, $2, $3, $4, $5) on conflict do nothing returning true",
+            withdrawal_id, officer_id, starts_at, ends_at, reason,
+        )  # fmt: skip
+        return bool(inserted)
+
+    async def locate(self, appointment_id: str) -> str | None:
+        """The diary-day stream an appointment lives in now, if it exists."""
+        stream: str | None = await self.conn.fetchval(
+            "select stream_id from appointment_locations where appointment_id = $1", appointment_id
+        )
+        return stream
+
+    async def record_placement(self, events: Sequence[DomainEvent]) -> None:
+        """Keep locations, room holds and officer holds in step with the events decided.
+
+        The hold tables have exclusion constraints: a second hold on the same room, or the
+        same officer, for an overlapping time fails the whole unit, whatever the decider said.
+        """
+        placed = placements_of(events)
+        rooms = [p.appointment_id for p in placed if p.room_action == "release"]
+        officers = [p.appointment_id for p in placed if p.officer_action == "release"]
+        if rooms or officers:
+            # Its own statement, before the holds: a room freed here may be taken in the same unit.
+            await self.conn.execute(_RELEASE, rooms, officers)
+        if any(p.stream_id or p.room_action == "hold" or p.officer_action == "hold" for p in placed):
+            await self.conn.execute(_PLACE, *_columns(placed))
+
+    async def request_fingerprint(self, request_id: str) -> str | None:
+        """What a request id was used for; "" when another channel (the control room) used it."""
+        found: str | None = await self.conn.fetchval(
+            "select coalesce(outcome ->> 'fingerprint', '') from decided_requests where request_id = $1",
+            request_id,
+        )
+        return found
+
+    async def record_request(self, request_id: str, appointment_id: str, fingerprint: str) -> None:
+        """Remember what a request id booked; another unit doing so first is a conflict."""
+        try:
+            await self.conn.execute(
+                "insert into decided_requests (request_id, appointment_id, outcome)"
+                " values ($1, $2, jsonb_build_object('fingerprint', $3::text))",
+                request_id, appointment_id, fingerprint,
+            )  # fmt: skip
+        except asyncpg.UniqueViolationError as exc:
+            raise StreamConflict(f"request:{request_id}", 0) from exc
+
+    async def entry_of(self, appointment_id: str) -> Entry | None:
+        """The waitlist an entry is on, and whether it left (booked or not)."""
+        row = await self.conn.fetchrow(
+            "select waitlist, left_at is not null as left, booked from waitlist_entries"
+            " where appointment_id = $1",
+            appointment_id,
+        )
+        return None if row is None else Entry(row["waitlist"], row["left"], row["booked"])
+
+    async def waitlists_waiting(self) -> list[str]:
+        """Every waitlist with someone still waiting."""
+        rows = await self.conn.fetch(
+            "select distinct waitlist from waitlist_entries where left_at is null order by waitlist"
+        )
+        return [r["waitlist"] for r in rows]
+
+    async def record_entries(self, events: Sequence[DomainEvent]) -> None:
+        """Keep the waitlist_entries index in step with the waitlist events decided."""
+        for event in events:
+            match event:
+                case WaitlistJoined():
+                    await self.conn.execute(
+                        # No "on conflict": one entry id is never on two waitlists.
+                        "insert into waitlist_entries (appointment_id, waitlist, joined_at)"
+                        " values ($1, $2, $3)",
+                        event.appointment_id, event.diary, event.joined_at,
+                    )  # fmt: skip
+                case WaitlistLeft():
+                    await self.conn.execute(
+                        "update waitlist_entries set left_at = $2, booked = $3 where appointment_id = $1",
+                        event.appointment_id, event.left_at, event.booked,
+                    )  # fmt: skip
+
+
+def _columns(placed: Sequence[Placement]) -> list[list[Any]]:
+    located = [(p.appointment_id, p.stream_id) for p in placed if p.stream_id is not None]
+    rooms = [(p.appointment_id, *p.room) for p in placed if p.room_action == "hold" and p.room]
+    officers = [(p.appointment_id, *p.officer) for p in placed if p.officer_action == "hold" and p.officer]
+    return [*_transpose(located, 2), *_transpose(rooms, 5), *_transpose(officers, 4)]
+
+
+def _transpose(rows: Sequence[tuple[Any, ...]], width: int) -> list[list[Any]]:
+    return [[row[i] for row in rows] for i in range(width)]

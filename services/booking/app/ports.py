@@ -1,0 +1,102 @@
+"""What booking's handlers need from the outside, as small protocols (adapters implement them)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime
+from typing import NamedTuple, Protocol
+
+from schemas.base import DomainEvent
+from schemas.booking import Place
+from services.booking.domain.commands import OfficerOnDuty
+from services.booking.domain.state import Diary
+from services.common.unit_of_work import EventStore, Unit
+
+
+class Entry(NamedTuple):
+    """A waitlist entry as booking's index keeps it."""
+
+    waitlist: str
+    left: bool
+    booked: bool | None
+
+
+class Views(Protocol):
+    """Booking's own tables and outside facts, read and written inside a unit of work."""
+
+    async def on_duty(self, diary: Diary) -> tuple[OfficerOnDuty, ...]:
+        """The officers on duty for a diary day, net of withdrawals."""
+        ...
+
+    async def on_duty_days(
+        self, place: Place, place_id: str, first: date, last: date
+    ) -> dict[date, tuple[OfficerOnDuty, ...]]:
+        """Who gives capacity on each day of a range."""
+        ...
+
+    async def places_of(self, officer_id: str, starts_at: datetime, ends_at: datetime) -> list[Diary]:
+        """The diary days an officer's capacity duties touch within a span."""
+        ...
+
+    async def record_duty(
+        self, duty_id: str, officer_id: str, duty: str, station_id: str | None, district_id: str,
+        starts_at: datetime, ends_at: datetime,
+    ) -> None:  # fmt: skip
+        """Keep a capacity duty (once)."""
+        ...
+
+    async def planned_end(self, duty_id: str) -> datetime | None:
+        """When a capacity duty was planned to end."""
+        ...
+
+    async def end_duty(self, duty_id: str, ends_at: datetime) -> None:
+        """A duty ended early."""
+        ...
+
+    async def record_withdrawal(
+        self, withdrawal_id: str, officer_id: str, starts_at: datetime, ends_at: datetime, reason: str
+    ) -> bool:
+        """Keep a withdrawal; False when known already."""
+        ...
+
+    async def locate(self, appointment_id: str) -> str | None:
+        """The diary-day stream an appointment lives in now."""
+        ...
+
+    async def record_placement(self, events: Sequence[DomainEvent]) -> None:
+        """Keep locations and holds in step with the events decided."""
+        ...
+
+    async def entry_of(self, appointment_id: str) -> Entry | None:
+        """The waitlist an entry is on, and whether it left (booked or not)."""
+        ...
+
+    async def waitlists_waiting(self) -> list[str]:
+        """Every waitlist with someone still waiting."""
+        ...
+
+    async def record_entries(self, events: Sequence[DomainEvent]) -> None:
+        """Keep the waitlist entries in step with the waitlist events decided."""
+        ...
+
+    async def request_fingerprint(self, request_id: str) -> str | None:
+        """What a request id was used for (its fingerprint), if it booked anything."""
+        ...
+
+    async def record_request(self, request_id: str, appointment_id: str, fingerprint: str) -> None:
+        """Remember what a request id booked; another unit doing so first is a conflict."""
+        ...
+
+
+BookingStore = EventStore[Views]
+BookingUnit = Unit[Views]
+
+
+async def write_holds(unit: BookingUnit, events: Sequence[DomainEvent]) -> None:
+    """Write the unit's events, then the holds they make.
+
+    Events first: two call takers racing for one slot then meet on the stream's version
+    (a conflict, decided again, and the loser is offered alternatives), not on a backstop.
+    """
+    await unit.flush()
+    await unit.views.record_placement(events)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 
@@ -18,6 +19,11 @@ SERVICE_PORTS: dict[str, int] = {
     "notifications": 8003,
     "projections": 8004,
 }
+
+
+def _cores() -> int:
+    """The cores this process may run on (a container's cpuset, not the whole host)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 class Settings(BaseSettings):
@@ -41,6 +47,8 @@ class Settings(BaseSettings):
     topic_prefix: str = ""
     relay_poll_seconds: float = 0.2
     log_json: bool = True
+    # Booking's processes on its one port; optimistic concurrency keeps them from double booking.
+    booking_workers: int = Field(default_factory=_cores, ge=1)
 
     def database_url(self, database: str) -> str:
         """The URL of one service's own database."""

@@ -1,26 +1,111 @@
-"""Run one service's ASGI app with uvicorn on its contract port."""
+"""Run one service's ASGI app with uvicorn on its contract port, in one process or several.
+
+With ``workers`` > 1 uvicorn's own supervisor binds the port once and hands it to
+that many worker processes; it replaces a worker that dies and, on SIGTERM, stops
+every worker gracefully before it exits. Each worker builds its app and its logs
+itself (``worker_app``), so every log line names the process that wrote it.
+"""
 
 from __future__ import annotations
 
+import ctypes
 import logging
+import multiprocessing
+import os
+import signal
+import sys
 from collections.abc import Callable
+from typing import Any
 
+import structlog
 import uvicorn
 from fastapi import FastAPI
 
 from services.common.config import settings
-from services.common.logging import configure_logging
+from services.common.logging import configure_logging, get_logger
+
+log = get_logger(__name__)
+
+_PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
-def serve(service: str, create_app: Callable[[], FastAPI]) -> None:
-    """Configure logging and serve ``create_app()`` on the service's port until stopped."""
+def serve(service: str, factory: str, *, workers: int = 1) -> None:
+    """Serve the app built by ``factory`` ("module:function") on the service's port until stopped."""
     cfg = settings()
     configure_logging(service, json=cfg.log_json)
+    structlog.contextvars.bind_contextvars(pid=os.getpid())
+    port = cfg.port(service)
+    log.info("serving", port=port, workers=workers)
     uvicorn.run(
-        create_app(),
+        factory,
+        factory=True,
+        workers=workers,
         host=cfg.host,
-        port=cfg.port(service),
-        log_level=logging.WARNING,
+        port=port,
+        log_config=uvicorn_logging(service, json=cfg.log_json),
+        # INFO, so the supervisor's word that a worker died and was replaced is kept.
+        log_level=logging.INFO,
         access_log=False,
         timeout_graceful_shutdown=10,
+    )
+
+
+def worker_app(service: str, create_app: Callable[[], FastAPI]) -> FastAPI:
+    """One worker's app: its own structured logs (with its pid), then the service's app."""
+    configure_logging(service, json=settings().log_json)
+    structlog.contextvars.bind_contextvars(pid=os.getpid())
+    _stop_with_supervisor()
+    return create_app()
+
+
+def _stop_with_supervisor() -> None:
+    # A SIGKILLed supervisor cannot stop its workers; without this they would live on,
+    # orphaned, holding the port and the relay's lock. Linux only; elsewhere a no-op.
+    supervisor = multiprocessing.parent_process()
+    if supervisor is None or not sys.platform.startswith("linux"):
+        return
+    ctypes.CDLL(None).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    if os.getppid() != supervisor.pid:  # it died before we asked
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
+def uvicorn_logging(service: str, *, json: bool) -> dict[str, Any]:
+    """A dictConfig rendering stdlib lines (uvicorn's, aiokafka's) like ours; plain data: it is pickled."""
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {
+            "structured": {"()": f"{__name__}.uvicorn_formatter", "service": service, "json": json}
+        },
+        "handlers": {
+            "stdout": {
+                "class": "logging.StreamHandler",
+                "formatter": "structured",
+                "stream": "ext://sys.stdout",
+            }
+        },
+        "loggers": {"uvicorn": {"handlers": ["stdout"], "level": "INFO", "propagate": False}},
+        # Other libraries (aiokafka, asyncpg) only when they warn, in the same shape.
+        "root": {"handlers": ["stdout"], "level": "WARNING"},
+    }
+
+
+def uvicorn_formatter(service: str, json: bool) -> logging.Formatter:
+    """A formatter for stdlib records: level, logger, time, service and the writer's pid."""
+
+    def origin(_: Any, __: str, event_dict: structlog.typing.EventDict) -> structlog.typing.EventDict:
+        event_dict.update(service=service, pid=os.getpid())
+        return event_dict
+
+    renderer: Any = (
+        structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer(colors=False)
+    )
+    return structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=[
+            structlog.stdlib.add_log_level,
+            structlog.stdlib.add_logger_name,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            origin,
+        ],
+        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
@@ -86,6 +87,8 @@ def create_http_app(service: str, probes: dict[str, Probe], **fastapi_kwargs: An
     app = FastAPI(title=f"Station Appointments: {service}", **fastapi_kwargs)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(HTTPException, _http_error)
+    # Which process answered: a service may run several workers on one port.
+    served_by = str(os.getpid())
 
     @app.middleware("http")
     async def correlate(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
@@ -103,6 +106,7 @@ def create_http_app(service: str, probes: dict[str, Probe], **fastapi_kwargs: An
         metrics.HTTP_REQUESTS.labels(request.method, route, str(response.status_code)).inc()
         metrics.HTTP_LATENCY.labels(request.method, route).observe(time.perf_counter() - started)
         response.headers["x-correlation-id"] = cid
+        response.headers["x-served-by"] = served_by
         return response
 
     @app.get("/health", tags=["operations"])

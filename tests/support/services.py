@@ -102,6 +102,9 @@ def service(name: str, log_dir: Path, **extra_env: str) -> ServiceProcess:
         "APPOINTMENTS_TOKEN_SECRET": TEST_SECRET,
         f"APPOINTMENTS_{name.upper()}_PORT": str(port),
         "APPOINTMENTS_LOG_JSON": "true",
+        # One booking process unless a test asks for more: tests seed the county over HTTP
+        # (one process), and a booking process reads the county only when it starts.
+        "APPOINTMENTS_BOOKING_WORKERS": "1",
         **extra_env,
     }
     log_dir.mkdir(parents=True, exist_ok=True)
@@ -131,3 +134,51 @@ async def wait_for_capacity(
                 return
             await asyncio.sleep(0.2)
     raise TimeoutError(f"booking never offered a slot at {station} on {day}")
+
+
+def child_pids(parent: int) -> set[int]:
+    """The live (not zombie) processes whose parent is ``parent``, read from /proc."""
+    found: set[int] = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            state, ppid = stat.read_text().rsplit(")", 1)[1].split()[:2]
+        except (OSError, IndexError, ValueError):
+            continue  # it ended while we looked
+        if int(ppid) == parent and state != "Z":
+            found.add(int(stat.parent.name))
+    return found
+
+
+def worker_pids(supervisor: ServiceProcess) -> set[int]:
+    """The uvicorn worker processes a service's supervisor runs (not its resource tracker)."""
+    assert supervisor.process is not None
+    workers: set[int] = set()
+    for pid in child_pids(supervisor.process.pid):
+        try:
+            if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                workers.add(pid)
+        except OSError:
+            continue
+    return workers
+
+
+async def wait_for_workers(svc: ServiceProcess, count: int, wait_seconds: float = 90) -> set[int]:
+    """Wait until ``count`` workers run and each has answered /health 200; returns their pids."""
+    deadline = time.monotonic() + wait_seconds
+    healthy: set[int] = set()
+    workers: set[int] = set()
+    # A new connection per probe: the kernel gives each to whichever worker accepts it.
+    limits = httpx.Limits(max_keepalive_connections=0)
+    async with httpx.AsyncClient(base_url=svc.url, limits=limits) as client:
+        while time.monotonic() < deadline:
+            workers = worker_pids(svc)
+            if len(workers) == count and workers <= healthy:
+                return workers
+            try:
+                response = await client.get("/health", timeout=2)
+                if response.status_code == 200:
+                    healthy.add(int(response.headers["x-served-by"]))
+            except httpx.HTTPError:
+                pass
+            await asyncio.sleep(0.05)
+    raise TimeoutError(f"{svc.name}: workers {sorted(workers)}, healthy {sorted(healthy)}")

@@ -58,6 +58,21 @@ def running_pid(name: str, marker: str) -> int | None:
     return pid
 
 
+def worker_pids(supervisor: int) -> set[int]:
+    """The worker processes a uvicorn supervisor runs (its live children started by spawn)."""
+    workers: set[int] = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            ppid = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue  # it ended while we looked
+        pid = int(stat.parent.name)
+        # multiprocessing's resource tracker is a child too, but serves nothing.
+        if ppid == supervisor and alive(pid) and "spawn_main" in _cmdline(pid):
+            workers.add(pid)
+    return workers
+
+
 def spawn(name: str, command: Sequence[str], env: dict[str, str], cwd: Path) -> int:
     """Start ``command`` detached, logging to the state folder; records and returns its pid."""
     log_path = log_file(name)

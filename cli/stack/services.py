@@ -15,7 +15,7 @@ from services.common.config import PROJECT_ROOT, settings
 
 from .kafka import kafka_port, stop_kafka
 from .postgres import pg_port, pg_url, stop_postgres
-from .process import port_in_use, running_pid, spawn, terminate
+from .process import port_in_use, running_pid, spawn, terminate, worker_pids
 from .state import StackError, console, log_hint, pid_file, state_dir
 
 # Start order is also the order of the summary table.
@@ -83,7 +83,8 @@ def start_services(kafka_bootstrap: str | None = None, postgres_url: str | None 
                 f"stop it or set APPOINTMENTS_{name.upper()}_PORT"
             )
         spawn(name, [sys.executable, "-m", module], env, PROJECT_ROOT)
-        console.print(f"Started {name} on port {port}")
+        workers = f" ({settings().booking_workers} workers)" if name == "booking" else ""
+        console.print(f"Started {name} on port {port}{workers}")
 
 
 def health_url(name: str) -> str:
@@ -92,14 +93,35 @@ def health_url(name: str) -> str:
 
 
 def service_health(client: httpx.Client, name: str) -> tuple[bool, str]:
-    """One /health probe of service ``name``: (healthy, detail)."""
+    """/health of service ``name``, of every worker when it runs several: (healthy, detail)."""
+    pid = service_pid(name)
+    workers = worker_pids(pid) if pid is not None else set()
+    if len(workers) < 2:
+        return _probe(client, name)[:2]
+    healthy: set[int] = set()
+    trouble = ""
+    # Each probe on a new connection, which the kernel gives to whichever worker accepts it.
+    for _ in range(8 * len(workers)):
+        ok, detail, served_by = _probe(client, name, headers={"connection": "close"})
+        if ok:
+            healthy.add(served_by)
+        else:
+            trouble = f"; {detail}"
+        if workers <= healthy:
+            return True, f"healthy ({len(workers)} workers)"
+    return False, f"{len(workers & healthy)} of {len(workers)} workers healthy{trouble}"
+
+
+def _probe(client: httpx.Client, name: str, headers: dict[str, str] | None = None) -> tuple[bool, str, int]:
+    # (healthy, detail, pid of the process that answered or 0)
     try:
-        response = client.get(health_url(name))
+        response = client.get(health_url(name), headers=headers)
     except httpx.HTTPError as exc:
-        return False, type(exc).__name__
+        return False, type(exc).__name__, 0
+    served_by = int(response.headers.get("x-served-by", 0))
     if response.status_code == 200:
-        return True, "healthy"
-    return False, f"{response.status_code} {' '.join(response.text.split())[:60]}"
+        return True, "healthy", served_by
+    return False, f"{response.status_code} {' '.join(response.text.split())[:60]}", served_by
 
 
 def wait_healthy(timeout: float = 120.0, names: Sequence[str] = tuple(SERVICES)) -> None:

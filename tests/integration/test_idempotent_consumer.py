@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -139,18 +140,25 @@ async def test_poison_records_go_to_the_dead_letter_topic_and_the_consumer_goes_
 # --- Batch mode: a whole fetch per transaction ----------------------------------------------
 
 
-@pytest.fixture
-async def own_topic(test_settings: Settings) -> AsyncIterator[str]:
-    """A two-partition topic of this test only (unprefixed name; created under the run's prefix)."""
+@asynccontextmanager
+async def private_topic(settings: Settings) -> AsyncIterator[str]:
+    """A two-partition topic of one test only (unprefixed name; created under the run's prefix)."""
     name = f"batch-{uuid.uuid4().hex[:8]}"
-    admin = AIOKafkaAdminClient(bootstrap_servers=test_settings.kafka_bootstrap)
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
     await admin.start()
     try:
-        await admin.create_topics([NewTopic(f"{test_settings.topic_prefix}{name}", 2, 1)])
+        await admin.create_topics([NewTopic(f"{settings.topic_prefix}{name}", 2, 1)])
         yield name
-        await admin.delete_topics([f"{test_settings.topic_prefix}{name}"])
+        await admin.delete_topics([f"{settings.topic_prefix}{name}"])
     finally:
         await admin.close()
+
+
+@pytest.fixture
+async def own_topic(test_settings: Settings) -> AsyncIterator[str]:
+    """A topic no other test publishes to."""
+    async with private_topic(test_settings) as name:
+        yield name
 
 
 async def publish_all(settings: Settings, topic: str, records: list[tuple[bytes, bytes, Any]]) -> None:

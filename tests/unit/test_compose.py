@@ -79,6 +79,13 @@ def test_each_service_is_pointed_at_the_servers(compose: dict[str, Any], name: s
     assert service["depends_on"]["topics"]["condition"] == "service_completed_successfully"
 
 
+def test_booking_takes_its_worker_count_from_the_host_else_its_cores(compose: dict[str, Any]) -> None:
+    env = compose["services"]["booking"]["environment"]
+
+    # A key without a value: compose passes the host's value when set, else leaves it unset.
+    assert env["APPOINTMENTS_BOOKING_WORKERS"] is None
+
+
 def test_topics_are_created_once_the_broker_is_healthy(compose: dict[str, Any]) -> None:
     topics = compose["services"]["topics"]
 

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 import asyncpg
 from aiokafka import AIOKafkaProducer
 
+from bench.figures import RAW_APPEND, RAW_PRODUCE, Latency, Row
 from bench.load import Meter, drive
-from bench.report import RAW_APPEND, RAW_PRODUCE, Latency, Row
 from services.common.eventstore import Outgoing, StreamConflict, append, stream_version
 
 # Appends to one stream only race when the same diary day comes round again while an earlier

@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
-from bench import cpu
+from bench import cpu, proctree
 
 T = TypeVar("T")
 
@@ -54,7 +54,10 @@ class Usage:
 
 
 class Meter:
-    """Reads this process's, the booking service's and the servers' CPU clocks at a window's ends."""
+    """Reads this process's, a service's and the servers' CPU clocks at a window's ends.
+
+    The service counts as its whole process tree: a supervisor and all its workers.
+    """
 
     def __init__(self, servers: cpu.Servers, service_pid: int | None = None) -> None:
         self._servers = servers
@@ -62,7 +65,7 @@ class Meter:
 
     def sample(self) -> Sample:
         """Read every clock now."""
-        service = cpu.process_cpu(self._service_pid) if self._service_pid is not None else None
+        service = proctree.tree_cpu(self._service_pid) if self._service_pid is not None else None
         return Sample(time.perf_counter(), cpu.own_cpu(), service, self._servers.cpu())
 
     @staticmethod

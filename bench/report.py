@@ -1,88 +1,17 @@
-"""The pure half of the benchmark: percentiles, rates, ratios, the printed table and the JSON."""
+"""The report of one run: its rows, the targets beside their bounds, the printed tables and the JSON."""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from rich.console import Group, RenderableType
 from rich.table import Table
+from rich.text import Text
 
-# Row keys: the two baselines and the three views of the booking path.
-RAW_PRODUCE = "A"
-RAW_APPEND = "B"
-PATH_HTTP = "path-http"
-PATH_TO_KAFKA = "path-201-to-kafka"
-PATH_END_TO_END = "path-end-to-end"
-BASELINES = (RAW_PRODUCE, RAW_APPEND)
-
-
-def percentile(values: Sequence[float], pct: float) -> float:
-    """The ``pct`` percentile of ``values``, interpolating between closest ranks (as numpy does)."""
-    if not values:
-        raise ValueError("no values")
-    if not 0 <= pct <= 100:
-        raise ValueError(f"percentile {pct} is outside 0..100")
-    ordered = sorted(values)
-    rank = (len(ordered) - 1) * pct / 100
-    low = math.floor(rank)
-    high = math.ceil(rank)
-    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
-
-
-def ratio(numerator: float | None, denominator: float | None) -> float | None:
-    """numerator / denominator, or None when either is unknown or the denominator is zero."""
-    if numerator is None or denominator is None or denominator == 0:
-        return None
-    return numerator / denominator
-
-
-@dataclass(frozen=True)
-class Latency:
-    """A latency distribution, in milliseconds."""
-
-    p50_ms: float
-    p99_ms: float
-    mean_ms: float
-    max_ms: float
-
-    @classmethod
-    def of(cls, seconds: Sequence[float]) -> Latency:
-        """Summarise latencies given in seconds."""
-        return cls(
-            p50_ms=percentile(seconds, 50) * 1000,
-            p99_ms=percentile(seconds, 99) * 1000,
-            mean_ms=sum(seconds) / len(seconds) * 1000,
-            max_ms=max(seconds) * 1000,
-        )
-
-
-@dataclass(frozen=True)
-class Row:
-    """One line of the report: what was measured, how many, how fast, at what CPU cost.
-
-    CPU figures are totals over the measured window; the report divides by ``count``.
-    ``wall_seconds`` is None for a row that only describes a latency (it has no rate).
-    """
-
-    key: str
-    label: str
-    count: int
-    wall_seconds: float | None
-    latency: Latency
-    client_cpu: float | None = None
-    service_cpu: float | None = None
-    server_cpu: float | None = None
-
-    @property
-    def rate(self) -> float | None:
-        """Bookings (or records) per second over the measured window."""
-        return ratio(float(self.count), self.wall_seconds)
-
-    def per_booking(self, cpu_seconds: float | None) -> float | None:
-        """CPU seconds per booking."""
-        return ratio(cpu_seconds, float(self.count))
+from bench.figures import BASELINES, PATH_END_TO_END, RAW_APPEND, RAW_PRODUCE, Row, ratio
+from bench.targets import MISS, PASS, Verdict, evaluate
 
 
 @dataclass
@@ -107,37 +36,50 @@ class Report:
         except KeyError:
             return None
 
+    def verdicts(self) -> list[Verdict]:
+        """Every target of the issue against this run's figures."""
+        return evaluate(self.rows)
+
     def to_json(self) -> dict[str, Any]:
         """The figures as plain JSON-ready data."""
         return {
             "parameters": self.parameters,
-            "rows": [
+            "rows": [_row_json(r) for r in self.rows],
+            "ratios": {"path/A": self.path_over(RAW_PRODUCE), "path/B": self.path_over(RAW_APPEND)},
+            "targets": [
                 {
-                    "key": r.key,
-                    "label": r.label,
-                    "count": r.count,
-                    "wall_seconds": r.wall_seconds,
-                    "per_second": r.rate,
-                    "latency_ms": {
-                        "p50": r.latency.p50_ms,
-                        "p99": r.latency.p99_ms,
-                        "mean": r.latency.mean_ms,
-                        "max": r.latency.max_ms,
-                    },
-                    "cpu_seconds_per_booking": {
-                        "client": r.per_booking(r.client_cpu),
-                        "service": r.per_booking(r.service_cpu),
-                        "servers": r.per_booking(r.server_cpu),
-                    },
+                    "key": v.target.key,
+                    "label": v.target.label,
+                    "measured": v.measured,
+                    "bound": v.target.bound,
+                    "comparison": ">=" if v.target.at_least else "<=",
+                    "unit": v.target.unit,
+                    "met": v.met,
+                    "verdict": v.mark,
                 }
-                for r in self.rows
+                for v in self.verdicts()
             ],
-            "ratios": {
-                "path/A": self.path_over(RAW_PRODUCE),
-                "path/B": self.path_over(RAW_APPEND),
-            },
             "notes": self.notes,
         }
+
+
+def _row_json(r: Row) -> dict[str, Any]:
+    latency = r.latency
+    return {
+        "key": r.key,
+        "label": r.label,
+        "count": r.count,
+        "wall_seconds": r.wall_seconds,
+        "per_second": r.rate,
+        "latency_ms": None
+        if latency is None
+        else {"p50": latency.p50_ms, "p99": latency.p99_ms, "mean": latency.mean_ms, "max": latency.max_ms},
+        "cpu_seconds_per_item": {
+            "client": r.per_item(r.client_cpu),
+            "service": r.per_item(r.service_cpu),
+            "servers": r.per_item(r.server_cpu),
+        },
+    }
 
 
 def fmt_number(value: float | None, digits: int = 1) -> str:
@@ -161,8 +103,12 @@ def fmt_ratio(value: float | None) -> str:
     return "—" if value is None else f"{value:.2f}"
 
 
-def render(report: Report) -> Table:
-    """The report as a rich table."""
+def render(report: Report) -> RenderableType:
+    """The report as two rich tables: every measurement, then every target beside its bound."""
+    return Group(_measurements(report), _targets(report.verdicts()))
+
+
+def _measurements(report: Report) -> Table:
     params = report.parameters
     table = Table(
         title=(
@@ -173,22 +119,38 @@ def render(report: Report) -> Table:
         caption_justify="left",
     )
     table.add_column("measurement")
-    table.add_column("bookings/s", justify="right")
+    table.add_column("per second", justify="right")
     table.add_column("p50 ms", justify="right")
     table.add_column("p99 ms", justify="right")
-    table.add_column("client CPU\ns/booking", justify="right")
-    table.add_column("service CPU\ns/booking", justify="right")
-    table.add_column("Kafka+PG CPU\ns/booking", justify="right")
+    table.add_column("client CPU\ns/item", justify="right")
+    table.add_column("service CPU\ns/item", justify="right")
+    table.add_column("Kafka+PG CPU\ns/item", justify="right")
     table.add_column("path ÷ this", justify="right")
     for row in report.rows:
+        latency = row.latency
         table.add_row(
             row.label,
             fmt_number(row.rate),
-            fmt_number(row.latency.p50_ms, 2),
-            fmt_number(row.latency.p99_ms, 2),
-            fmt_cpu(row.per_booking(row.client_cpu)),
-            fmt_cpu(row.per_booking(row.service_cpu)),
-            fmt_cpu(row.per_booking(row.server_cpu)),
+            fmt_number(None if latency is None else latency.p50_ms, 2),
+            fmt_number(None if latency is None else latency.p99_ms, 2),
+            fmt_cpu(row.per_item(row.client_cpu)),
+            fmt_cpu(row.per_item(row.service_cpu)),
+            fmt_cpu(row.per_item(row.server_cpu)),
             fmt_ratio(report.path_over(row.key)) if row.key in BASELINES else "",
         )
+    return table
+
+
+_STYLES = {PASS: "bold green", MISS: "bold red"}
+
+
+def _targets(verdicts: list[Verdict]) -> Table:
+    missed = sum(1 for v in verdicts if v.met is False)
+    table = Table(title=f"Targets of issue 7 — {missed} missed of {len(verdicts)}")
+    table.add_column("target")
+    table.add_column("measured", justify="right")
+    table.add_column("needs", justify="right")
+    table.add_column("verdict")
+    for v in verdicts:
+        table.add_row(v.target.label, v.shown(), v.needs(), Text(v.mark, style=_STYLES.get(v.mark, "dim")))
     return table

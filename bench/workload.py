@@ -1,40 +1,33 @@
-"""What gets booked: real free station slots, realistic booking forms, and the SlotBooked they make.
+"""What gets booked: real free station slots, and the duties that give them capacity.
 
 Every booking of one run takes its own free slot, so none is refused, and the
 slots are ordered so that bookings in flight together fall on different diary
 days (different event-store streams) and never race each other. A slot gives
 capacity only with an officer on appointment duty, so the run also puts one
 officer per station on duty for each planned day, through roster.events as the
-roster service would.
+roster service would. The forms and the events they make are in ``bench.forms``.
 """
 
 from __future__ import annotations
 
-import os
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
 
-from schemas.booking import Briefing
 from schemas.envelope import source_of
-from schemas.personal import Sealed
 from schemas.roster import DutyAssigned
-from services.booking.adapters.personal import seal_caller
 from services.booking.domain import decider
 from services.booking.domain.calendar import local_date, local_time
 from services.booking.domain.capacity import free_slots
-from services.booking.domain.commands import BookStationSlot, OfficerOnDuty
+from services.booking.domain.commands import OfficerOnDuty
 from services.booking.domain.state import Diary
 from services.common.commands import Metadata, outgoing
 from services.common.eventstore import Outgoing
 from services.common.reference import County, load_county
-from services.common.shredding import KeyStore, seal_with
 
 # Far enough ahead for any --count: the county offers a few dozen station slots a day.
 MAX_DAYS_AHEAD = 3 * 365
-ACTOR = "call-taker:bench"
 
 
 @dataclass(frozen=True)
@@ -70,16 +63,27 @@ def plan_slots(count: int, now: datetime, county: County | None = None) -> list[
         if day > last:
             raise ValueError(f"fewer than {count} free station slots in {MAX_DAYS_AHEAD} days")
         for station in stations:
-            state = decider.initial_state(Diary("station", station.id, day), county)
-            slots = [
-                PlannedSlot(station.id, day, local_time(s.starts_at), s.starts_at, s.ends_at)
-                for s in free_slots(state, now)
-            ]
+            slots = day_slots(station.id, day, now, county)
             if slots:
                 by_stream.append(slots)
                 total += len(slots)
         day += timedelta(days=1)
     return interleave(by_stream)[:count]
+
+
+def day_slots(station_id: str, day: date, now: datetime, county: County | None = None) -> list[PlannedSlot]:
+    """Every slot of one station's day that an empty diary with an officer on duty offers."""
+    county = county or load_county()
+    state = decider.initial_state(Diary("station", station_id, day), county)
+    return [
+        PlannedSlot(station_id, day, local_time(s.starts_at), s.starts_at, s.ends_at)
+        for s in free_slots(state, now)
+    ]
+
+
+def station_days(station_id: str, first: date, days: int, now: datetime) -> list[PlannedSlot]:
+    """Every slot of ``days`` consecutive days at one station: put on duty, they are all offered."""
+    return [s for n in range(days) for s in day_slots(station_id, first + timedelta(days=n), now)]
 
 
 def interleave(groups: list[list[PlannedSlot]]) -> list[PlannedSlot]:
@@ -139,103 +143,3 @@ def duty_assigned(duty: Duty, now: datetime) -> Outgoing:
     )
     meta = Metadata(correlation_id=str(uuid.uuid4()), actor="supervisor:bench", now=now.astimezone(UTC))
     return outgoing(event, f"officer:{duty.officer_id}", source_of("roster"), meta)
-
-
-_SUMMARY = (
-    "Caller reports that her car was damaged overnight on the driveway: the nearside wing "
-    "mirror was snapped off and the paintwork scratched along both doors. A neighbour's "
-    "doorbell camera may have captured two people on foot at about 2am. Wants advice on "
-    "repairs through insurance and to give a statement."
-)
-_BACKGROUND = (
-    "Third report from this road in a month; previous reference 41/008812/26. Caller works "
-    "shifts and can only attend in the evening."
-)
-
-
-def booking_form(slot: PlannedSlot, n: int, run_id: str) -> dict[str, Any]:
-    """The JSON a call taker's screen posts to book ``slot`` (the ``n``th booking of a run)."""
-    return {
-        "day": slot.day.isoformat(),
-        "start": slot.start.strftime("%H:%M"),
-        "incident_grade": "scheduled",
-        "caller": {
-            "name": f"Alex Example {n}",
-            # Ofcom's drama range: never a real person, accepted outside production.
-            "phone": f"+447700900{n % 1000:03d}",
-        },
-        "briefing": {
-            "case_reference": f"41/{n:06d}/26",
-            "summary": _SUMMARY,
-            "background": _BACKGROUND,
-            "vulnerability_flags": ["repeat-victim"],
-            "preferred_contact": "sms",
-            "language": "en",
-            "thrive_risk": "low",
-            "safe_to_text": True,
-            "safe_to_call": True,
-        },
-        "request_id": f"bench-{run_id}-{n}",
-    }
-
-
-class _MemoryKeys(KeyStore):
-    """A key store without a database: the baselines need sealed values, not stored keys."""
-
-    def __init__(self) -> None:
-        self._keys: dict[str, bytes] = {}
-
-    async def seal(self, subject_id: str, values: Mapping[str, str]) -> dict[str, Sealed]:
-        """Seal under a key made on first use, as the real key store does."""
-        key = self._keys.setdefault(subject_id, os.urandom(32))
-        return {name: seal_with(key, subject_id, text) for name, text in values.items()}
-
-
-async def slot_booked(
-    slot: PlannedSlot,
-    form: Mapping[str, Any],
-    secret: str,
-    now: datetime,
-    on_duty: tuple[OfficerOnDuty, ...] | None = None,
-    keys: KeyStore | None = None,
-) -> Outgoing:
-    """The SlotBooked envelope the booking service would store for this form, made without servers.
-
-    Sealing and the decision run through the service's own code (``seal_caller``,
-    the decider, ``outgoing``), so value and headers are the size of the real ones.
-    """
-    caller, brief = form["caller"], form["briefing"]
-    texts = {k: brief[k] for k in ("summary", "background", "vulnerability", "access_needs") if k in brief}
-    details, sealed = await seal_caller(
-        keys or _MemoryKeys(), name=caller["name"], phone=caller.get("phone"), address=None,
-        texts=texts, secret=secret,
-    )  # fmt: skip
-    briefing = Briefing(
-        case_reference=brief["case_reference"],
-        summary=sealed["summary"],
-        background=sealed.get("background"),
-        vulnerability=sealed.get("vulnerability"),
-        access_needs=sealed.get("access_needs"),
-        vulnerability_flags=tuple(brief["vulnerability_flags"]),
-        preferred_contact=brief["preferred_contact"],
-        language=brief["language"],
-        thrive_risk=brief["thrive_risk"],
-        safe_to_text=brief["safe_to_text"],
-        safe_to_call=brief["safe_to_call"],
-    )
-    command = BookStationSlot(
-        appointment_id=str(uuid.uuid4()),
-        request_id=form["request_id"],
-        station_id=slot.station_id,
-        day=slot.day,
-        start=slot.start,
-        incident_grade="scheduled",
-        caller=details,
-        briefing=briefing,
-        on_duty=on_duty,
-        now=now,
-    )
-    diary = Diary("station", slot.station_id, slot.day)
-    [event] = decider.decide(command, decider.initial_state(diary))
-    meta = Metadata(correlation_id=str(uuid.uuid4()), actor=ACTOR, now=now.astimezone(UTC))
-    return outgoing(event, diary.stream_id, source_of("booking"), meta)

@@ -1,4 +1,4 @@
-"""The benchmark's pure parts: percentiles, ratios, the table, the JSON, /proc parsing, slot plans."""
+"""The benchmark's pure parts: percentiles, ratios, the tables, targets, the JSON, /proc, slot plans."""
 
 from __future__ import annotations
 
@@ -10,22 +10,27 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from rich.console import Console
 
-from bench import cpu
-from bench.path import not_offered, windows
-from bench.report import (
+from bench import cpu, proctree
+from bench.figures import (
+    BIG_STORE_END_TO_END,
+    FREE_SLOTS_28_DAYS,
+    FREE_SLOTS_DAY,
     PATH_END_TO_END,
     PATH_HTTP,
+    PATH_TO_KAFKA,
+    PROJECTIONS,
     RAW_APPEND,
+    RAW_DRAIN,
     RAW_PRODUCE,
     Latency,
-    Report,
     Row,
-    fmt_cpu,
     percentile,
     ratio,
-    render,
 )
-from bench.workload import duties, interleave, plan_slots
+from bench.offer import not_offered, windows
+from bench.report import Report, fmt_cpu, render
+from bench.targets import MISS, PASS, UNMEASURED, evaluate
+from bench.workload import duties, interleave, plan_slots, station_days
 
 
 def test_percentile_interpolates_between_closest_ranks() -> None:
@@ -81,7 +86,7 @@ def _report() -> Report:
 def test_rates_cpu_per_booking_and_path_ratios() -> None:
     report = _report()
     assert report.row(RAW_PRODUCE).rate == 500.0
-    assert report.row(PATH_END_TO_END).per_booking(report.row(PATH_END_TO_END).service_cpu) == 0.003
+    assert report.row(PATH_END_TO_END).per_item(report.row(PATH_END_TO_END).service_cpu) == 0.003
     assert report.path_over(RAW_PRODUCE) == pytest.approx(0.2)
     assert report.path_over(RAW_APPEND) == pytest.approx(0.4)
 
@@ -115,7 +120,7 @@ def test_json_carries_every_figure() -> None:
     a = data["rows"][0]
     assert a["per_second"] == 500.0
     assert a["latency_ms"]["p99"] == 9.25
-    assert a["cpu_seconds_per_booking"] == {"client": 0.0005, "service": None, "servers": 0.001}
+    assert a["cpu_seconds_per_item"] == {"client": 0.0005, "service": None, "servers": 0.001}
 
 
 def test_unknown_cpu_shows_a_dash_and_small_cpu_keeps_three_figures() -> None:
@@ -126,12 +131,12 @@ def test_unknown_cpu_shows_a_dash_and_small_cpu_keeps_three_figures() -> None:
 
 
 def test_proc_stat_is_read_after_a_command_name_with_spaces() -> None:
-    ticks = cpu.CLOCK_TICKS
+    ticks = proctree.CLOCK_TICKS
     line = (
         f"42 (tricky name) S 7 42 42 0 -1 4194560 100 0 0 0 {3 * ticks} {ticks} {2 * ticks} 0 "
         "20 0 1 0 100 1000 10 18446744073709551615"
     )
-    found = cpu.parse_stat(line)
+    found = proctree.parse_stat(line)
     assert found.ppid == 7
     assert (found.utime, found.stime, found.cutime, found.cstime) == (3.0, 1.0, 2.0, 0.0)
     assert found.own == 4.0 and found.with_reaped_children == 6.0
@@ -193,3 +198,97 @@ def test_every_planned_day_gets_one_officer_on_duty_over_all_its_slots() -> None
     # The same officer serves a station every day; each day is its own duty.
     assert len({d.officer_id for d in roster.values()}) == len({s.station_id for s in plan})
     assert len({d.duty_id for d in roster.values()}) == len(roster)
+
+
+def _latency(p50_ms: float, p99_ms: float) -> Latency:
+    return Latency(p50_ms, p99_ms, p50_ms, p99_ms)
+
+
+def _figures() -> Report:
+    """A run whose figures pass some targets and miss others; the big store did not run."""
+    return Report(
+        rows=[
+            Row(RAW_APPEND, "B raw append", 1000, 4.0, _latency(10.0, 20.0)),
+            Row(PATH_HTTP, "path POST→201", 1000, 9.0, _latency(30.0, 50.0)),
+            Row(PATH_TO_KAFKA, "path 201→Kafka", 1000, None, _latency(20.0, 60.0)),
+            Row(PATH_END_TO_END, "path POST→Kafka", 1000, 10.0, _latency(40.0, 90.0), service_cpu=2.0),
+            Row(FREE_SLOTS_DAY, "free slots, 1 day", 300, 3.0, _latency(10.0, 15.0)),
+            Row(FREE_SLOTS_28_DAYS, "free slots, 28 days", 300, 9.0, _latency(30.0, 40.0)),
+            Row(RAW_DRAIN, "raw getmany drain", 20000, 1.0, None),
+            Row(PROJECTIONS, "projections catch-up", 20000, 4.0, None),
+        ],
+        parameters={"count": 1000, "concurrency": 8, "warmup": 100},
+    )
+
+
+def test_each_target_is_met_missed_or_not_measured_from_the_figures() -> None:
+    verdicts = {v.target.key: v for v in _figures().verdicts()}
+    expected = {
+        "path-rate": (0.4, MISS),  # 100/s over 250/s, needs >= 0.5
+        "post-201-p99": (2.5, PASS),  # 50 ms over 20 ms, needs <= 3
+        "to-kafka-p99": (60.0, MISS),  # needs <= 50 ms
+        "service-cpu": (2.0, PASS),  # 2 s over 1000 bookings, needs <= 2.5 ms
+        "free-slots": (3.0, PASS),  # exactly on the bound still passes
+        "projections": (0.25, MISS),  # 5,000/s over 20,000/s, needs >= 0.3
+        "big-store": (None, UNMEASURED),
+    }
+    assert set(verdicts) == set(expected)
+    for key, (measured, mark) in expected.items():
+        assert verdicts[key].measured == (None if measured is None else pytest.approx(measured)), key
+        assert verdicts[key].mark == mark, key
+
+
+def test_the_big_store_target_compares_the_path_with_itself_on_an_empty_store() -> None:
+    report = _figures()
+    report.rows.append(Row(BIG_STORE_END_TO_END, "path (1,000,000 in store) POST→Kafka", 1000, 11.0, None))
+    [verdict] = [v for v in report.verdicts() if v.target.key == "big-store"]
+    assert verdict.measured == pytest.approx(10.0 / 11.0)
+    assert verdict.mark == PASS
+    report.rows[-1] = Row(BIG_STORE_END_TO_END, "slower", 1000, 12.5, None)
+    assert evaluate(report.rows)[-1].mark == MISS
+
+
+def test_the_targets_table_prints_each_figure_beside_its_bound_and_marks_misses() -> None:
+    out = io.StringIO()
+    Console(file=out, width=220, color_system=None).print(render(_figures()))
+    lines = out.getvalue().splitlines()
+    assert any("3 missed of 7" in line for line in lines)
+
+    def line_of(label: str) -> str:
+        return next(line for line in lines if label in line)
+
+    assert all(part in line_of("B raw append rate") for part in ("0.40x", "≥ 0.50x", MISS))
+    assert all(part in line_of("201→Kafka p99") for part in ("60.0 ms", "≤ 50.0 ms", MISS))
+    assert all(part in line_of("CPU per booking") for part in ("2.0 ms", "≤ 2.5 ms", PASS))
+    assert all(part in line_of("28 days ÷ 1 day") for part in ("3.00x", "≤ 3.00x", PASS))
+    assert all(part in line_of("preloaded store") for part in ("—", "≥ 0.90x", UNMEASURED))
+    # A row with only a rate (a drain) shows dashes for its latencies.
+    assert "—" in line_of("raw getmany drain")
+
+
+def test_json_holds_every_target_with_its_verdict() -> None:
+    data = json.loads(json.dumps(_figures().to_json()))
+    targets = {t["key"]: t for t in data["targets"]}
+    assert targets["path-rate"] == {
+        "key": "path-rate",
+        "label": "path POST→Kafka rate ÷ B raw append rate",
+        "measured": pytest.approx(0.4),
+        "bound": 0.5,
+        "comparison": ">=",
+        "unit": "x",
+        "met": False,
+        "verdict": MISS,
+    }
+    assert (targets["to-kafka-p99"]["comparison"], targets["to-kafka-p99"]["unit"]) == ("<=", "ms")
+    assert targets["service-cpu"]["met"] is True
+    assert targets["big-store"]["met"] is None and targets["big-store"]["measured"] is None
+    assert next(r for r in data["rows"] if r["key"] == RAW_DRAIN)["latency_ms"] is None
+
+
+def test_free_slot_days_cover_every_day_of_the_range_at_one_station() -> None:
+    first = date(2026, 3, 2)
+    slots = station_days("stevenage", first, 28, datetime(2026, 3, 1, 12, tzinfo=UTC))
+    assert {s.station_id for s in slots} == {"stevenage"}
+    assert min(s.day for s in slots) == first
+    assert max(s.day for s in slots) <= first + timedelta(days=27)
+    assert len({s.day for s in slots}) > 20  # open most days

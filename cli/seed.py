@@ -1,7 +1,13 @@
-"""`appointments seed`: load the county's reviewed reference data into the running booking service."""
+"""`appointments seed`: load the county's reviewed reference data into the running booking service.
+
+Booking records the version as CountyReferenceLoaded on booking.events; the roster takes
+the county from there, so the roster is seeded only once it holds the very version
+booking recorded.
+"""
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -25,6 +31,7 @@ def seed(
     booking_url: str = typer.Option("", help="Booking's base URL (default: the local stack's)."),
     roster_url: str = typer.Option("", help="Roster's base URL (default: the local stack's)."),
     roster_days: int = typer.Option(14, help="Days of (invented, plausible) roster to seed from today."),
+    roster_wait: float = typer.Option(120.0, help="Seconds to wait for the roster to take the county."),
 ) -> None:
     """Load the county's reference data into booking, and a plausible roster into roster."""
     try:
@@ -59,8 +66,39 @@ def seed(
     roster = roster_url or f"http://127.0.0.1:{settings().port('roster')}"
     supervisor = issue_token(Role.SUPERVISOR, "seed", stack.token_secret())
     try:
-        added = seed_roster(roster, supervisor, datetime.now(UTC).astimezone(LONDON).date(), roster_days)
+        if wait_for_roster_county(roster, supervisor, body["sha256"], roster_wait):
+            console.print(f"Roster: took county version {body['sha256'][:12]} from booking.events.")
+        today = datetime.now(UTC).astimezone(LONDON).date()
+        added = seed_roster(roster, supervisor, today, roster_days, county)
     except (httpx.HTTPError, RuntimeError) as exc:
         console.print(f"[red]roster at {roster} refused or did not answer: {exc}[/red]")
         raise typer.Exit(1) from exc
     console.print(f"Roster: {roster_days} days from today seeded ({added} new records; invented officers).")
+
+
+def wait_for_roster_county(roster_url: str, token: str, sha256: str, wait_seconds: float) -> bool:
+    """Wait until the roster holds the county version booking recorded; RuntimeError after the wait.
+
+    False when the roster predates taking the county from booking (it has no such endpoint).
+    """
+    deadline = time.monotonic() + wait_seconds
+    held = "nothing yet"
+    headers = {"Authorization": f"Bearer {token}"}
+    with httpx.Client(base_url=roster_url, headers=headers, timeout=10) as client:
+        while True:
+            try:
+                response = client.get("/reference/county")
+            except httpx.TransportError:
+                response = None  # still starting: not listening yet
+            if response is not None and response.status_code == 404:
+                return False  # an older roster reads the county itself: nothing to wait for
+            if response is not None and response.status_code == 200:
+                held = f"version {response.json()['sha256'][:12]}"
+                if response.json()["sha256"] == sha256:
+                    return True
+            if time.monotonic() > deadline:
+                raise RuntimeError(
+                    f"it has not taken county version {sha256[:12]} from booking.events within"
+                    f" {wait_seconds:.0f}s (it holds {held}); is its roster-county consumer running?"
+                )
+            time.sleep(0.5)

@@ -199,15 +199,18 @@ def _seed_officer(
     return added
 
 
-def seed_roster(roster_url: str, token: str, start: date, days: int = 14) -> int:
+def seed_roster(
+    roster_url: str, token: str, start: date, days: int = 14, county: County | None = None
+) -> int:
     """Register the invented officers and assign their duties for ``days`` days; returns records added.
 
     A re-run adds nothing and returns 0. A duty already over is skipped (the roster
     refuses those), and so is one that clashes with a duty a supervisor has given
     the officer since, and an invented officer whose collar number a real one holds:
-    what supervisors recorded wins.
+    what supervisors recorded wins. ``county`` is the one just loaded into booking (the seed
+    file's by default); the roster checks every duty against the version it took from booking.
     """
-    county = load_county()
+    county = county or load_county()
     officers = roster_officers(county)
     now = datetime.now(UTC)
     plan: dict[SeedOfficer, list[SeedDuty]] = {officer: [] for officer in officers}

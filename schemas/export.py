@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Union
+from typing import TYPE_CHECKING, Any, Union
 
 from faststream.kafka import KafkaBroker
 from faststream.specification import AsyncAPI
@@ -29,6 +29,9 @@ from schemas.topics import (
     NOTIFICATIONS_EVENTS,
     ROSTER_EVENTS,
 )
+
+if TYPE_CHECKING:
+    from services.common.wiring import Consumer
 
 HERE = Path(__file__).parent
 JSON_DIR = HERE / "json"
@@ -105,8 +108,14 @@ def _declare_consumers(broker: KafkaBroker) -> None:
     # Imported here: the services import these contracts, not the other way round.
     from services.booking.main import CONSUMERS as BOOKING
     from services.projections.main import CONSUMERS as PROJECTIONS
+    from services.roster.main import CONSUMERS as ROSTER
 
-    for service, consumers in (("booking", BOOKING), ("projections", PROJECTIONS)):
+    subscribers: tuple[tuple[str, tuple[Consumer[Any], ...]], ...] = (
+        ("booking", BOOKING),
+        ("projections", PROJECTIONS),
+        ("roster", ROSTER),
+    )
+    for service, consumers in subscribers:
         for consumer in consumers:
 
             async def handle(_: bytes) -> None:

@@ -1,4 +1,4 @@
-"""Wiring of the roster service: its runtime, its handlers, its HTTP app."""
+"""Wiring of the roster service: its runtime, its handlers, its HTTP app, its copy of the county."""
 
 from __future__ import annotations
 
@@ -7,10 +7,12 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from services.common.reference import load_county
+from schemas.topics import BOOKING_EVENTS
 from services.common.runtime import Runtime
-from services.common.wiring import service_app
+from services.common.wiring import Consumer, service_app
+from services.roster.adapters import county_http
 from services.roster.adapters.http import router
+from services.roster.app.county import CountyNotReceived, CountyReference
 from services.roster.app.handlers import RosterHandlers
 
 SERVICE = "roster"
@@ -18,10 +20,20 @@ MIGRATIONS = Path(__file__).with_name("migrations")
 
 
 async def wire(runtime: Runtime, _: AsyncExitStack) -> RosterHandlers:
-    """The roster's handlers over its event store."""
-    return RosterHandlers(runtime.db, runtime.source, load_county())
+    """The roster's handlers over its event store, with the county it last took from booking."""
+    return RosterHandlers(runtime.db, runtime.source, await CountyReference.load(runtime.db))
+
+
+# What the roster consumes: booking's record of the county's reference data (nothing else of it).
+CONSUMERS: tuple[Consumer[RosterHandlers], ...] = (
+    Consumer("roster-county", BOOKING_EVENTS, lambda h: h.reference.apply),
+)
 
 
 def create_app() -> FastAPI:
     """The roster service's ASGI app."""
-    return service_app(SERVICE, MIGRATIONS, wire=wire, routers=[router])
+    app = service_app(
+        SERVICE, MIGRATIONS, wire=wire, routers=[router, county_http.router], consumers=CONSUMERS
+    )
+    app.add_exception_handler(CountyNotReceived, county_http.county_not_received)
+    return app

@@ -16,7 +16,14 @@ from cli.seed_roster import seed_roster
 from services.common.auth import Role
 from services.common.config import Settings
 from tests.support.kafka_reader import header, read_topic
-from tests.support.services import ServiceProcess, auth, service, token
+from tests.support.services import (
+    ServiceProcess,
+    auth,
+    seed_county,
+    service,
+    token,
+    wait_for_roster_county,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -27,10 +34,15 @@ EVENING = ("2027-09-06T16:00:00Z", "2027-09-06T19:00:00Z")  # 5pm to 8pm, Britis
 
 @pytest.fixture(scope="module")
 async def roster(
-    test_settings: Settings, tmp_path_factory: pytest.TempPathFactory
+    booking_and_projections: tuple[ServiceProcess, ServiceProcess], tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[ServiceProcess]:
-    """The roster service, running as a real process against this run's topics and database."""
+    """The roster service, running as a real process against this run's topics and database.
+
+    It checks duties against the county booking recorded, so it waits for that version.
+    """
+    booking, _ = booking_and_projections
     process = await service("roster", tmp_path_factory.mktemp("roster-logs")).start()
+    await wait_for_roster_county(process, await seed_county(booking))
     yield process
     process.stop()
 

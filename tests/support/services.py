@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 
 from services.common.auth import Role, issue_token
-from services.common.reference import load_county
+from services.common.reference import County, load_county
 
 TEST_SECRET = "integration-test-secret"
 ROOT = Path(__file__).resolve().parents[2]
@@ -111,15 +111,35 @@ def service(name: str, log_dir: Path, **extra_env: str) -> ServiceProcess:
     return ServiceProcess(name, port, env, log_dir / f"{name}-{port}.log")
 
 
-async def seed_county(booking: ServiceProcess) -> None:
-    """Load the county's reference data into a booking service, as `appointments seed` does."""
+async def seed_county(booking: ServiceProcess, county: County | None = None) -> str:
+    """Load the county's reference data into a booking service, as `appointments seed` does.
+
+    Returns the sha256 of the version booking holds (the roster follows it from booking.events).
+    """
     async with httpx.AsyncClient(base_url=booking.url, headers=auth(Role.ADMIN, "seed")) as client:
         response = await client.put(
             "/reference/county",
-            content=load_county().model_dump_json(),
+            content=(county or load_county()).model_dump_json(),
             headers={"content-type": "application/json"},
         )
     assert response.status_code == 200, response.text
+    sha256: str = response.json()["sha256"]
+    return sha256
+
+
+async def wait_for_roster_county(roster: ServiceProcess, sha256: str, wait_seconds: float = 60) -> None:
+    """Wait until the roster holds the county version booking recorded (``sha256``)."""
+    deadline = time.monotonic() + wait_seconds
+    held = "nothing"
+    async with httpx.AsyncClient(base_url=roster.url, headers=auth(Role.SUPERVISOR)) as client:
+        while time.monotonic() < deadline:
+            response = await client.get("/reference/county")
+            if response.status_code == 200:
+                held = response.json()["sha256"]
+                if held == sha256:
+                    return
+            await asyncio.sleep(0.2)
+    raise TimeoutError(f"the roster never took county version {sha256[:12]} (it holds {held[:12]})")
 
 
 async def wait_for_capacity(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
 import asyncpg
@@ -11,8 +11,9 @@ from schemas.booking import Place
 from services.common.commands import Metadata, events_of, run_command
 from services.common.eventstore import load_stream
 from services.common.london import LONDON
-from services.common.reference import County, load_county
+from services.common.reference import County
 from services.roster.adapters import store
+from services.roster.app.county import CountyReference
 from services.roster.domain.commands import AssignDuty, Command, EndDuty, RegisterOfficer, WithdrawOfficer
 from services.roster.domain.cover import Cover, cover_at
 from services.roster.domain.decider import decide, event_of, evolve, fold, initial_state
@@ -27,13 +28,22 @@ def london_day(day: date) -> tuple[datetime, datetime]:
     return starts.astimezone(UTC), ends.astimezone(UTC)
 
 
+# Stands in for the county when only reading; no command is ever decided against it.
+NO_COUNTY_YET = County(name="not received yet", timezone="Europe/London", districts=(), stations=())
+
+
 @dataclass
 class RosterHandlers:
     """The roster use cases, over the service's database."""
 
     pool: asyncpg.Pool
     source: str
-    county: County = field(default_factory=load_county)
+    reference: CountyReference
+
+    @property
+    def county(self) -> County:
+        """The county in force, as booking recorded it; CountyNotReceived (503) until one arrives."""
+        return self.reference.county
 
     async def _run(self, officer_id: str, command: Command, meta: Metadata) -> tuple[Officer, bool]:
         """Decide a command on the officer's stream; returns the officer after it and whether it changed."""
@@ -81,7 +91,10 @@ class RosterHandlers:
 
     async def _load(self, conn: asyncpg.Connection, officer_id: str) -> Officer:
         stored = await load_stream(conn, stream_id(officer_id), self.source)
-        return fold(initial_state(officer_id, self.county), events_of(stored))
+        # Reading an officer folds only their own events: it needs no county, so reads answer
+        # even before the county has reached the roster.
+        county = self.reference.current.county if self.reference.current else NO_COUNTY_YET
+        return fold(initial_state(officer_id, county), events_of(stored))
 
     async def officer(self, officer_id: str) -> Officer:
         """An officer with their duties and withdrawals; UnknownOfficer when not on the roster."""

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
-import logging
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import asyncpg
@@ -13,7 +11,8 @@ from aiokafka import AIOKafkaProducer
 
 from bench.figures import RAW_APPEND, RAW_PRODUCE, Latency, Row
 from bench.load import Meter, drive
-from services.common.eventstore import Outgoing, StreamConflict, append, stream_version
+from bench.stage import fresh_topic_retries_quiet
+from services.common.eventstore import Outgoing, StreamAppend, StreamConflict, append_streams
 
 # Appends to one stream only race when the same diary day comes round again while an earlier
 # booking of it is still in flight; the plan makes that rare, so a few retries are plenty.
@@ -51,7 +50,7 @@ async def raw_produce(
         async def send(record: Record) -> None:
             await producer.send_and_wait(topic, record.value, key=record.key, headers=record.headers)
 
-        with _quiet("aiokafka.producer.sender"):
+        with fresh_topic_retries_quiet():
             # A broker started moments ago (by find_or_start_servers) is still being compiled by
             # its JIT: keep sending the warm-up records, to this throwaway topic, for a while.
             warm_until = time.monotonic() + PRODUCE_WARM_SECONDS
@@ -75,41 +74,50 @@ async def raw_produce(
     )
 
 
-@contextlib.contextmanager
-def _quiet(logger_name: str) -> Iterator[None]:
-    # A topic made seconds ago may answer NotLeaderForPartition for a moment even once its
-    # metadata names leaders; the producer retries, and only the warm-up meets it.
-    logger = logging.getLogger(logger_name)
-    level = logger.level
-    logger.setLevel(logging.ERROR)
-    try:
-        yield
-    finally:
-        logger.setLevel(level)
+@dataclass(frozen=True)
+class Tip:
+    """Where a stream stands: its version and the hash of its last event."""
+
+    stream_id: str
+    version: int = 0
+    hash: bytes | None = None
+
+
+async def append_one(conn: asyncpg.Connection, stream: Tip, item: Outgoing) -> Tip:
+    """The store's own append of one event at the stream's tip, as a command's unit of work makes it.
+
+    One statement: the events row (hash chained from the tip's), its outbox row, the NOTIFY.
+    The only call into the store's write API: adapt it here when that API changes.
+    """
+    [done] = await append_streams(conn, [StreamAppend(stream.stream_id, stream.version, stream.hash, [item])])
+    return Tip(done.stream_id, done.version, done.hash)
 
 
 class _Appender:
-    """Appends each booking's event to its diary-day stream, tracking stream versions."""
+    """Appends each booking's event to its diary-day stream, tracking each stream's tip."""
 
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
-        self._versions: dict[str, int] = {}
+        self._tips: dict[str, Tip] = {}
         self.conflicts = 0
 
     async def __call__(self, item: Outgoing) -> None:
         stream = item.envelope.subject
         for _ in range(APPEND_ATTEMPTS):
+            tip = self._tips.get(stream, Tip(stream))
             try:
-                # One transaction: the events row, its outbox row and the NOTIFY, as a command does.
+                # One transaction per booking, as a command's unit of work commits.
                 async with self._pool.acquire() as conn, conn.transaction():
-                    version = await append(conn, stream, self._versions.get(stream, 0), [item])
+                    self._tips[stream] = await append_one(conn, tip, item)
+                return
             except StreamConflict:
                 self.conflicts += 1
                 async with self._pool.acquire() as conn:
-                    self._versions[stream] = await stream_version(conn, stream)
-                continue
-            self._versions[stream] = version
-            return
+                    row = await conn.fetchrow(
+                        "select version, hash from events where stream_id = $1 order by version desc limit 1",
+                        stream,
+                    )
+                self._tips[stream] = Tip(stream, row["version"], row["hash"]) if row else Tip(stream)
         raise RuntimeError(f"stream {stream} kept conflicting")
 
 
@@ -120,7 +128,7 @@ async def raw_append(
     concurrency: int,
     meter: Meter,
 ) -> tuple[Row, int]:
-    """Baseline B: services.common.eventstore.append in its own transaction; returns the row and conflicts."""
+    """Baseline B: the store's append (``append_one``), a transaction each; the row and conflicts."""
     appender = _Appender(pool)
     await drive(warm, concurrency, appender)
     start = meter.sample()

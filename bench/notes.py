@@ -26,8 +26,9 @@ def _produce(p: dict[str, Any]) -> str:
 
 def _append(p: dict[str, Any]) -> str:
     return (
-        "B: services.common.eventstore.append called directly (events row + outbox row + NOTIFY), "
-        "one transaction per booking, on the path's diary-day streams; "
+        "B: services.common.eventstore.append_streams called directly at the stream's known tip "
+        "(events row + outbox row + NOTIFY in one statement), one transaction per booking, on the "
+        "path's diary-day streams; "
         f"{p.get('store_conflicts_retried')} conflicts retried."
     )
 

@@ -13,6 +13,7 @@ import httpx
 from aiokafka import AIOKafkaProducer
 
 from bench.service import check_alive
+from bench.stage import fresh_topic_retries_quiet
 from bench.workers import NEW_CONNECTION
 from bench.workload import PlannedSlot
 from services.common.eventstore import Outgoing
@@ -45,13 +46,14 @@ async def publish(bootstrap: str, topic: str, items: Sequence[Outgoing]) -> None
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True, acks="all", linger_ms=5)
     await producer.start()
     try:
-        acks = [
-            await producer.send(
-                topic, i.envelope.kafka_value(), key=i.key.encode(), headers=i.envelope.kafka_headers()
-            )
-            for i in items
-        ]
-        await asyncio.gather(*acks)
+        with fresh_topic_retries_quiet():
+            acks = [
+                await producer.send(
+                    topic, i.envelope.kafka_value(), key=i.key.encode(), headers=i.envelope.kafka_headers()
+                )
+                for i in items
+            ]
+            await asyncio.gather(*acks)
     finally:
         await producer.stop()
 

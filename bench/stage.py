@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -123,3 +124,17 @@ def _all_led(described: Sequence[dict[str, Any]], partitions: dict[str, int]) ->
         if t["error_code"] == 0
     }
     return all(led.get(name) == count for name, count in partitions.items())
+
+
+@contextlib.contextmanager
+def fresh_topic_retries_quiet() -> Iterator[None]:
+    """Silence the producer's retry warnings while it writes to topics made seconds ago."""
+    # Such a topic may answer NotLeaderForPartition for a moment even once its metadata names
+    # leaders; the producer retries, and nothing is lost.
+    logger = logging.getLogger("aiokafka.producer.sender")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)

@@ -36,7 +36,8 @@ def _append(p: dict[str, Any]) -> str:
 def _path(p: dict[str, Any]) -> str:
     return (
         "path: `python -m services.booking` as a subprocess with its default worker count "
-        f"({p.get('path_service_processes')} processes in its tree), seeded with the county and, "
+        f"({p.get('path_workers')} workers, {p.get('path_service_processes')} processes in its "
+        "tree), seeded with the county and, "
         "through roster.events, an officer on duty per planned station day; POST "
         "/stations/{id}/appointments with a call-taker token. 201→Kafka runs from the 201 until "
         "this process read the booking.events record keyed by its appointment id (values "

@@ -17,6 +17,7 @@ from bench.arrivals import Arrivals
 from bench.figures import Latency, Row
 from bench.load import Meter, drive
 from bench.session import Session
+from bench.workers import worker_pids
 from bench.workload import PlannedSlot
 
 # After the last 201, how long the relay may take before the missing records are given up on.
@@ -51,6 +52,7 @@ class PathResult:
     value_bytes: float | None
     header_bytes: float | None
     service_processes: int = 0
+    workers: int = 0
 
 
 async def measure_path(
@@ -85,6 +87,7 @@ async def measure_path(
         await consumer.stop()
     # How many processes serve: a supervisor and its workers, or one process.
     result.service_processes = len(proctree.tree(session.process.pid))
+    result.workers = len(worker_pids(session.process.pid))
     return result
 
 

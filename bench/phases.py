@@ -115,6 +115,7 @@ def path_parameters(result: PathResult, prefix: str) -> dict[str, Any]:
         f"{prefix}failures": result.failures,
         f"{prefix}missing_on_kafka": result.missing_on_kafka,
         f"{prefix}service_processes": result.service_processes,
+        f"{prefix}workers": result.workers,
     }
 
 

@@ -45,7 +45,9 @@ class Settings(BaseSettings):
     # Prepended to every topic name on the wire. Empty in production (the contract's names);
     # integration tests set a unique prefix so they never touch a running stack's topics.
     topic_prefix: str = ""
-    relay_poll_seconds: float = 0.2
+    # The relay wakes on each commit's NOTIFY; this slow poll only backs up a lost notification,
+    # so an idle stack asks its database almost nothing.
+    relay_poll_seconds: float = 5.0
     log_json: bool = True
     # Booking's processes on its one port; optimistic concurrency keeps them from double booking.
     booking_workers: int = Field(default_factory=_cores, ge=1)

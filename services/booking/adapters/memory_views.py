@@ -11,7 +11,16 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from schemas.base import DomainEvent
-from schemas.booking import Place, WaitlistJoined, WaitlistLeft
+from schemas.booking import (
+    AppointmentCancelled,
+    AppointmentOffered,
+    DiaryCarVisitBooked,
+    OfferLapsed,
+    Place,
+    SlotBooked,
+    WaitlistJoined,
+    WaitlistLeft,
+)
 from services.booking.adapters.placements import placements_of
 from services.booking.adapters.roster_facts import (
     DutySpan,
@@ -46,6 +55,8 @@ class MemoryBookingViews:
     locations: dict[str, str] = field(default_factory=dict)
     entries: dict[str, tuple[str, bool | None, bool]] = field(default_factory=dict)  # waitlist, booked, left
     requests: dict[str, tuple[str, str]] = field(default_factory=dict)  # appointment, fingerprint
+    days_wanted: dict[str, tuple[date, date]] = field(default_factory=dict)  # entry: from, to
+    deadlines: dict[str, tuple[str, datetime]] = field(default_factory=dict)  # caller: diary, expires
 
     async def on_duty(self, diary: Diary) -> tuple[OfficerOnDuty, ...]:
         """The officers on duty for a diary day, net of withdrawals."""
@@ -137,3 +148,48 @@ class MemoryBookingViews:
                 case WaitlistLeft():
                     waitlist = self.entries[event.appointment_id][0]
                     self.entries[event.appointment_id] = (waitlist, event.booked, True)
+
+    async def record_waitlist(self, events: Sequence[DomainEvent]) -> None:
+        """Keep the entries, their days and the offers' deadlines in step with the events decided."""
+        await self.record_entries(events)
+        for event in events:
+            match event:
+                case WaitlistJoined():
+                    self.days_wanted[event.appointment_id] = (event.from_day, event.to_day)
+                case SlotBooked() | DiaryCarVisitBooked() | AppointmentCancelled() | OfferLapsed():
+                    await self.forget_offer(event.appointment_id, event.diary)
+                case AppointmentOffered():
+                    if event.appointment_id in self.deadlines:
+                        raise StreamConflict("offer_deadlines", 0)  # one offer a caller
+                    self.deadlines[event.appointment_id] = (event.diary, event.expires_at)
+
+    async def waiting_on(self, waitlist: str, first: date, last: date) -> bool:
+        """Whether anyone still waits on this waitlist for a day from ``first`` to ``last``."""
+        return any(
+            w == waitlist and not left and self.days_wanted[a][0] <= last and self.days_wanted[a][1] >= first
+            for a, (w, _, left) in self.entries.items()
+        )
+
+    async def offers_held(self, appointment_ids: Sequence[str]) -> set[str]:
+        """Which of these callers hold an offer now."""
+        return set(appointment_ids) & self.deadlines.keys()
+
+    async def forget_offer(self, appointment_id: str, diary: str) -> None:
+        """An offer on that day ended: no deadline now."""
+        if self.deadlines.get(appointment_id, ("", None))[0] == diary:
+            del self.deadlines[appointment_id]
+
+    async def deadlines_due(self, now: datetime, limit: int) -> list[tuple[str, str]]:
+        """(appointment id, diary) of offers whose time is up, earliest first."""
+        due = sorted((at, a, d) for a, (d, at) in self.deadlines.items() if at <= now)
+        return [(a, d) for _, a, d in due[:limit]]
+
+    async def next_deadline(self) -> datetime | None:
+        """When the next offer standing lapses."""
+        return min((at for _, at in self.deadlines.values()), default=None)
+
+    async def entries_over(self, today: date) -> list[tuple[str, str]]:
+        """(appointment id, waitlist) of the callers still waiting whose last day is before today."""
+        return [
+            (a, w) for a, (w, _, left) in self.entries.items() if not left and self.days_wanted[a][1] < today
+        ]

@@ -14,7 +14,16 @@ from typing import Any
 import asyncpg
 
 from schemas.base import DomainEvent
-from schemas.booking import Place, WaitlistJoined, WaitlistLeft
+from schemas.booking import (
+    AppointmentCancelled,
+    AppointmentOffered,
+    DiaryCarVisitBooked,
+    OfferLapsed,
+    Place,
+    SlotBooked,
+    WaitlistJoined,
+    WaitlistLeft,
+)
 from services.booking.adapters.placements import Placement, placements_of
 from services.booking.adapters.roster_facts import (
     CAPACITY_DUTIES,
@@ -54,6 +63,25 @@ insert into officer_holds (appointment_id, officer_id, during)
 select a, o, tstzrange(f, t) from unnest($8::text[], $9::text[], $10::timestamptz[], $11::timestamptz[])
      as h(a, o, f, t)
 on conflict (appointment_id) do update set officer_id = excluded.officer_id, during = excluded.during
+"""
+# The lapse timer LISTENs here; a new deadline may be sooner than the one it sleeps towards.
+DEADLINES_CHANNEL = "offer_deadlines"
+_OFFERED = f"""
+with added as (
+    insert into offer_deadlines (appointment_id, diary, expires_at)
+    select * from unnest($1::text[], $2::text[], $3::timestamptz[])
+    on conflict (appointment_id) do nothing
+    returning 1
+)
+select (select count(*) from added) as added, pg_notify('{DEADLINES_CHANNEL}', '')
+"""
+_OFFER_ENDED = """
+delete from offer_deadlines
+where (appointment_id, diary) in (select * from unnest($1::text[], $2::text[]))
+"""
+_JOINED = """
+insert into waitlist_entries (appointment_id, waitlist, joined_at, from_day, to_day)
+select * from unnest($1::text[], $2::text[], $3::timestamptz[], $4::date[], $5::date[])
 """
 _RELEASE = """
 with rooms as (delete from room_holds where appointment_id = any($1::text[]))
@@ -204,6 +232,84 @@ class BookingViews:
                         "update waitlist_entries set left_at = $2, booked = $3 where appointment_id = $1",
                         event.appointment_id, event.left_at, event.booked,
                     )  # fmt: skip
+
+    async def record_waitlist(self, events: Sequence[DomainEvent]) -> None:
+        """Keep waitlist_entries (with the days wanted) and offer_deadlines in step with the events.
+
+        No "on conflict" for an entry: one entry id is never on two waitlists. A second offer
+        standing for one caller (two reactions racing) is a conflict: the unit is decided again.
+        """
+        joined = [e for e in events if isinstance(e, WaitlistJoined)]
+        if joined:
+            await self.conn.execute(
+                _JOINED,
+                *_transpose(
+                    [(e.appointment_id, e.diary, e.joined_at, e.from_day, e.to_day) for e in joined], 5
+                ),
+            )
+        for left in (e for e in events if isinstance(e, WaitlistLeft)):
+            await self.conn.execute(
+                "update waitlist_entries set left_at = $2, booked = $3 where appointment_id = $1",
+                left.appointment_id, left.left_at, left.booked,
+            )  # fmt: skip
+        ended = [(e.appointment_id, e.diary) for e in events if isinstance(e, _ENDS_AN_OFFER)]
+        if ended:
+            await self.conn.execute(_OFFER_ENDED, *_transpose(ended, 2))
+        offered = [
+            (e.appointment_id, e.diary, e.expires_at) for e in events if isinstance(e, AppointmentOffered)
+        ]
+        if offered:
+            row = await self.conn.fetchrow(_OFFERED, *_transpose(offered, 3))
+            if row is None or row["added"] != len(offered):
+                raise StreamConflict("offer_deadlines", 0)
+
+    async def waiting_on(self, waitlist: str, first: date, last: date) -> bool:
+        """Whether anyone still waits on this waitlist for a day from ``first`` to ``last``."""
+        found: bool = await self.conn.fetchval(
+            "select exists (select 1 from waitlist_entries where waitlist = $1 and left_at is null"
+            " and coalesce(from_day, $3) <= $3 and coalesce(to_day, $2) >= $2)",
+            waitlist, first, last,
+        )  # fmt: skip
+        return found
+
+    async def offers_held(self, appointment_ids: Sequence[str]) -> set[str]:
+        """Which of these callers hold an offer now."""
+        rows = await self.conn.fetch(
+            "select appointment_id from offer_deadlines where appointment_id = any($1::text[])",
+            list(appointment_ids),
+        )
+        return {r["appointment_id"] for r in rows}
+
+    async def forget_offer(self, appointment_id: str, diary: str) -> None:
+        """An offer on that day ended elsewhere (a withdrawal, a cancellation): no deadline now."""
+        await self.conn.execute(_OFFER_ENDED, [appointment_id], [diary])
+
+    async def deadlines_due(self, now: datetime, limit: int) -> list[tuple[str, str]]:
+        """(appointment id, diary-day stream) of offers whose time is up, earliest first."""
+        rows = await self.conn.fetch(
+            "select appointment_id, diary from offer_deadlines where expires_at <= $1"
+            " order by expires_at, appointment_id limit $2",
+            now, limit,
+        )  # fmt: skip
+        return [(r["appointment_id"], r["diary"]) for r in rows]
+
+    async def next_deadline(self) -> datetime | None:
+        """When the next offer standing lapses."""
+        soonest: datetime | None = await self.conn.fetchval("select min(expires_at) from offer_deadlines")
+        return soonest
+
+    async def entries_over(self, today: date) -> list[tuple[str, str]]:
+        """(appointment id, waitlist) of the callers still waiting whose last day is before today."""
+        rows = await self.conn.fetch(
+            "select appointment_id, waitlist from waitlist_entries where left_at is null and to_day < $1"
+            " order by waitlist, joined_at",
+            today,
+        )
+        return [(r["appointment_id"], r["waitlist"]) for r in rows]
+
+
+# Each of these, decided on the day an offer stands, ends it (booked, declined or lapsed).
+_ENDS_AN_OFFER = (SlotBooked, DiaryCarVisitBooked, AppointmentCancelled, OfferLapsed)
 
 
 def _columns(placed: Sequence[Placement]) -> list[list[Any]]:

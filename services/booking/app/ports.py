@@ -79,6 +79,35 @@ class Views(Protocol):
         """Keep the waitlist entries in step with the waitlist events decided."""
         ...
 
+    async def record_waitlist(self, events: Sequence[DomainEvent]) -> None:
+        """Keep the waitlist entries (with their days) and the offers' deadlines in step with the
+        events decided; a second offer standing for one caller is a conflict."""
+        ...
+
+    async def waiting_on(self, waitlist: str, first: date, last: date) -> bool:
+        """Whether anyone still waits on this waitlist for a day from ``first`` to ``last``."""
+        ...
+
+    async def offers_held(self, appointment_ids: Sequence[str]) -> set[str]:
+        """Which of these callers hold an offer now."""
+        ...
+
+    async def forget_offer(self, appointment_id: str, diary: str) -> None:
+        """An offer on that day ended elsewhere (a withdrawal, a cancellation): no deadline now."""
+        ...
+
+    async def deadlines_due(self, now: datetime, limit: int) -> list[tuple[str, str]]:
+        """(appointment id, diary-day stream) of offers whose time is up, earliest first."""
+        ...
+
+    async def next_deadline(self) -> datetime | None:
+        """When the next offer standing lapses."""
+        ...
+
+    async def entries_over(self, today: date) -> list[tuple[str, str]]:
+        """(appointment id, waitlist) of the callers still waiting whose last day is before today."""
+        ...
+
     async def request_fingerprint(self, request_id: str) -> str | None:
         """What a request id was used for (its fingerprint), if it booked anything."""
         ...

@@ -23,6 +23,7 @@ request in it; their traffic is a trickle, so a batch would save them nothing.
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -212,8 +213,9 @@ class IdempotentConsumer:
                 error=type(exc).__name__,
             )
             return [await self.handle(record) for record in records]
-        for record, outcome in zip(records, outcomes, strict=True):
-            metrics.CONSUMED.labels(self.name, record.topic, outcome).inc()
+        tally = Counter((record.topic, outcome) for record, outcome in zip(records, outcomes, strict=True))
+        for (topic, outcome), count in tally.items():
+            metrics.CONSUMED.labels(self.name, topic, outcome).inc(count)
         return outcomes
 
     async def _commit_batch(self, records: Sequence[Record]) -> list[str]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, fields
+from dataclasses import fields
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -86,7 +86,12 @@ async def apply_booking_events(conn: asyncpg.Connection, batch: Batch) -> None:
 async def write_entries(conn: asyncpg.Connection, changed: Mapping[str, tuple[DiaryEntry, UUID]]) -> None:
     """Upsert the diary rows that changed, each with the event that last changed it."""
     rows = [
-        {**asdict(entry), "local_day": entry.local_day, "last_event_id": event_id}
+        # Not dataclasses.asdict: it deep-copies every value, a third of a batch's time.
+        {
+            **{c: getattr(entry, c) for c in _DIARY_COLUMNS},
+            "local_day": entry.local_day,
+            "last_event_id": event_id,
+        }
         for entry, event_id in changed.values()
     ]
     columns = [c for c in [*_DIARY_COLUMNS, "local_day", "last_event_id"] if c != "appointment_id"]

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 
 import asyncpg
+from pydantic import ValidationError
 
 from schemas.base import parse_event
 from services.common.logging import get_logger
@@ -16,6 +18,19 @@ log = get_logger(__name__)
 CHUNK = 2000
 
 
+def _facts(rows: Sequence[asyncpg.Record], unreadable: list[str]) -> list[Fact]:
+    facts = []
+    for r in rows:
+        try:
+            event = parse_event(r["event_type"], r["schema_version"], json.loads(r["data"]))
+        except (ValueError, ValidationError):
+            # Not worth keeping the whole service down for: the as-at diary cannot read it either.
+            unreadable.append(r["event_type"])
+            continue
+        facts.append(Fact(r["appointment_id"], r["event_id"], r["occurred_at"], event))
+    return facts
+
+
 async def index_recorded_days(conn: asyncpg.Connection) -> int:
     """Fold the recorded booking events into ``diary_days`` if still pending; returns how many."""
     async with conn.transaction():
@@ -23,6 +38,7 @@ async def index_recorded_days(conn: asyncpg.Connection) -> int:
         if not await conn.fetchval("delete from diary_days_backfill returning true"):
             return 0
         entries: dict[str, DiaryEntry] = {}
+        unreadable: list[str] = []
         cursor = await conn.cursor(
             "select appointment_id, event_id, occurred_at, event_type, schema_version, data"
             " from event_history where appointment_id is not null and topic like '%booking.events'"
@@ -30,16 +46,11 @@ async def index_recorded_days(conn: asyncpg.Connection) -> int:
         )
         count = 0
         while rows := await cursor.fetch(CHUNK):
-            facts = [
-                Fact(
-                    r["appointment_id"],
-                    r["event_id"],
-                    r["occurred_at"],
-                    parse_event(r["event_type"], r["schema_version"], json.loads(r["data"])),
-                )
-                for r in rows
-            ]
-            await write_days(conn, fold(entries, facts).days)
+            await write_days(conn, fold(entries, _facts(rows, unreadable)).days)
             count += len(rows)
+    if unreadable:
+        log.warning(
+            "recorded events the diary cannot read", types=sorted(set(unreadable)), count=len(unreadable)
+        )
     log.info("diary days indexed from the recorded history", events=count)
     return count

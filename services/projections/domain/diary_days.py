@@ -1,7 +1,10 @@
 """Which diary days each appointment has been on, and the diary of a day as it stood.
 
 Both are the diary fold (``diary.apply``) over an appointment's events, so the
-index, the live diary and the diary as it stood cannot disagree.
+index, the live diary and the diary as it stood cannot disagree. The index may
+hold more than a day shows (the as-at fold filters); it lacks a day only if one
+appointment id were created twice at different places with its clocks running
+backwards in between, which booking never does.
 """
 
 from __future__ import annotations

@@ -107,11 +107,13 @@ def notes(report: Report) -> list[str]:
         "request or record.",
         "path ÷ this = the path's end-to-end bookings/s over the baseline's.",
     ]
-    return lines + _troubles(p)
+    return lines + _run_notes(p)
 
 
-def _troubles(p: dict[str, Any]) -> list[str]:
-    lines = [f"Phase {name} failed: {why}" for name, why in p.get("failed_phases", {}).items()]
+def _run_notes(p: dict[str, Any]) -> list[str]:
+    times = ", ".join(f"{name} {seconds:.0f} s" for name, seconds in p.get("phase_seconds", {}).items())
+    lines = [f"Phase times: {times}."] if times else []
+    lines += [f"Phase {name} failed: {why}" for name, why in p.get("failed_phases", {}).items()]
     for name in ("path", "big_store"):
         if p.get(f"{name}_failures"):
             lines.append(f"{name} failures: {p[f'{name}_failures']}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,18 +38,22 @@ class Outcome:
     parameters: dict[str, Any] = field(default_factory=dict)
 
     async def attempt(self, phase: str, work: Callable[[], Awaitable[Outcome]]) -> None:
-        """Run one phase into this outcome; a phase that fails is noted, and the others still run."""
+        """Run one phase into this outcome, timed; a phase that fails is noted, and the others still run."""
+        started = time.perf_counter()
         try:
             found = await work()
         except Exception as exc:
             log.warning("bench phase failed", phase=phase, error=f"{type(exc).__name__}: {exc}"[:2000])
-            self.parameters.setdefault("failed_phases", {})[phase] = f"{type(exc).__name__}: {exc}"[:600]
-            return
+            found = Outcome(parameters={"failed_phases": {phase: f"{type(exc).__name__}: {exc}"[:600]}})
+        found.parameters.setdefault("phase_seconds", {})[phase] = time.perf_counter() - started
         self.rows += found.rows
-        failed = {**self.parameters.get("failed_phases", {}), **found.parameters.get("failed_phases", {})}
+        # Phases nest (path and free slots inside booking): their notes add up, never replace.
+        merged = {
+            name: {**self.parameters.get(name, {}), **found.parameters.get(name, {})}
+            for name in ("failed_phases", "phase_seconds")
+        }
         self.parameters |= found.parameters
-        if failed:
-            self.parameters["failed_phases"] = failed
+        self.parameters |= {name: value for name, value in merged.items() if value}
 
 
 async def produce(run: Run, stage: Stage, plan: Plan, options: Options) -> Outcome:

@@ -87,7 +87,28 @@ async def test_a_failing_phase_is_noted_and_the_next_still_runs() -> None:
     await outcome.attempt("path", broken)
     await outcome.attempt("free-slots", fine)
     assert [r.key for r in outcome.rows] == ["x"]
-    assert outcome.parameters == {"failed_phases": {"path": "RuntimeError: the service exited"}, "found": 1}
+    assert outcome.parameters["failed_phases"] == {"path": "RuntimeError: the service exited"}
+    assert outcome.parameters["found"] == 1
+    assert set(outcome.parameters["phase_seconds"]) == {"path", "free-slots"}
+
+
+async def test_nested_phases_add_their_failures_and_times_to_the_outer_ones() -> None:
+    outer, inner = Outcome(), Outcome()
+
+    async def broken() -> Outcome:
+        raise RuntimeError("free slots answered 500")
+
+    async def nested() -> Outcome:
+        await inner.attempt("free-slots", broken)
+        return inner
+
+    async def failing_too() -> Outcome:
+        raise RuntimeError("the store would not load")
+
+    await outer.attempt("booking", nested)
+    await outer.attempt("big-store", failing_too)
+    assert set(outer.parameters["failed_phases"]) == {"free-slots", "big-store"}
+    assert set(outer.parameters["phase_seconds"]) == {"free-slots", "booking", "big-store"}
 
 
 async def test_the_plan_leaves_every_other_slot_of_the_free_slots_days_free() -> None:

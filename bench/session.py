@@ -63,7 +63,8 @@ async def booking_session(
             def seed() -> Awaitable[httpx.Response]:
                 return seed_county(client, admin)
 
-            await on_every_worker(process, log_path, health, READY_SECONDS, "health")
-            await on_every_worker(process, log_path, seed, READY_SECONDS, "seeded")
+            workers = stage.settings.booking_workers  # as the service reads the same environment
+            await on_every_worker(process, log_path, health, READY_SECONDS, "health", workers)
+            await on_every_worker(process, log_path, seed, READY_SECONDS, "seeded", workers)
             await wait_until_offered(client, process, offers, log_path)
             yield Session(client, process, log_path)

@@ -42,20 +42,25 @@ async def on_every_worker(
     send: Callable[[], Awaitable[httpx.Response]],
     seconds: float,
     what: str,
+    expected: int = 1,
 ) -> None:
-    """Repeat ``send`` (on new connections) until every worker has answered it with a 2xx."""
+    """Repeat ``send`` (on new connections) until every worker, ``expected`` at least, answered it with a 2xx.
+
+    A supervisor starts its workers one after another: until ``expected`` are running,
+    the ones running so far are not all there will be.
+    """
     deadline = time.monotonic() + seconds
     answered: set[int] = set()
     last = "no answer"
     while True:
         check_alive(process, log_path)
         workers = worker_pids(process.pid)
-        if workers <= answered:
+        if len(workers) >= expected and workers <= answered:
             return
         if time.monotonic() > deadline:
             raise RuntimeError(
-                f"{what}: {len(workers & answered)} of {len(workers)} workers answered in {seconds:.0f} s "
-                f"(last: {last})"
+                f"{what}: {len(workers & answered)} of {max(expected, len(workers))} workers answered "
+                f"in {seconds:.0f} s (last: {last})"
             )
         try:
             response = await send()

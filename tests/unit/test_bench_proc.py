@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from bench import proctree
-from bench.workers import worker_pids
+from bench.workers import on_every_worker, worker_pids
 
 TICKS = proctree.CLOCK_TICKS
 
@@ -83,3 +86,38 @@ def test_the_workers_are_the_spawned_children_not_the_resource_tracker(tmp_path:
     assert worker_pids(100, tmp_path) == {200, 201}
     # One process serving alone is its own worker.
     assert worker_pids(400, tmp_path) == {400}
+
+
+@pytest.fixture
+def lone_process() -> Iterator[subprocess.Popen[bytes]]:
+    """A process with no children: a service serving in one process."""
+    process = subprocess.Popen(["sleep", "30"])
+    yield process
+    process.kill()
+    process.wait()
+
+
+async def test_every_worker_is_done_once_each_has_answered(
+    lone_process: subprocess.Popen[bytes], tmp_path: Path
+) -> None:
+    calls = 0
+
+    async def send() -> httpx.Response:
+        nonlocal calls
+        calls += 1
+        # The first answer is a refusal (still starting); the second, from the process, counts.
+        status = 503 if calls == 1 else 200
+        return httpx.Response(status, headers={"x-served-by": str(lone_process.pid)})
+
+    await on_every_worker(lone_process, tmp_path / "x.log", send, seconds=30, what="health")
+    assert calls == 2
+
+
+async def test_fewer_workers_than_expected_never_count_as_every_worker(
+    lone_process: subprocess.Popen[bytes], tmp_path: Path
+) -> None:
+    async def send() -> httpx.Response:
+        return httpx.Response(200, headers={"x-served-by": str(lone_process.pid)})
+
+    with pytest.raises(RuntimeError, match="1 of 2 workers answered"):
+        await on_every_worker(lone_process, tmp_path / "x.log", send, seconds=0.5, what="health", expected=2)

@@ -15,7 +15,7 @@ from schemas.booking import Place
 from services.booking.adapters.http import Booked, Booker, Viewer, handlers_of, meta_of, refused
 from services.booking.adapters.personal import InvalidPersonalData
 from services.booking.app.handlers import NotSeeded
-from services.booking.app.waitlist import EntryState, Taken, WaitlistForm, Waitlists
+from services.booking.app.waitlist import Answers, EntryState, Taken, WaitlistForm, Waitlists
 from services.booking.domain.errors import BookingRefused
 from services.booking.domain.state import Status
 from services.common.commands import TooMuchContention
@@ -95,6 +95,10 @@ def _waitlists(request: Request) -> Waitlists:
     return Waitlists(handlers_of(request))
 
 
+def _answers(request: Request) -> Answers:
+    return Answers(handlers_of(request))
+
+
 def _names(events: list[DomainEvent]) -> list[str]:
     return [e.event_type for e in events]
 
@@ -151,9 +155,9 @@ async def waitlist_entry(request: Request, appointment_id: str, _: Viewer) -> ob
 @router.post("/waitlist/{appointment_id}/leave", response_model=Changed, responses=RESPONSES)
 async def leave_waitlist(request: Request, appointment_id: str, caller: Booker) -> object:
     """Take a caller off the waitlist; a slot held for them is freed for the next caller."""
-    waitlists = _waitlists(request)
+    answers = _answers(request)
     return await _answer(
-        lambda: waitlists.leave(appointment_id, meta_of(caller)),
+        lambda: answers.leave(appointment_id, meta_of(caller)),
         lambda events: Changed(appointment_id=appointment_id, events=_names(events)),
     )
 
@@ -178,8 +182,8 @@ def _accepted(taken: Taken) -> Accepted:
 @router.post("/offers/{appointment_id}/accept", response_model=Accepted, responses=RESPONSES)
 async def accept_offer(request: Request, appointment_id: str, caller: Booker) -> object:
     """The caller takes the slot held for them: it is booked and they leave the waitlist."""
-    waitlists = _waitlists(request)
-    return await _answer(lambda: waitlists.accept(appointment_id, meta_of(caller)), _accepted)
+    answers = _answers(request)
+    return await _answer(lambda: answers.accept(appointment_id, meta_of(caller)), _accepted)
 
 
 @router.post("/offers/{appointment_id}/decline", response_model=Changed, responses=RESPONSES)
@@ -187,9 +191,9 @@ async def decline_offer(
     request: Request, appointment_id: str, caller: Booker, body: DeclineBody | None = None
 ) -> object:
     """The caller does not want the slot held for them: it goes to the next caller waiting."""
-    waitlists = _waitlists(request)
+    answers = _answers(request)
     leave = body.leave_waitlist if body else False
     return await _answer(
-        lambda: waitlists.decline(appointment_id, leave, meta_of(caller)),
+        lambda: answers.decline(appointment_id, leave, meta_of(caller)),
         lambda events: Changed(appointment_id=appointment_id, events=_names(events)),
     )

@@ -21,6 +21,7 @@ from services.booking.adapters.roster_facts import CAPACITY_DUTIES
 from services.booking.app.handlers import BookingHandlers
 from services.booking.app.lifecycle import move_between_days
 from services.booking.app.ports import BookingUnit, write_holds
+from services.booking.app.waitlist.reactor import offer_new_duty
 from services.booking.domain import decider
 from services.booking.domain.calendar import local_time
 from services.booking.domain.capacity import free_slots
@@ -57,6 +58,8 @@ class RosterChanges:
                         event.duty_id, event.officer_id, event.duty, event.station_id, event.district_id,
                         event.starts_at, event.ends_at,
                     )  # fmt: skip
+                    # New duty is new capacity: the callers waiting for those days are offered it.
+                    await offer_new_duty(self._h, unit, event, meta)
                 case DutyEnded():
                     planned = await views.planned_end(event.duty_id)
                     if planned is None or event.ends_at >= planned:

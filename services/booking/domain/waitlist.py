@@ -1,9 +1,9 @@
 """The waitlist of a station or diary car: callers for whom nothing suited, in the order they
 joined. Its stream is ``waitlist:{place}:{place_id}``.
 
-How a freed slot reaches a waiting caller (the handler drives it):
-1. a cancellation, a lapsed offer or new duty frees a slot on a day: ``next_to_offer``
-   names the first caller waiting whose date range fits;
+How a freed slot reaches a waiting caller (the rules are in ``offers``; the app reacts):
+1. a cancellation, a lapsed or declined offer or new duty frees a slot on a day:
+   ``offers.offer_day`` names the first caller waiting who fits it;
 2. ``OfferFreedSlot`` on that day holds the slot for them until it lapses;
 3. they accept: ``BookStationSlot`` / ``BookDiaryCarVisit`` with their appointment id
    turns the hold into a booking, then ``LeaveWaitlist(booked=True)`` here;
@@ -15,10 +15,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from datetime import date, datetime
+from datetime import date
 from typing import assert_never
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from schemas.base import DomainEvent
 from schemas.booking import (
@@ -33,7 +33,6 @@ from schemas.booking import (
 from services.booking.domain.calendar import local_date
 from services.booking.domain.errors import Refusal, UnknownAppointment
 from services.booking.domain.rules import check_grade
-from services.booking.domain.state import DiaryDay
 
 
 class _Command(BaseModel):
@@ -49,6 +48,8 @@ class JoinWaitlist(_Command):
     incident_grade: IncidentGrade
     caller: CallerDetails
     briefing: Briefing
+    # How long an offer to this caller stands, when not the service's usual hold.
+    offer_hold_seconds: int | None = Field(default=None, ge=1)
     now: Instant
 
 
@@ -67,11 +68,12 @@ WaitlistEvent = WaitlistJoined | WaitlistLeft
 
 @dataclass(frozen=True)
 class WaitingCaller:
-    """One caller waiting, and the days that would suit them."""
+    """One caller waiting, the days that would suit them, and their own hold of an offer (seconds)."""
 
     appointment_id: str
     from_day: date
     to_day: date
+    offer_hold_seconds: int | None = None
 
 
 @dataclass(frozen=True)
@@ -87,6 +89,10 @@ class Waitlist:
     def stream_id(self) -> str:
         """The event-store stream of this waitlist."""
         return f"waitlist:{self.place}:{self.place_id}"
+
+    def caller(self, appointment_id: str) -> WaitingCaller | None:
+        """The caller waiting under this entry id, if they still wait."""
+        return next((w for w in self.waiting if w.appointment_id == appointment_id), None)
 
 
 def initial_state(place: Place, place_id: str) -> Waitlist:
@@ -124,6 +130,7 @@ def decide(command: WaitlistCommand, state: Waitlist) -> list[WaitlistEvent]:
                     caller=command.caller,
                     briefing=command.briefing,
                     joined_at=command.now,
+                    offer_hold_seconds=command.offer_hold_seconds,
                 )
             ]
         case LeaveWaitlist():
@@ -147,7 +154,9 @@ def evolve(state: Waitlist, event: WaitlistEvent) -> Waitlist:
     """The waitlist after one of its events."""
     match event:
         case WaitlistJoined():
-            joined = WaitingCaller(event.appointment_id, event.from_day, event.to_day)
+            joined = WaitingCaller(
+                event.appointment_id, event.from_day, event.to_day, event.offer_hold_seconds
+            )
             return replace(state, waiting=(*state.waiting, joined))
         case WaitlistLeft():
             return replace(
@@ -169,15 +178,3 @@ def fold(state: Waitlist, events: Iterable[DomainEvent]) -> Waitlist:
 # The names the waitlist's handlers know these by.
 decide_waitlist = decide
 evolve_waitlist = evolve
-
-
-def next_to_offer(waitlist: Waitlist, day: DiaryDay, now: datetime) -> WaitingCaller | None:
-    """The first caller waiting whose range includes the day and who has had no offer on it."""
-    if (day.diary.place, day.diary.place_id) != (waitlist.place, waitlist.place_id):
-        return None
-    today = local_date(now)
-    for caller in waitlist.waiting:
-        fits = caller.from_day <= day.diary.day <= caller.to_day and day.diary.day >= today
-        if fits and day.find(caller.appointment_id) is None:
-            return caller
-    return None

@@ -13,6 +13,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.datastructures import Headers
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.common import metrics
 from services.common.auth import Caller, InvalidToken, Role, read_token
@@ -27,7 +29,7 @@ Probe = Callable[[], Awaitable[None]]
 _bearer = HTTPBearer(auto_error=False)
 
 
-def current_caller(
+async def current_caller(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Caller:
     """The caller named by the bearer token; 401 without a valid one."""
@@ -39,11 +41,12 @@ def current_caller(
         raise HTTPException(401, str(exc), headers={"WWW-Authenticate": "Bearer"}) from exc
 
 
-def allow(*roles: Role) -> Callable[[Caller], Caller]:
+def allow(*roles: Role) -> Callable[[Caller], Awaitable[Caller]]:
     """A dependency that lets only ``roles`` (and admin) through; 403 for any other role."""
     allowed = {*roles, Role.ADMIN}
 
-    def check(caller: Annotated[Caller, Depends(current_caller)]) -> Caller:
+    # Async, like every dependency here: a plain function would cost a thread hop per request.
+    async def check(caller: Annotated[Caller, Depends(current_caller)]) -> Caller:
         if caller.role not in allowed:
             raise HTTPException(
                 403, f"role {caller.role.value} may not do this; allowed: "
@@ -82,32 +85,56 @@ async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
     return problem(422, "the request is not valid", errors=errors)
 
 
+class Correlate:
+    """Correlation ids, request metrics, a 500 body for the unforeseen, and which process answered.
+
+    A plain ASGI middleware: Starlette's BaseHTTPMiddleware costs a task and a stream per request.
+    """
+
+    def __init__(self, app: ASGIApp, served_by: str) -> None:
+        self.app = app
+        # Which process answered: a service may run several workers on one port.
+        self.served_by = served_by.encode()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        cid = Headers(scope=scope).get("x-correlation-id") or str(uuid.uuid4())
+        token = correlation_id.set(cid)
+        started = time.perf_counter()
+        status = 500
+        responded = False
+
+        async def send_marked(message: Message) -> None:
+            nonlocal status, responded
+            if message["type"] == "http.response.start":
+                status, responded = message["status"], True
+                extra = [(b"x-correlation-id", cid.encode()), (b"x-served-by", self.served_by)]
+                message = {**message, "headers": [*message.get("headers", []), *extra]}
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_marked)
+        except Exception:
+            log.exception("unhandled error", path=scope.get("path"))
+            if responded:
+                raise
+            body = problem(500, "internal error; the correlation id identifies it in the logs")
+            await body(scope, receive, send_marked)
+        finally:
+            correlation_id.reset(token)
+            route = getattr(scope.get("route"), "path", "unmatched")
+            metrics.HTTP_REQUESTS.labels(scope["method"], route, str(status)).inc()
+            metrics.HTTP_LATENCY.labels(scope["method"], route).observe(time.perf_counter() - started)
+
+
 def create_http_app(service: str, probes: dict[str, Probe], **fastapi_kwargs: Any) -> FastAPI:
     """A FastAPI app with /health, /metrics, correlation ids, request metrics and 422 bodies."""
     app = FastAPI(title=f"Station Appointments: {service}", **fastapi_kwargs)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(HTTPException, _http_error)
-    # Which process answered: a service may run several workers on one port.
-    served_by = str(os.getpid())
-
-    @app.middleware("http")
-    async def correlate(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        cid = request.headers.get("x-correlation-id") or str(uuid.uuid4())
-        token = correlation_id.set(cid)
-        started = time.perf_counter()
-        try:
-            response = await call_next(request)
-        except Exception:
-            log.exception("unhandled error", path=request.url.path)
-            response = problem(500, "internal error; the correlation id identifies it in the logs")
-        finally:
-            correlation_id.reset(token)
-        route = getattr(request.scope.get("route"), "path", "unmatched")
-        metrics.HTTP_REQUESTS.labels(request.method, route, str(response.status_code)).inc()
-        metrics.HTTP_LATENCY.labels(request.method, route).observe(time.perf_counter() - started)
-        response.headers["x-correlation-id"] = cid
-        response.headers["x-served-by"] = served_by
-        return response
+    app.add_middleware(Correlate, served_by=str(os.getpid()))
 
     @app.get("/health", tags=["operations"])
     async def health() -> JSONResponse:

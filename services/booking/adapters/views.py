@@ -38,15 +38,19 @@ from services.booking.domain.commands import OfficerOnDuty
 from services.booking.domain.state import Diary
 from services.common.eventstore import StreamConflict
 
-_DUTIES = """
-select duty_id, officer_id, duty, station_id, district_id, starts_at, ends_at from duties
-where duty = $1 and (case when $1 = 'appointments' then station_id else district_id end) = $2
-  and starts_at < $4 and ends_at > $3
+# Who gives capacity at a place over a span, each duty with the withdrawals of its officer in
+# that span: one query, whatever the span's length.
+_ON_DUTY = """
+select d.officer_id, d.starts_at, d.ends_at,
+       coalesce(array_agg(tstzrange(w.starts_at, w.ends_at)) filter (where w.officer_id is not null),
+                '{{}}') as withdrawn
+from duties d
+left join withdrawals w on w.officer_id = d.officer_id and w.starts_at < $3 and w.ends_at > $2
+where {place} and d.starts_at < $3 and d.ends_at > $2
+group by d.duty_id
 """
-_WITHDRAWN = """
-select officer_id, starts_at, ends_at from withdrawals
-where officer_id = any($1::text[]) and starts_at < $3 and ends_at > $2
-"""
+_AT_STATION = _ON_DUTY.format(place="d.duty = 'appointments' and d.station_id = $1")
+_ON_DIARY_CAR = _ON_DUTY.format(place="d.duty = 'diary-car' and d.district_id = $1")
 _PLACE = """
 with located as (
     insert into appointment_locations (appointment_id, stream_id)
@@ -102,17 +106,15 @@ class BookingViews:
     async def on_duty_days(
         self, place: Place, place_id: str, first: date, last: date
     ) -> dict[date, tuple[OfficerOnDuty, ...]]:
-        """Who gives capacity on each day of a range, in two queries whatever its length."""
+        """Who gives capacity on each day of a range, in one query whatever its length."""
         since, until = day_bounds(first)[0], day_bounds(last)[1]
-        duty = "appointments" if place == "station" else "diary-car"
-        rows = await self.conn.fetch(_DUTIES, duty, place_id, since, until)
+        query = _AT_STATION if place == "station" else _ON_DIARY_CAR
+        rows = await self.conn.fetch(query, place_id, since, until)
         spans = [DutySpan(r["officer_id"], r["starts_at"], r["ends_at"]) for r in rows]
-        withdrawn: list[Withdrawn] = []
-        if spans:
-            officers = sorted({s.officer_id for s in spans})
-            found = await self.conn.fetch(_WITHDRAWN, officers, since, until)
-            withdrawn = [Withdrawn(w["officer_id"], w["starts_at"], w["ends_at"]) for w in found]
-        return on_duty_by_day(spans, withdrawn, first, last)
+        withdrawn = {
+            Withdrawn(r["officer_id"], span.lower, span.upper) for r in rows for span in r["withdrawn"]
+        }
+        return on_duty_by_day(spans, sorted(withdrawn), first, last)
 
     async def places_of(self, officer_id: str, starts_at: datetime, ends_at: datetime) -> list[Diary]:
         """The diary days an officer's capacity duties touch within a span (for withdrawals)."""

@@ -222,3 +222,65 @@ async def test_an_officer_cannot_put_a_caller_on_the_waitlist(
     async with httpx.AsyncClient(base_url=booking.url, headers=auth(Role.OFFICER)) as client:
         response = await client.post("/waitlist", json=waitlist_form("2027-04-06"))
     assert response.status_code == 403, response.text
+
+
+async def test_new_duty_is_offered_to_the_caller_waiting_for_that_day(
+    booking_and_projections: tuple[ServiceProcess, ServiceProcess], test_settings: Settings
+) -> None:
+    booking, _ = booking_and_projections
+    # Cheshunt keeps its own roster: nobody is on duty there on Tuesday 13 July 2027 yet.
+    form = {**waitlist_form("2027-07-13"), "place_id": "cheshunt"}
+    async with httpx.AsyncClient(base_url=booking.url, headers=auth(Role.CALL_TAKER, "ct-wait")) as client:
+        waiting = await join(client, form)
+        assert (await client.get(f"/waitlist/{waiting}")).json()["status"] == "waiting"
+
+        await roster.publish(
+            test_settings,
+            [
+                roster.duty(
+                    "officer-ch-waitlist",
+                    station="cheshunt",
+                    district="broxbourne",
+                    starts_at=datetime(2027, 7, 13, 16, tzinfo=UTC),  # 5pm to 6pm, London
+                    ends_at=datetime(2027, 7, 13, 17, tzinfo=UTC),
+                )
+            ],
+        )
+
+        offered = await entry_becomes(client, waiting, "offered")
+        assert (offered["starts_at"], offered["when"]) == ("2027-07-13T16:00:00Z", "5pm to 6pm")
+        left = await client.post(f"/waitlist/{waiting}/leave")
+        assert left.json()["events"] == ["AppointmentCancelled", "WaitlistLeft"]
+
+
+async def test_an_offer_lapses_by_its_deadline_after_the_service_was_restarted(
+    booking_and_projections: tuple[ServiceProcess, ServiceProcess], test_settings: Settings
+) -> None:
+    booking, _ = booking_and_projections
+    await on_duty(booking, test_settings, "2027-04-13")
+    headers = auth(Role.CALL_TAKER, "ct-wait")
+    async with httpx.AsyncClient(base_url=booking.url, headers=headers) as client:
+        booked = await fill(client, "2027-04-13")
+        first = await join(client, waitlist_form("2027-04-13", offer_hold_seconds=15))
+        second = await join(client, waitlist_form("2027-04-13"))
+        await client.post(
+            f"/appointments/{booked['19:00']}/cancel", json={"initiated_by": "public", "reason": "duplicate"}
+        )
+        offered = await entry_becomes(client, first, "offered")
+        assert offered["starts_at"] == "2027-04-13T18:00:00Z"
+
+    # A crash while the offer stands: nothing in memory survives it, the deadline's row does.
+    booking.kill()
+    await booking.start()
+
+    async with httpx.AsyncClient(base_url=booking.url, headers=headers) as client:
+        after = await entry_becomes(client, second, "offered", wait_seconds=90)
+        assert after["starts_at"] == "2027-04-13T18:00:00Z"
+        assert (await client.get(f"/waitlist/{first}")).json()["status"] == "waiting"
+        for entry in (first, second):  # nobody left waiting for a later test's duty to offer to
+            assert (await client.post(f"/waitlist/{entry}/leave")).status_code == 200
+
+    lapsed = await events_for(test_settings, first, 3)
+    assert [name for name, _ in lapsed][:3] == ["WaitlistJoined", "AppointmentOffered", "OfferLapsed"]
+    lapsed_at, expired_at = lapsed[2][1]["lapsed_at"], lapsed[1][1]["expires_at"]
+    assert datetime.fromisoformat(lapsed_at) >= datetime.fromisoformat(expired_at)

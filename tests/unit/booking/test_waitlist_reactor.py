@@ -12,7 +12,9 @@ import pytest
 
 from schemas.roster import DutyAssigned, OfficerWithdrawn
 from services.booking.app.lifecycle import Lifecycle
+from services.booking.app.ports import Entry
 from services.booking.app.waitlist import Answers
+from services.common.consumer import Transient
 from tests.unit.booking.builders import Booking, at, hours, station_day, waitlist_form
 
 MONDAY = date(2040, 6, 18)
@@ -78,6 +80,25 @@ class TestWhenAnAppointmentIsCancelled:
         await booking.reactor.apply(None, cancelled.envelope, None)  # type: ignore[arg-type]
 
         assert len(booking.store.outbox) == before
+
+    async def test_a_caller_seen_leaving_meanwhile_is_not_offered_it_is_decided_again(
+        self, booking: Booking, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        cheshunt = await booking.fill(MONDAY)
+        waiting = await booking.join(waitlist_form(MONDAY))
+        await booking.deliver()
+        await booking.cancel(cheshunt[18])
+
+        async def left_meanwhile(appointment_id: str) -> Entry:
+            # As if they took another offer after the reaction read the waitlist (still waiting
+            # there) but before it read the offers held (theirs already gone).
+            return Entry("waitlist:station:cheshunt", True, True)
+
+        monkeypatch.setattr(booking.views, "entry_of", left_meanwhile)
+        with pytest.raises(Transient):
+            await booking.deliver()
+
+        assert booking.events_of(waiting) == ["WaitlistJoined"]
 
 
 class TestWhenAnAppointmentMoves:

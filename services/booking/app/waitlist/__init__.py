@@ -5,8 +5,8 @@ and capacity that frees up is offered to the first caller waiting whose days inc
 - ``answers``: accept or decline an offer, leave the waitlist;
 - ``reactor``: booking's own events that free capacity (and new duty) offered on, one change
   at a time (``offering`` holds how), never by rescanning every waitlist;
-- ``lapses``: the timer that lapses offers by their deadline and takes off callers whose
-  days are over;
+- ``lapses``: the timer that lapses offers by their deadline, and on each pass takes off
+  the callers whose days are over (``over``);
 - ``forms`` and ``streams``: what comes in over HTTP, and how a waitlist stream folds.
 
 The rules themselves (who fits a freed slot, when an offer lapses) are in ``domain.offers``.

@@ -1,11 +1,12 @@
 """The lapse timer: offers whose time is up lapse, and callers whose days are over leave.
 
 One booking process at a time serves it (a session advisory lock). It sleeps until the next
-deadline in ``offer_deadlines``, woken sooner by the NOTIFY each new offer sends and at the
-latest after the slow poll, when it also takes off the callers whose last day has gone.
-Each lapse is one unit of work that records ``OfferLapsed`` and drops the deadline row
-together; the reactor then sees the lapse on booking.events and offers the day on. A crash
-leaves the row in place, so the offer lapses on the next pass, after a restart as well.
+deadline in ``offer_deadlines``, woken sooner by the NOTIFY each new offer sends, and at the
+latest after the slow poll (a minute); each pass also takes off the callers whose last day
+has gone (``over``: one indexed query when there are none). Each lapse is one unit of work
+that records ``OfferLapsed`` and drops the deadline row together; the reactor then sees the
+lapse on booking.events and offers the day on. A crash leaves the row in place, so the offer
+lapses on the next pass, after a restart as well.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from collections import defaultdict
 from datetime import UTC, datetime
 
 import asyncpg
@@ -22,14 +22,11 @@ from services.booking.adapters.views import DEADLINES_CHANNEL
 from services.booking.app.handlers import BookingHandlers
 from services.booking.app.ports import BookingUnit, write_holds
 from services.booking.app.waitlist.forms import WaitlistSettings, waitlist_settings
+from services.booking.app.waitlist.over import take_off_callers_over
 from services.booking.app.waitlist.reactor import ACTOR, Clock
-from services.booking.app.waitlist.streams import ENTRIES
 from services.booking.domain import decider
-from services.booking.domain.calendar import local_date
 from services.booking.domain.commands import LapseOffer
 from services.booking.domain.errors import BookingRefused
-from services.booking.domain.offers import days_over
-from services.booking.domain.waitlist import LeaveWaitlist, decide
 from services.common.logging import get_logger
 from services.common.unit_of_work import Metadata, TooMuchContention, load_one, run_unit
 
@@ -124,27 +121,4 @@ class OfferLapses:
 
     async def sweep(self, now: datetime) -> int:
         """Take off every caller whose days are all over; returns how many left."""
-        today = local_date(now)
-
-        async def over(unit: BookingUnit) -> list[tuple[str, str]]:
-            return await unit.views.entries_over(today)
-
-        by_waitlist: dict[str, set[str]] = defaultdict(set)
-        for appointment_id, waitlist in await run_unit(self._h.store, over):
-            by_waitlist[waitlist].add(appointment_id)
-        meta = Metadata(correlation_id=str(uuid.uuid4()), actor=ACTOR, now=now)
-        left = 0
-        for stream, ids in by_waitlist.items():
-
-            async def work(unit: BookingUnit, stream: str = stream, ids: set[str] = ids) -> int:
-                entries = await load_one(unit, ENTRIES, stream)
-                waitlist = entries.state.waitlist
-                gone = [c for c in waitlist.waiting if c.appointment_id in ids and days_over(c, today)]
-                leave = [LeaveWaitlist(appointment_id=c.appointment_id, booked=False, now=now) for c in gone]
-                events = [e for command in leave for e in decide(command, waitlist)]
-                unit.append(entries, events, meta)
-                await unit.views.record_waitlist(events)
-                return len(events)
-
-            left += await run_unit(self._h.store, work)
-        return left
+        return await take_off_callers_over(self._h, now)

@@ -22,6 +22,7 @@ from services.booking.domain.calendar import local_date
 from services.booking.domain.offers import days_of, days_wanted, offer_days
 from services.booking.domain.state import Diary
 from services.booking.domain.waitlist import Waitlist
+from services.common.eventstore import StreamConflict
 from services.common.unit_of_work import Loaded, Metadata, load_one
 
 WAITLISTS_LOADED = Counter(
@@ -89,6 +90,12 @@ class Offering:
             waitlist, meta.now, holding, self._hold,
         )  # fmt: skip
         events: list[DomainEvent] = []
+        for caller in {e.appointment_id for offered in made for e in offered}:
+            entry = await unit.views.entry_of(caller)
+            if entry is None or entry.left:
+                # They accepted or left since the waitlist was read (read before the offers
+                # held, so an offer ended by that answer looked free): decide again.
+                raise StreamConflict(entries.stream_id, entries.version)
         for day, offered in zip(loaded, made, strict=True):
             unit.append(day, offered, meta)
             events.extend(offered)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import re
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
 import asyncpg
@@ -72,10 +72,32 @@ async def migrate(pool: asyncpg.Pool, folders: Sequence[Path]) -> list[str]:
     return applied
 
 
+async def _nothing_session_wide(_: asyncpg.Connection) -> None:
+    """Ordinary checkouts leave no session state (asyncpg still rolls back an open transaction)."""
+
+
+@contextlib.asynccontextmanager
+async def session_connection(pool: asyncpg.Pool) -> AsyncIterator[asyncpg.Connection]:
+    """A pooled connection for session state (advisory locks, LISTEN), fully reset before it goes back.
+
+    The pool skips asyncpg's reset query (a round trip on every release) for the units of
+    work, which leave nothing behind; whoever takes a lock or listens uses this instead.
+    """
+    async with pool.acquire() as conn:
+        try:
+            yield conn
+        finally:
+            try:
+                await conn.reset()
+            except BaseException:
+                conn.terminate()  # the pool replaces it: no lock or listener can outlive us
+                raise
+
+
 async def open_pool(url: str, folders: Sequence[Path], *, max_size: int = 10) -> asyncpg.Pool:
     """Create the database if needed, connect a pool, and migrate it."""
     await ensure_database(url)
-    pool = await asyncpg.create_pool(url, min_size=1, max_size=max_size)
+    pool = await asyncpg.create_pool(url, min_size=1, max_size=max_size, reset=_nothing_session_wide)
     assert pool is not None
     await migrate(pool, folders)
     return pool

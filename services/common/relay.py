@@ -29,6 +29,7 @@ import asyncpg
 
 from schemas.envelope import Envelope
 from services.common import metrics
+from services.common.db import session_connection
 from services.common.eventstore import OUTBOX_CHANNEL
 from services.common.logging import get_logger
 
@@ -76,7 +77,7 @@ class OutboxRelay:
 
     async def run(self) -> None:
         """Hold the relay lock, then publish until stopped."""
-        async with self._pool.acquire() as lock_conn:
+        async with session_connection(self._pool) as lock_conn:
             while not self._stopping.is_set():
                 if await lock_conn.fetchval("select pg_try_advisory_lock($1)", RELAY_LOCK_KEY):
                     break

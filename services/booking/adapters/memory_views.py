@@ -166,7 +166,7 @@ class MemoryBookingViews:
     async def waiting_on(self, waitlist: str, first: date, last: date) -> bool:
         """Whether anyone still waits on this waitlist for a day from ``first`` to ``last``."""
         return any(
-            w == waitlist and not left and self.days_wanted[a][0] <= last and self.days_wanted[a][1] >= first
+            w == waitlist and not left and self._days(a)[0] <= last and self._days(a)[1] >= first
             for a, (w, _, left) in self.entries.items()
         )
 
@@ -190,6 +190,8 @@ class MemoryBookingViews:
 
     async def entries_over(self, today: date) -> list[tuple[str, str]]:
         """(appointment id, waitlist) of the callers still waiting whose last day is before today."""
-        return [
-            (a, w) for a, (w, _, left) in self.entries.items() if not left and self.days_wanted[a][1] < today
-        ]
+        return [(a, w) for a, (w, _, left) in self.entries.items() if not left and self._days(a)[1] < today]
+
+    def _days(self, appointment_id: str) -> tuple[date, date]:
+        # An entry recorded without its days (record_entries alone) may want any day.
+        return self.days_wanted.get(appointment_id, (date.min, date.max))

@@ -61,6 +61,6 @@ async def big_store(run: Run, plan: Plan, options: Options, log_dir: Path) -> Ou
         "store_events": loaded.events,
         "store_streams": loaded.streams,
         "store_copy_seconds": loaded.copy_seconds,
-        "store_vacuum_seconds": loaded.vacuum_seconds,
+        "store_settle_seconds": loaded.settle_seconds,
     }
     return found

@@ -73,8 +73,8 @@ def _big_store(p: dict[str, Any]) -> str:
         f"big store: {p.get('store_events', 0):,} events over {p.get('store_streams', 0):,} past "
         "diary-day streams (copies of this run's SlotBooked, outbox rows published) COPYed into "
         f"a fresh booking store in {p.get('store_copy_seconds', 0):.0f} s, then VACUUM ANALYZE "
-        f"({p.get('store_vacuum_seconds', 0):.0f} s), before the service started; then the same "
-        "bookings as the path phase."
+        f"and CHECKPOINT ({p.get('store_settle_seconds', 0):.0f} s), before the service started; "
+        "then the same bookings as the path phase."
     )
 
 

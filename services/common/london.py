@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
@@ -32,6 +33,7 @@ def spoken_moment(instant: datetime) -> str:
     return f"{spoken_time(instant)} on {spoken_day(local(instant).date())}"
 
 
+@functools.lru_cache(maxsize=4096)
 def spoken_day(day: date) -> str:
     """'Tuesday 14 June 2026'."""
     return f"{day:%A} {day.day} {day:%B %Y}"

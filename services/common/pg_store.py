@@ -77,11 +77,14 @@ class StateCache:
 class PgUnit(Generic[V]):
     """One unit of work on one connection inside one transaction."""
 
-    def __init__(self, conn: asyncpg.Connection, source: str, views: V, cache: StateCache | None) -> None:
+    def __init__(
+        self, conn: asyncpg.Connection, source: str, views: V, cache: StateCache | None, *, commits: bool
+    ) -> None:
         self.conn = conn
         self._source = source
         self._views = views
         self._cache = cache
+        self._commits = commits
         self._current: dict[str, Loaded[Any]] = {}
         self._staged: dict[str, StreamAppend] = {}
 
@@ -141,7 +144,7 @@ class PgUnit(Generic[V]):
 
     def remember(self) -> None:
         """After commit: keep the states this unit saw and made, for the next unit."""
-        if self._cache is None:
+        if self._cache is None or not self._commits:
             return
         for loaded in self._current.values():
             if loaded.fold is not None and loaded.fold.tag and (loaded.version == 0 or loaded.hash):
@@ -164,8 +167,9 @@ class PgEventStore(Generic[V]):
         """A unit of work: its own connection and transaction, or a savepoint ``within`` a caller's."""
         async with AsyncExitStack() as stack:
             conn = within if within is not None else await stack.enter_async_context(self.pool.acquire())
-            # Inside a caller's transaction nothing is committed here: cache nothing from it.
-            unit = PgUnit(conn, self.source, self._views(conn), self.cache if within is None else None)
+            # Inside a caller's transaction nothing is committed here: it may start from cached
+            # states (the tail is read all the same) but keeps none of its own.
+            unit = PgUnit(conn, self.source, self._views(conn), self.cache, commits=within is None)
             async with conn.transaction():
                 yield unit
                 await unit.flush()

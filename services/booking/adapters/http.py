@@ -6,8 +6,8 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
-from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, TypeAdapter
 
 from schemas.booking import Place, Slot
 from services.booking.adapters.personal import InvalidPersonalData
@@ -60,6 +60,9 @@ def handlers_of(request: Request) -> BookingHandlers:
     if handlers is None:
         raise HTTPException(503, "booking is starting: its database or Kafka is not up yet")
     return handlers
+
+
+FREE_SLOTS = TypeAdapter(list[FreeSlot])
 
 
 def _free(slot: Slot) -> FreeSlot:
@@ -125,7 +128,8 @@ async def _offer(
         return refused(exc)
     except NotSeeded as exc:
         return problem(503, str(exc))
-    return [_free(s) for s in slots]
+    # Serialised once here: returning the models would have FastAPI validate them all again.
+    return Response(FREE_SLOTS.dump_json([_free(s) for s in slots]), media_type="application/json")
 
 
 @router.get("/stations/{station_id}/free-slots", response_model=list[FreeSlot], tags=["booking"])

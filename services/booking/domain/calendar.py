@@ -7,6 +7,7 @@ the autumn one it happens twice, and guessing would book someone at the wrong ti
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -21,6 +22,9 @@ from services.common.reference import DiaryCar, Station, weekday_of
 LONDON = ZoneInfo("Europe/London")
 
 
+# Pure and asked for the same few wall-clock times of the same days again and again (every
+# free-slots answer, every booking): zoneinfo arithmetic was a large share of booking's CPU.
+@functools.lru_cache(maxsize=16384)
 def to_utc(day: date, at: time, field: str = "start") -> datetime:
     """The UTC instant of a London wall-clock time; ClockChange when it is not exactly one."""
     wall = datetime.combine(day, at)
@@ -54,6 +58,7 @@ def local_time(instant: datetime) -> time:
     return instant.astimezone(LONDON).time()
 
 
+@functools.lru_cache(maxsize=4096)
 def openings(place: Station | DiaryCar, day: date) -> tuple[tuple[time, time], ...]:
     """The local (start, end) of each slot or window a place offers on a weekday."""
     if isinstance(place, DiaryCar):

@@ -97,8 +97,10 @@ def free_slots(
             starts_at, ends_at = to_utc(state.diary.day, start), to_utc(state.diary.day, end)
         except ClockChange:
             continue
+        if starts_at <= now:
+            continue
         allocation = allocate(state, starts_at, ends_at, on_duty, moving)
-        if starts_at > now and allocation is not None:
+        if allocation is not None:
             slots.append(
                 Slot(
                     place=state.diary.place,

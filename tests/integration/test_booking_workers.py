@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import json
 import os
 import signal
@@ -41,6 +42,7 @@ SLOTS = 60
 CONTESTED = 10  # of those slots, each sought by RACERS call takers at once
 RACERS = 4
 IN_FLIGHT = 16
+START_SECONDS = 120  # two workers join their consumer groups one after the other, on shared cores
 
 
 async def drop_databases(settings: Settings, suffix: str) -> None:
@@ -75,13 +77,24 @@ async def two_workers(seeded: tuple[str, Path]) -> AsyncIterator[ServiceProcess]
     """Booking started with APPOINTMENTS_BOOKING_WORKERS=2, both workers healthy."""
     suffix, logs = seeded
     booking = service("booking", logs, APPOINTMENTS_DB_SUFFIX=suffix, APPOINTMENTS_BOOKING_WORKERS=WORKERS)
-    await booking.start()
     try:
+        await booking.start(wait_seconds=START_SECONDS)
         await wait_for_workers(booking, 2)
         await wait_for_capacity(booking, STATIONS[0], LAST_DAY)
         yield booking
     finally:
-        booking.stop()
+        await put_down(booking)
+
+
+async def put_down(svc: ServiceProcess) -> None:
+    """Stop a service as `make down` does, then SIGKILL any worker that outlived its supervisor."""
+    workers = worker_pids(svc) if svc.process is not None else set()
+    svc.stop()
+    for pid in workers:
+        with contextlib.suppress(ProcessLookupError):
+            if _running(pid):
+                os.kill(pid, signal.SIGKILL)
+    await all_gone(workers)
 
 
 async def free_slots(client: httpx.AsyncClient) -> list[tuple[str, str, str]]:
@@ -190,8 +203,8 @@ async def test_a_killed_worker_is_replaced_and_sigterm_then_stops_every_worker(
     suffix = f"_workerslife{run_id}"
     env = {"APPOINTMENTS_DB_SUFFIX": suffix, "APPOINTMENTS_BOOKING_WORKERS": WORKERS}
     booking = service("booking", tmp_path, **env)
-    await booking.start()
     try:
+        await booking.start(wait_seconds=START_SECONDS)
         first = await wait_for_workers(booking, 2)
         killed = min(first)
         os.kill(killed, signal.SIGKILL)
@@ -203,7 +216,7 @@ async def test_a_killed_worker_is_replaced_and_sigterm_then_stops_every_worker(
         # Room for uvicorn's 10 s of draining and the relay's 10 s, on a busy machine.
         exit_code = await asyncio.to_thread(booking.process.wait, 30)
     finally:
-        booking.kill()
+        await put_down(booking)  # nothing left to do once the test got as far as SIGTERM
         await drop_databases(test_settings, suffix)
 
     assert killed not in replaced and first - {killed} <= replaced

@@ -140,7 +140,8 @@ class OutboxRelay:
             return 0
         futures = []
         for row in rows:
-            envelope = Envelope(
+            # Read back from our own store, already validated when it was appended.
+            envelope = Envelope.model_construct(
                 event_id=row["event_id"],
                 event_type=row["event_type"],
                 schema_version=row["schema_version"],

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import asyncpg
+from aiokafka import AIOKafkaProducer
 from faststream.kafka import KafkaBroker
 
 from schemas.envelope import source_of
@@ -32,6 +33,7 @@ class Runtime:
     pool: asyncpg.Pool | None = None
     broker: KafkaBroker | None = None
     relay: OutboxRelay | None = None
+    producer: AIOKafkaProducer | None = None
     _relay_task: asyncio.Task[None] | None = None
     ready: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -72,9 +74,11 @@ class Runtime:
         if extra_setup is not None:
             extra_setup(self.broker)
         await self.broker.start()
+        self.producer = kafka.relay_producer(self.settings.kafka_bootstrap, self.service)
+        await self.producer.start()
         self.relay = OutboxRelay(
             self.pool,
-            kafka.sender(self.broker, prefix),
+            kafka.sender(self.producer, prefix),
             self.source,
             self.settings.relay_poll_seconds,
             kafka.recent_ids(self.settings.kafka_bootstrap, prefix),
@@ -102,6 +106,8 @@ class Runtime:
         if self._relay_task is not None:
             with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError):
                 await asyncio.wait_for(self._relay_task, 10)
+        if self.producer is not None:
+            await self.producer.stop()
         if self.broker is not None:
             await self.broker.stop()
         if self.pool is not None:
@@ -155,7 +161,7 @@ class Runtime:
             except (OSError, asyncpg.PostgresError, ConnectionError) as exc:
                 log.warning("dependencies not ready; retrying", error=str(exc), delay=delay)
                 await self.stop()
-                self.pool, self.broker, self.relay, self._relay_task = None, None, None, None
+                self.pool, self.broker, self.relay, self._relay_task, self.producer = (None,) * 5
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
             except Exception as exc:
@@ -163,7 +169,7 @@ class Runtime:
                 if type(exc).__module__.startswith(("aiokafka", "kafka", "faststream")):
                     log.warning("kafka not ready; retrying", error=str(exc), delay=delay)
                     await self.stop()
-                    self.pool, self.broker, self.relay, self._relay_task = None, None, None, None
+                    self.pool, self.broker, self.relay, self._relay_task, self.producer = (None,) * 5
                     await asyncio.sleep(delay)
                     delay = min(delay * 2, 5.0)
                     continue

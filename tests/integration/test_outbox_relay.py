@@ -39,7 +39,7 @@ def outgoing(stream_id: str, n: int = 0) -> Outgoing:
 
 
 async def relay_for(pool: asyncpg.Pool, settings: Settings) -> tuple[OutboxRelay, Any]:
-    broker = kafka.make_broker(settings.kafka_bootstrap, "test-relay")
+    broker = kafka.relay_producer(settings.kafka_bootstrap, "test-relay")
     await broker.start()
     return OutboxRelay(pool, kafka.sender(broker, settings.topic_prefix), "urn:test", 0.05), broker
 

@@ -133,29 +133,18 @@ class MemoryBookingViews:
         found = self.entries.get(appointment_id)
         return None if found is None else Entry(found[0], found[2], found[1])
 
-    async def waitlists_waiting(self) -> list[str]:
-        """Every waitlist with someone still waiting."""
-        return sorted({w for w, _, left in self.entries.values() if not left})
-
-    async def record_entries(self, events: Sequence[DomainEvent]) -> None:
-        """Keep the waitlist entries in step with the waitlist events decided."""
+    async def record_waitlist(self, events: Sequence[DomainEvent]) -> None:
+        """Keep the entries, their days and the offers' deadlines in step with the events decided."""
         for event in events:
             match event:
                 case WaitlistJoined():
                     if event.appointment_id in self.entries:
                         raise ValueError(f"entry {event.appointment_id} is on a waitlist already")
                     self.entries[event.appointment_id] = (event.diary, None, False)
+                    self.days_wanted[event.appointment_id] = (event.from_day, event.to_day)
                 case WaitlistLeft():
                     waitlist = self.entries[event.appointment_id][0]
                     self.entries[event.appointment_id] = (waitlist, event.booked, True)
-
-    async def record_waitlist(self, events: Sequence[DomainEvent]) -> None:
-        """Keep the entries, their days and the offers' deadlines in step with the events decided."""
-        await self.record_entries(events)
-        for event in events:
-            match event:
-                case WaitlistJoined():
-                    self.days_wanted[event.appointment_id] = (event.from_day, event.to_day)
                 case SlotBooked() | DiaryCarVisitBooked() | AppointmentCancelled() | OfferLapsed():
                     await self.forget_offer(event.appointment_id, event.diary)
                 case AppointmentOffered():
@@ -193,5 +182,6 @@ class MemoryBookingViews:
         return [(a, w) for a, (w, _, left) in self.entries.items() if not left and self._days(a)[1] < today]
 
     def _days(self, appointment_id: str) -> tuple[date, date]:
-        # An entry recorded without its days (record_entries alone) may want any day.
+        # An entry without its days may want any day, as PostgreSQL's coalesce reads rows from
+        # before the days were kept.
         return self.days_wanted.get(appointment_id, (date.min, date.max))

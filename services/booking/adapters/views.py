@@ -211,30 +211,6 @@ class BookingViews:
         )
         return None if row is None else Entry(row["waitlist"], row["left"], row["booked"])
 
-    async def waitlists_waiting(self) -> list[str]:
-        """Every waitlist with someone still waiting."""
-        rows = await self.conn.fetch(
-            "select distinct waitlist from waitlist_entries where left_at is null order by waitlist"
-        )
-        return [r["waitlist"] for r in rows]
-
-    async def record_entries(self, events: Sequence[DomainEvent]) -> None:
-        """Keep the waitlist_entries index in step with the waitlist events decided."""
-        for event in events:
-            match event:
-                case WaitlistJoined():
-                    await self.conn.execute(
-                        # No "on conflict": one entry id is never on two waitlists.
-                        "insert into waitlist_entries (appointment_id, waitlist, joined_at)"
-                        " values ($1, $2, $3)",
-                        event.appointment_id, event.diary, event.joined_at,
-                    )  # fmt: skip
-                case WaitlistLeft():
-                    await self.conn.execute(
-                        "update waitlist_entries set left_at = $2, booked = $3 where appointment_id = $1",
-                        event.appointment_id, event.left_at, event.booked,
-                    )  # fmt: skip
-
     async def record_waitlist(self, events: Sequence[DomainEvent]) -> None:
         """Keep waitlist_entries (with the days wanted) and offer_deadlines in step with the events.
 

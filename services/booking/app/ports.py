@@ -71,14 +71,6 @@ class Views(Protocol):
         """The waitlist an entry is on, and whether it left (booked or not)."""
         ...
 
-    async def waitlists_waiting(self) -> list[str]:
-        """Every waitlist with someone still waiting."""
-        ...
-
-    async def record_entries(self, events: Sequence[DomainEvent]) -> None:
-        """Keep the waitlist entries in step with the waitlist events decided."""
-        ...
-
     async def record_waitlist(self, events: Sequence[DomainEvent]) -> None:
         """Keep the waitlist entries (with their days) and the offers' deadlines in step with the
         events decided; a second offer standing for one caller is a conflict."""

@@ -53,10 +53,12 @@ class MemoryBookingViews:
     duties: dict[str, Duty] = field(default_factory=dict)
     withdrawals: dict[str, Withdrawn] = field(default_factory=dict)
     locations: dict[str, str] = field(default_factory=dict)
-    entries: dict[str, tuple[str, bool | None, bool]] = field(default_factory=dict)  # waitlist, booked, left
+    # entry: waitlist stream, booked, left
+    entries: dict[str, tuple[str, bool | None, bool]] = field(default_factory=dict)
     requests: dict[str, tuple[str, str]] = field(default_factory=dict)  # appointment, fingerprint
     days_wanted: dict[str, tuple[date, date]] = field(default_factory=dict)  # entry: from, to
-    deadlines: dict[str, tuple[str, datetime]] = field(default_factory=dict)  # caller: diary, expires
+    # caller: diary-day stream, expires
+    deadlines: dict[str, tuple[str, datetime]] = field(default_factory=dict)
 
     async def on_duty(self, diary: Diary) -> tuple[OfficerOnDuty, ...]:
         """The officers on duty for a diary day, net of withdrawals."""
@@ -143,8 +145,8 @@ class MemoryBookingViews:
                     self.entries[event.appointment_id] = (event.diary, None, False)
                     self.days_wanted[event.appointment_id] = (event.from_day, event.to_day)
                 case WaitlistLeft():
-                    waitlist = self.entries[event.appointment_id][0]
-                    self.entries[event.appointment_id] = (waitlist, event.booked, True)
+                    waitlist_stream = self.entries[event.appointment_id][0]
+                    self.entries[event.appointment_id] = (waitlist_stream, event.booked, True)
                 case SlotBooked() | DiaryCarVisitBooked() | AppointmentCancelled() | OfferLapsed():
                     await self.forget_offer(event.appointment_id, event.diary)
                 case AppointmentOffered():
@@ -152,10 +154,10 @@ class MemoryBookingViews:
                         raise StreamConflict("offer_deadlines", 0)  # one offer a caller
                     self.deadlines[event.appointment_id] = (event.diary, event.expires_at)
 
-    async def waiting_on(self, waitlist: str, first: date, last: date) -> bool:
+    async def waiting_on(self, waitlist_stream: str, first: date, last: date) -> bool:
         """Whether anyone still waits on this waitlist for a day from ``first`` to ``last``."""
         return any(
-            w == waitlist and not left and self._days(a)[0] <= last and self._days(a)[1] >= first
+            w == waitlist_stream and not left and self._days(a)[0] <= last and self._days(a)[1] >= first
             for a, (w, _, left) in self.entries.items()
         )
 
@@ -163,13 +165,13 @@ class MemoryBookingViews:
         """Which of these callers hold an offer now."""
         return set(appointment_ids) & self.deadlines.keys()
 
-    async def forget_offer(self, appointment_id: str, diary: str) -> None:
+    async def forget_offer(self, appointment_id: str, diary_stream: str) -> None:
         """An offer on that day ended: no deadline now."""
-        if self.deadlines.get(appointment_id, ("", None))[0] == diary:
+        if self.deadlines.get(appointment_id, ("", None))[0] == diary_stream:
             del self.deadlines[appointment_id]
 
     async def deadlines_due(self, now: datetime, limit: int) -> list[tuple[str, str]]:
-        """(appointment id, diary) of offers whose time is up, earliest first."""
+        """(appointment id, diary-day stream) of offers whose time is up, earliest first."""
         due = sorted((at, a, d) for a, (d, at) in self.deadlines.items() if at <= now)
         return [(a, d) for _, a, d in due[:limit]]
 
@@ -178,7 +180,7 @@ class MemoryBookingViews:
         return min((at for _, at in self.deadlines.values()), default=None)
 
     async def entries_over(self, today: date) -> list[tuple[str, str]]:
-        """(appointment id, waitlist) of the callers still waiting whose last day is before today."""
+        """(appointment id, waitlist stream) of the callers still waiting whose last day is before today."""
         return [(a, w) for a, (w, _, left) in self.entries.items() if not left and self._days(a)[1] < today]
 
     def _days(self, appointment_id: str) -> tuple[date, date]:

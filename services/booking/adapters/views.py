@@ -72,7 +72,7 @@ on conflict (appointment_id) do update set officer_id = excluded.officer_id, dur
 DEADLINES_CHANNEL = "offer_deadlines"
 _OFFERED = f"""
 with added as (
-    insert into offer_deadlines (appointment_id, diary, expires_at)
+    insert into offer_deadlines (appointment_id, diary_stream, expires_at)
     select * from unnest($1::text[], $2::text[], $3::timestamptz[])
     on conflict (appointment_id) do nothing
     returning 1
@@ -81,10 +81,10 @@ select (select count(*) from added) as added, pg_notify('{DEADLINES_CHANNEL}', '
 """
 _OFFER_ENDED = """
 delete from offer_deadlines
-where (appointment_id, diary) in (select * from unnest($1::text[], $2::text[]))
+where (appointment_id, diary_stream) in (select * from unnest($1::text[], $2::text[]))
 """
 _JOINED = """
-insert into waitlist_entries (appointment_id, waitlist, joined_at, from_day, to_day)
+insert into waitlist_entries (appointment_id, waitlist_stream, joined_at, from_day, to_day)
 select * from unnest($1::text[], $2::text[], $3::timestamptz[], $4::date[], $5::date[])
 """
 _RELEASE = """
@@ -205,11 +205,11 @@ class BookingViews:
     async def entry_of(self, appointment_id: str) -> Entry | None:
         """The waitlist an entry is on, and whether it left (booked or not)."""
         row = await self.conn.fetchrow(
-            "select waitlist, left_at is not null as left, booked from waitlist_entries"
+            "select waitlist_stream, left_at is not null as left, booked from waitlist_entries"
             " where appointment_id = $1",
             appointment_id,
         )
-        return None if row is None else Entry(row["waitlist"], row["left"], row["booked"])
+        return None if row is None else Entry(row["waitlist_stream"], row["left"], row["booked"])
 
     async def record_waitlist(self, events: Sequence[DomainEvent]) -> None:
         """Keep waitlist_entries (with the days wanted) and offer_deadlines in step with the events.
@@ -241,12 +241,12 @@ class BookingViews:
             if row is None or row["added"] != len(offered):
                 raise StreamConflict("offer_deadlines", 0)
 
-    async def waiting_on(self, waitlist: str, first: date, last: date) -> bool:
+    async def waiting_on(self, waitlist_stream: str, first: date, last: date) -> bool:
         """Whether anyone still waits on this waitlist for a day from ``first`` to ``last``."""
         found: bool = await self.conn.fetchval(
-            "select exists (select 1 from waitlist_entries where waitlist = $1 and left_at is null"
+            "select exists (select 1 from waitlist_entries where waitlist_stream = $1 and left_at is null"
             " and coalesce(from_day, $3) <= $3 and coalesce(to_day, $2) >= $2)",
-            waitlist, first, last,
+            waitlist_stream, first, last,
         )  # fmt: skip
         return found
 
@@ -258,18 +258,18 @@ class BookingViews:
         )
         return {r["appointment_id"] for r in rows}
 
-    async def forget_offer(self, appointment_id: str, diary: str) -> None:
+    async def forget_offer(self, appointment_id: str, diary_stream: str) -> None:
         """An offer on that day ended elsewhere (a withdrawal, a cancellation): no deadline now."""
-        await self.conn.execute(_OFFER_ENDED, [appointment_id], [diary])
+        await self.conn.execute(_OFFER_ENDED, [appointment_id], [diary_stream])
 
     async def deadlines_due(self, now: datetime, limit: int) -> list[tuple[str, str]]:
         """(appointment id, diary-day stream) of offers whose time is up, earliest first."""
         rows = await self.conn.fetch(
-            "select appointment_id, diary from offer_deadlines where expires_at <= $1"
+            "select appointment_id, diary_stream from offer_deadlines where expires_at <= $1"
             " order by expires_at, appointment_id limit $2",
             now, limit,
         )  # fmt: skip
-        return [(r["appointment_id"], r["diary"]) for r in rows]
+        return [(r["appointment_id"], r["diary_stream"]) for r in rows]
 
     async def next_deadline(self) -> datetime | None:
         """When the next offer standing lapses."""
@@ -277,13 +277,13 @@ class BookingViews:
         return soonest
 
     async def entries_over(self, today: date) -> list[tuple[str, str]]:
-        """(appointment id, waitlist) of the callers still waiting whose last day is before today."""
+        """(appointment id, waitlist stream) of the callers still waiting whose last day is before today."""
         rows = await self.conn.fetch(
-            "select appointment_id, waitlist from waitlist_entries where left_at is null and to_day < $1"
-            " order by waitlist, joined_at",
+            "select appointment_id, waitlist_stream from waitlist_entries"
+            " where left_at is null and to_day < $1 order by waitlist_stream, joined_at",
             today,
         )
-        return [(r["appointment_id"], r["waitlist"]) for r in rows]
+        return [(r["appointment_id"], r["waitlist_stream"]) for r in rows]
 
 
 # Each of these, decided on the day an offer stands, ends it (booked, declined or lapsed).

@@ -8,7 +8,7 @@ from typing import TypeVar
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from schemas.base import DomainEvent
 from schemas.booking import Place
@@ -30,9 +30,9 @@ class Joined(BaseModel):
     """A caller on the waitlist: the entry id is the appointment id an accepted offer books under."""
 
     appointment_id: str
-    waitlist: str
+    waitlist: str = Field(description="The waitlist's event-store stream: waitlist:{place}:{place_id}.")
     place: Place
-    place_id: str
+    place_id: str = Field(description="The station's id, or the district's id for its diary car.")
     from_day: date
     to_day: date
     events: list[str]
@@ -42,7 +42,7 @@ class Entry(BaseModel):
     """Where a waitlist entry stands; the slot and until when it is held, when offered one."""
 
     appointment_id: str
-    waitlist: str
+    waitlist: str = Field(description="The waitlist's event-store stream: waitlist:{place}:{place_id}.")
     status: EntryState
     appointment_status: Status | None = None
     starts_at: datetime | None = None
@@ -131,7 +131,7 @@ async def waitlist_entry(request: Request, appointment_id: str, _: Viewer) -> ob
 
     async def work() -> Entry:
         status = await waitlists.status(appointment_id)
-        entry = Entry(appointment_id=appointment_id, waitlist=status.waitlist, status=status.state)
+        entry = Entry(appointment_id=appointment_id, waitlist=status.waitlist_stream, status=status.state)
         a = status.appointment
         if a is None:
             return entry

@@ -16,7 +16,7 @@ from services.common.unit_of_work import EventStore, Unit
 class Entry(NamedTuple):
     """A waitlist entry as booking's index keeps it."""
 
-    waitlist: str
+    waitlist_stream: str
     left: bool
     booked: bool | None
 
@@ -76,7 +76,7 @@ class Views(Protocol):
         events decided; a second offer standing for one caller is a conflict."""
         ...
 
-    async def waiting_on(self, waitlist: str, first: date, last: date) -> bool:
+    async def waiting_on(self, waitlist_stream: str, first: date, last: date) -> bool:
         """Whether anyone still waits on this waitlist for a day from ``first`` to ``last``."""
         ...
 
@@ -84,7 +84,7 @@ class Views(Protocol):
         """Which of these callers hold an offer now."""
         ...
 
-    async def forget_offer(self, appointment_id: str, diary: str) -> None:
+    async def forget_offer(self, appointment_id: str, diary_stream: str) -> None:
         """An offer on that day ended elsewhere (a withdrawal, a cancellation): no deadline now."""
         ...
 
@@ -97,7 +97,7 @@ class Views(Protocol):
         ...
 
     async def entries_over(self, today: date) -> list[tuple[str, str]]:
-        """(appointment id, waitlist) of the callers still waiting whose last day is before today."""
+        """(appointment id, waitlist stream) of the callers still waiting whose last day is before today."""
         ...
 
     async def request_fingerprint(self, request_id: str) -> str | None:

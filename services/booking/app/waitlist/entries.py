@@ -32,7 +32,7 @@ class EntryStatus:
     """Where a waitlist entry stands, and its appointment on a day when it has one."""
 
     appointment_id: str
-    waitlist: str
+    waitlist_stream: str
     state: EntryState
     appointment: Appointment | None
     day: DiaryDay | None
@@ -66,7 +66,7 @@ class Waitlists:
 
         async def work(unit: BookingUnit) -> list[DomainEvent]:
             entry = await unit.views.entry_of(command.appointment_id)
-            if entry is not None and entry.waitlist != stream:
+            if entry is not None and entry.waitlist_stream != stream:
                 raise elsewhere
             loaded = await load_one(unit, ENTRIES, stream)
             events: list[DomainEvent] = list(decide(command, loaded.state.waitlist))
@@ -97,6 +97,7 @@ class Waitlists:
                 state = "offered"
             else:
                 state = "waiting"
-            return EntryStatus(appointment_id, entry.waitlist, state, found, day.state if day else None)
+            shown = day.state if day else None
+            return EntryStatus(appointment_id, entry.waitlist_stream, state, found, shown)
 
         return await run_unit(self._h.store, work)

@@ -96,28 +96,28 @@ class OfferLapses:
 
         batch = await run_unit(self._h.store, due)
         meta = Metadata(correlation_id=str(uuid.uuid4()), actor=ACTOR, now=now)
-        for appointment_id, diary in batch:
-            await self._lapse(appointment_id, diary, meta)
+        for appointment_id, diary_stream in batch:
+            await self._lapse(appointment_id, diary_stream, meta)
         return await run_unit(self._h.store, soonest)
 
-    async def _lapse(self, appointment_id: str, diary: str, meta: Metadata) -> None:
+    async def _lapse(self, appointment_id: str, diary_stream: str, meta: Metadata) -> None:
         async def work(unit: BookingUnit) -> None:
-            day = await load_one(unit, self._h.days, diary)
+            day = await load_one(unit, self._h.days, diary_stream)
             try:
                 events = decider.decide(LapseOffer(appointment_id=appointment_id, now=meta.now), day.state)
             except BookingRefused as gone:  # not on that day after all: nothing stands to lapse
-                log.warning("offer deadline without an offer", diary=diary, reason=gone.reason)
+                log.warning("offer deadline without an offer", diary_stream=diary_stream, reason=gone.reason)
                 events = []
             unit.append(day, events, meta)
             await write_holds(unit, events)
             await unit.views.record_waitlist(events)
             # Taken, declined or lapsed already: the row outlived its offer.
-            await unit.views.forget_offer(appointment_id, diary)
+            await unit.views.forget_offer(appointment_id, diary_stream)
 
         try:
             await run_unit(self._h.store, work)
         except TooMuchContention:
-            log.warning("offer not lapsed yet: its day is busy", diary=diary)
+            log.warning("offer not lapsed yet: its day is busy", diary_stream=diary_stream)
 
     async def sweep(self, now: datetime) -> int:
         """Take off every caller whose days are all over; returns how many left."""

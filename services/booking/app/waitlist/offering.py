@@ -51,7 +51,7 @@ class Offering:
         entry = await unit.views.entry_of(appointment_id)
         if entry is None or entry.left:
             return []
-        entries = await self._load(unit, entry.waitlist)
+        entries = await self._load(unit, entry.waitlist_stream)
         caller = entries.state.waitlist.caller(appointment_id)
         if caller is None:
             return []

@@ -28,8 +28,8 @@ async def take_off_callers_over(handlers: BookingHandlers, now: datetime) -> int
         return await unit.views.entries_over(today)
 
     by_waitlist: dict[str, set[str]] = defaultdict(set)
-    for appointment_id, waitlist in await run_unit(handlers.store, over):
-        by_waitlist[waitlist].add(appointment_id)
+    for appointment_id, waitlist_stream in await run_unit(handlers.store, over):
+        by_waitlist[waitlist_stream].add(appointment_id)
     meta = Metadata(correlation_id=str(uuid.uuid4()), actor=ACTOR, now=now)
     left = 0
     for stream, ids in by_waitlist.items():

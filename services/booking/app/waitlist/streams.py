@@ -51,7 +51,7 @@ async def load_entries(unit: BookingUnit, appointment_id: str) -> Loaded[Entries
     entry = await unit.views.entry_of(appointment_id)
     if entry is None:
         raise NoOffer("appointment_id", f"no waitlist entry {appointment_id}")
-    return await load_one(unit, ENTRIES, entry.waitlist)
+    return await load_one(unit, ENTRIES, entry.waitlist_stream)
 
 
 async def located(

@@ -34,6 +34,9 @@ async def wire(runtime: Runtime, cleanups: AsyncExitStack) -> BookingHandlers:
     store = PgEventStore(runtime.db, runtime.source, BookingViews)
     handlers = BookingHandlers(store, PgKeyStore(keys), cfg, runtime.source)
     await handlers.load_reference()
+    # Every booking process follows the county, wherever `appointments seed` loaded it.
+    county = asyncio.create_task(handlers.follow_reference(runtime.db), name="booking-county")
+    cleanups.push_async_callback(cancel_on_exit, county)
     # Offers lapse by their deadlines (one process at a time), once booking can decide anything.
     lapses = asyncio.create_task(OfferLapses(handlers).run(runtime.db), name="booking-offer-lapses")
     cleanups.push_async_callback(cancel_on_exit, lapses)

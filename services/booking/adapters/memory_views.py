@@ -109,6 +109,9 @@ class MemoryBookingViews:
         self.withdrawals[withdrawal_id] = Withdrawn(officer_id, starts_at, ends_at)
         return True
 
+    async def announce(self, channel: str) -> None:
+        """One process in memory: nobody else to tell."""
+
     async def locate(self, appointment_id: str) -> str | None:
         """The diary-day stream an appointment lives in now."""
         return self.locations.get(appointment_id)

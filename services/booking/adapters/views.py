@@ -161,6 +161,10 @@ class BookingViews:
         )  # fmt: skip
         return bool(inserted)
 
+    async def announce(self, channel: str) -> None:
+        """NOTIFY ``channel``: PostgreSQL delivers it to every listener when the unit commits."""
+        await self.conn.execute("select pg_notify($1, '')", channel)
+
     async def locate(self, appointment_id: str) -> str | None:
         """The diary-day stream an appointment lives in now, if it exists."""
         stream: str | None = await self.conn.fetchval(

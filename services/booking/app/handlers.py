@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
 import uuid
 from dataclasses import dataclass, field
@@ -22,9 +24,13 @@ from services.booking.domain.reference import CountyState, LoadCounty
 from services.booking.domain.state import Diary, DiaryDay, DiaryDayEvent
 from services.common.config import Settings
 from services.common.consumer import Transient
+from services.common.db import session_connection
+from services.common.logging import get_logger
 from services.common.reference import County
 from services.common.shredding import KeyStore
 from services.common.unit_of_work import Fold, Loaded, Metadata, load_one, run_unit
+
+log = get_logger(__name__)
 
 # Control-room and HTTP requests share it: one request id names one appointment, whatever the channel.
 REQUEST_NAMESPACE = uuid.UUID("6f1d7c3e-4b1a-5d2e-9a47-3c0b8e21d5a9")
@@ -68,7 +74,12 @@ COUNTY: Fold[CountyState, county_reference.CountyEvent] = Fold(
     initial=lambda _: county_reference.initial_state(),
     evolve=county_reference.evolve,
     narrow=county_reference.event_of,
+    tag="county",
 )
+# Every booking process follows the county: a new version announces itself on this channel.
+COUNTY_CHANNEL = "county"
+# Should a notification be missed (a dropped listener), the county is read again this often.
+COUNTY_RECHECK_SECONDS = 60.0
 
 
 @dataclass
@@ -99,8 +110,30 @@ class BookingHandlers:
             tag=f"diary-day:{self.reference.sha256}",
         )
 
+    async def follow_reference(self, pool: asyncpg.Pool) -> None:
+        """Keep this process's county in force: read it now and again whenever a new one is recorded.
+
+        Booking runs as several processes; a county loaded through one of them reaches the
+        others by NOTIFY within moments (listening starts before the first read, so none is lost).
+        """
+        changed = asyncio.Event()
+        while True:
+            try:
+                async with session_connection(pool) as conn:
+                    await conn.add_listener(COUNTY_CHANNEL, lambda *_: changed.set())
+                    while True:
+                        await self.load_reference()
+                        with contextlib.suppress(TimeoutError):
+                            await asyncio.wait_for(changed.wait(), COUNTY_RECHECK_SECONDS)
+                        changed.clear()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("following the county failed; retrying")
+                await asyncio.sleep(1.0)
+
     async def load_reference(self) -> None:
-        """Read the county reference stream into memory (at start-up)."""
+        """Read the county reference stream into memory (the tail since the cached version)."""
 
         async def work(unit: BookingUnit) -> CountyState:
             return (await load_one(unit, COUNTY, county_reference.STREAM)).state
@@ -113,6 +146,8 @@ class BookingHandlers:
         async def work(unit: BookingUnit) -> tuple[CountyState, bool]:
             loaded = await load_one(unit, COUNTY, county_reference.STREAM)
             events = county_reference.decide(LoadCounty(county, meta.now), loaded.state)
+            if events:
+                await unit.views.announce(COUNTY_CHANNEL)  # delivered to every process on commit
             return unit.append(loaded, events, meta).state, bool(events)
 
         self.reference, changed = await run_unit(self.store, work)

@@ -59,6 +59,10 @@ class Views(Protocol):
         """Keep a withdrawal; False when known already."""
         ...
 
+    async def announce(self, channel: str) -> None:
+        """Tell every booking process, once this unit commits, that something on ``channel`` changed."""
+        ...
+
     async def locate(self, appointment_id: str) -> str | None:
         """The diary-day stream an appointment lives in now."""
         ...

@@ -100,19 +100,20 @@ def service_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with AsyncExitStack() as cleanups:
+        subscriptions = [subscription(app, c) for c in consumers]
+        # The handlers' own tasks (and pools) are cleaned up first, while the runtime's pool is
+        # still open: closed the other way round, the pool waited on tasks still holding it.
+        async with runtime.running(subscriptions), AsyncExitStack() as cleanups:
 
             async def when_ready() -> None:
                 await runtime.ready.wait()
                 app.state.handlers = await wire(runtime, cleanups)
 
-            subscriptions = [subscription(app, c) for c in consumers]
-            async with runtime.running(subscriptions):
-                wiring = asyncio.create_task(when_ready(), name=f"{service}-wiring")
-                try:
-                    yield
-                finally:
-                    await cancel_on_exit(wiring)
+            wiring = asyncio.create_task(when_ready(), name=f"{service}-wiring")
+            try:
+                yield
+            finally:
+                await cancel_on_exit(wiring)
 
     async def probe_wiring() -> None:
         if getattr(app.state, "handlers", None) is None:

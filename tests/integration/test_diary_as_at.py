@@ -63,11 +63,11 @@ async def test_the_indexed_diary_as_it_stood_answers_as_the_fold_over_every_even
     await booking_consumer("projections-booking", pool).handle_batch(records(envelopes()))
     days = [
         ("station", "stevenage", D2), ("station", "stevenage", D3), ("station", "hitchin", D2),
-        ("diary-car", "dacorum-diary-car", D2), ("station", "stevenage", date(2027, 6, 4)),
+        ("diary-car", "dacorum", D2), ("station", "stevenage", date(2027, 6, 4)),
     ]  # fmt: skip
     async with pool.acquire() as conn:
         for place, place_id, day in days:
-            for minute in range(-1, 10):
+            for minute in range(-1, 11):
                 instant = clock(minute)
                 indexed = await store.diary_as_at(conn, place, place_id, day, instant)
                 assert indexed == await every_event_as_at(conn, place, place_id, day, instant), (day, minute)
@@ -82,6 +82,13 @@ async def test_the_indexed_diary_as_it_stood_answers_as_the_fold_over_every_even
             ("a", "rescheduled"), ("c", "booked"),
         ]  # fmt: skip
         assert lines(await store.diary_as_at(conn, "station", "hitchin", D2, after)) == [("b", "booked")]
+        # The diary car's visit, and from minute 9 a window of the same car held for a caller.
+        assert lines(await store.diary_as_at(conn, "diary-car", "dacorum", D2, clock(9))) == [
+            ("d", "booked"), ("f", "offered"),
+        ]  # fmt: skip
+        assert lines(await store.diary_rows(conn, "diary-car", "dacorum", D2)) == [
+            ("d", "booked"), ("f", "offered"),
+        ]  # fmt: skip
 
 
 async def diary(projections: ServiceProcess, day: str, at: datetime | None = None) -> list[dict[str, Any]]:

@@ -78,7 +78,8 @@ def moved(appointment_id: str, day: date, hour: int) -> AppointmentRescheduled:
 
 
 def history() -> list[tuple[int, DomainEvent]]:
-    """A county's morning: (minute decided, event). "a" moves a day; "b" is at another station."""
+    """A county's morning: (minute decided, event). "a" moves a day; "b" is at another station;
+    "f" is a window of the diary car that visits "d", held for a caller waiting."""
     return [
         (0, booked("a", "stevenage", D2, 17)),
         (1, booked("b", "hitchin", D2, 17)),
@@ -106,6 +107,11 @@ def history() -> list[tuple[int, DomainEvent]]:
         )),
         (8, OfferLapsed(
             appointment_id="e", diary=f"station:stevenage:{D2}", starts_at=slot(D2, 19), lapsed_at=clock(8)
+        )),
+        (9, AppointmentOffered(
+            appointment_id="f", diary=f"diary-car:dacorum:{D2}", officer_id="o-9", expires_at=clock(69),
+            slot=Slot(place="diary-car", place_id="dacorum", starts_at=slot(D2, 12), ends_at=slot(D2, 14)),
+            offered_at=clock(9),
         )),
     ]  # fmt: skip
 
@@ -194,11 +200,14 @@ async def test_a_batch_leaves_the_same_read_models_as_the_records_one_by_one(fre
         "o-1",
     )
     assert diary["a"]["last_event_id"] == envs[6].event_id
-    assert (diary["c"]["status"], diary["e"]["status"], diary["d"]["place_id"]) == (
-        "cancelled", "lapsed", "dacorum-diary-car",
-    )  # fmt: skip
+    assert (diary["c"]["status"], diary["e"]["status"]) == ("cancelled", "lapsed")
+    # A diary car's visit and a window held on it are on the same day: the district's.
+    assert [(diary[a]["place_id"], diary[a]["diary_car_id"], diary[a]["status"]) for a in "df"] == [
+        ("dacorum", "dacorum-diary-car", "booked"), ("dacorum", None, "offered"),
+    ]  # fmt: skip
     days = {(r["place_id"], r["local_day"], r["appointment_id"]): r["since"] for r in models["days"]}
     assert days[("stevenage", D2, "a")] == clock(0) and days[("stevenage", D3, "a")] == clock(6)
+    assert days[("dacorum", D2, "d")] == clock(3) and days[("dacorum", D2, "f")] == clock(9)
     assert ("stevenage", D2, "b") not in days and len(models["history"]) == len(envs)
 
 
@@ -249,8 +258,45 @@ async def test_the_diary_days_of_history_recorded_before_the_index_are_indexed_o
     await migrate(older, [first_only])
     async with older.acquire() as conn:
         await batch.record_events(conn, [(env, Position(TOPIC, 0, n)) for n, env in enumerate(envs)])
-    assert await migrate(older, [MIGRATIONS]) == ["projections/migrations/002_diary_days.sql"]
+    assert await migrate(older, [MIGRATIONS]) == [
+        "projections/migrations/002_diary_days.sql", "projections/migrations/003_diary_car_days.sql",
+    ]  # fmt: skip
     async with older.acquire() as conn:
         assert await backfill.index_recorded_days(conn) == len(envs)
         assert await backfill.index_recorded_days(conn) == 0  # once only
     assert (await read_models(older))["days"] == (await read_models(live))["days"]
+
+
+async def test_a_diary_written_when_a_visit_was_kept_under_its_diary_cars_id_moves_to_its_district(
+    fresh_database: MakeDb, tmp_path: Path
+) -> None:
+    live = await projections_db(fresh_database, "proj_live")
+    envs = envelopes()
+    await booking_consumer("projections-booking", live).handle_batch(records(envs))
+    # A database at the second migration, as the projections then wrote it: a diary car's
+    # visit under the car's own id, a window held on it under its district.
+    older = await fresh_database("proj_older")
+    two = tmp_path / "projections" / "migrations"
+    two.mkdir(parents=True)
+    for name in ("001_read_models.sql", "002_diary_days.sql"):
+        shutil.copy(MIGRATIONS / name, two)
+    await migrate(older, [two])
+    async with older.acquire() as conn:
+        await batch.record_events(conn, [(env, Position(TOPIC, 0, n)) for n, env in enumerate(envs)])
+        for row in (await read_models(live))["diary"]:
+            old = {k: v for k, v in row.items() if k not in ("diary_stream", "diary_car_id")}
+            old["diary"] = row["diary_stream"]
+            if row["diary_car_id"]:
+                old["place_id"] = row["diary_car_id"]
+            if row["status"] == "offered":
+                old["district_id"] = None
+            await batch.insert_rows(conn, "diary", [old], "")
+        for day in (await read_models(live))["days"]:
+            car = day["appointment_id"] == "d"
+            await batch.insert_rows(
+                conn, "diary_days", [{**day, "place_id": "dacorum-diary-car"} if car else day], ""
+            )
+    assert await migrate(older, [MIGRATIONS]) == ["projections/migrations/003_diary_car_days.sql"]
+    async with older.acquire() as conn:
+        assert await backfill.index_recorded_days(conn) == len(envs)
+    assert await read_models(older) == await read_models(live)

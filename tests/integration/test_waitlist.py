@@ -284,3 +284,87 @@ async def test_an_offer_lapses_by_its_deadline_after_the_service_was_restarted(
     assert [name for name, _ in lapsed][:3] == ["WaitlistJoined", "AppointmentOffered", "OfferLapsed"]
     lapsed_at, expired_at = lapsed[2][1]["lapsed_at"], lapsed[1][1]["expires_at"]
     assert datetime.fromisoformat(lapsed_at) >= datetime.fromisoformat(expired_at)
+
+
+CAR_DISTRICT, CAR_DAY = "three-rivers", "2027-09-14"  # no other test books this diary car
+ADDRESS = {"line1": "1 High Street", "town": "Rickmansworth", "postcode": "WD3 1AA"}
+
+
+async def diary_car_lines(projections: ServiceProcess, district: str, day: str) -> list[dict[str, Any]]:
+    """The diary-car diary the projections serve for a district's day."""
+    async with httpx.AsyncClient(base_url=projections.url, headers=auth(Role.SUPERVISOR)) as client:
+        response = await client.get(f"/diaries/diary-cars/{district}/{day}")
+    assert response.status_code == 200, response.text
+    assert (response.json()["place"], response.json()["place_id"]) == ("diary-car", district)
+    lines: list[dict[str, Any]] = response.json()["appointments"]
+    return lines
+
+
+async def diary_car_shows(
+    projections: ServiceProcess, district: str, day: str, wanted: dict[str, str], wait_seconds: float = 30
+) -> list[dict[str, Any]]:
+    """The diary-car diary once every wanted appointment shows with its status."""
+    deadline = time.monotonic() + wait_seconds
+    lines: list[dict[str, Any]] = []
+    while time.monotonic() < deadline:
+        lines = await diary_car_lines(projections, district, day)
+        if wanted.items() <= {line["appointment_id"]: line["status"] for line in lines}.items():
+            return lines
+        await asyncio.sleep(0.2)
+    raise AssertionError(f"the diary car's day never showed {wanted}: {lines}")
+
+
+async def test_a_diary_car_window_held_for_the_caller_waiting_shows_in_that_diary_cars_diary(
+    booking_and_projections: tuple[ServiceProcess, ServiceProcess], test_settings: Settings
+) -> None:
+    booking, projections = booking_and_projections
+    # Our own officer on the diary car from 10am to 2pm (British Summer Time): two windows.
+    await roster.publish(
+        test_settings,
+        [
+            roster.duty(
+                "officer-tr-diary-car",
+                station=None,
+                district=CAR_DISTRICT,
+                starts_at=datetime(2027, 9, 14, 9, tzinfo=UTC),
+                ends_at=datetime(2027, 9, 14, 13, tzinfo=UTC),
+            )
+        ],
+    )
+    async with httpx.AsyncClient(base_url=booking.url, headers=auth(Role.CALL_TAKER, "ct-wait")) as client:
+        free: list[dict[str, Any]] = []
+        deadline = time.monotonic() + 60
+        while len(free) < 2 and time.monotonic() < deadline:
+            answer = await client.get(f"/diary-cars/{CAR_DISTRICT}/free-windows?from={CAR_DAY}&to={CAR_DAY}")
+            free = answer.json() if answer.status_code == 200 else []
+            await asyncio.sleep(0.2)
+        assert [w["when"] for w in free] == ["10am to midday", "midday to 2pm"]
+        visits: dict[str, str] = {}
+        for start in ("10:00", "12:00"):
+            form = booking_form(CAR_DAY, start)
+            form["caller"]["address"] = ADDRESS
+            response = await client.post(f"/diary-cars/{CAR_DISTRICT}/visits", json=form)
+            assert response.status_code == 201, response.text
+            visits[start] = response.json()["appointment_id"]
+        waiting = await join(
+            client, {**waitlist_form(CAR_DAY), "place": "diary-car", "place_id": CAR_DISTRICT,
+                     "caller": {"name": "Jane Citizen", "phone": "07700 900456", "address": ADDRESS}},
+        )  # fmt: skip
+        cancelled = await client.post(
+            f"/appointments/{visits['12:00']}/cancel", json={"initiated_by": "public", "reason": "duplicate"}
+        )
+        assert cancelled.status_code == 200, cancelled.text
+        offered = await entry_becomes(client, waiting, "offered")
+        assert offered["when"] == "midday to 2pm"
+
+        # The held window is in the same diary as the diary car's booked visits.
+        lines = await diary_car_shows(
+            projections, CAR_DISTRICT, CAR_DAY,
+            {visits["10:00"]: "booked", visits["12:00"]: "cancelled", waiting: "offered"},
+        )  # fmt: skip
+        [held] = [line for line in lines if line["appointment_id"] == waiting]
+        assert (held["starts_at"], held["when"]) == ("2027-09-14T11:00:00Z", "midday to 2pm")
+
+        accepted = await client.post(f"/offers/{waiting}/accept")
+        assert accepted.json()["events"] == ["DiaryCarVisitBooked", "WaitlistLeft"]
+        await diary_car_shows(projections, CAR_DISTRICT, CAR_DAY, {waiting: "booked"})

@@ -1,4 +1,8 @@
-"""Index the diary days of the booking events recorded before ``diary_days`` existed, once."""
+"""Index the diary days of the booking events already recorded, once, when a migration asks.
+
+The migration that made ``diary_days`` asks for it, and so does one that changed how a day is
+named (a diary car's day by its district): the marker row ``diary_days_backfill``.
+"""
 
 from __future__ import annotations
 

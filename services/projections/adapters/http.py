@@ -7,7 +7,7 @@ from datetime import date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
-from pydantic import AwareDatetime, BaseModel
+from pydantic import AwareDatetime, BaseModel, Field
 
 from services.common.auth import Caller, Role
 from services.common.http import allow, field_error
@@ -41,7 +41,7 @@ class Diary(BaseModel):
     """A station's or a diary car's day."""
 
     place: str
-    place_id: str
+    place_id: str = Field(description="The station's id, or the district's id for its diary car.")
     day: date
     day_display: str
     as_at: datetime | None
@@ -101,7 +101,7 @@ async def diary_car_diary(
     request: Request, district_id: str, day: date, _: Reader, at: AtQuery = None
 ) -> Diary:
     """A district diary car's day; with ``at``, as it stood at that instant."""
-    return await _diary(request, "diary-car", f"{district_id}-diary-car", day, at)
+    return await _diary(request, "diary-car", district_id, day, at)
 
 
 class HistoryItem(BaseModel):

@@ -18,13 +18,18 @@ LONDON = ZoneInfo("Europe/London")
 
 @dataclass(frozen=True)
 class DiaryEntry:
-    """One appointment as the diary shows it."""
+    """One appointment as the diary shows it.
+
+    ``place_id`` names the diary as booking's streams and the diary routes do: the station's
+    id, or the district's for its diary car (never the diary car's own id, ``diary_car_id``).
+    """
 
     appointment_id: str
     place: str
     place_id: str
     district_id: str | None
-    diary: str
+    diary_car_id: str | None
+    diary_stream: str
     starts_at: datetime
     ends_at: datetime
     room_id: str | None
@@ -47,47 +52,33 @@ def apply(entry: DiaryEntry | None, event: DomainEvent) -> DiaryEntry | None:
     match event:
         case ev.SlotBooked():
             return DiaryEntry(
-                event.appointment_id,
-                "station",
-                event.station_id,
-                event.district_id,
-                event.diary,
-                event.starts_at,
-                event.ends_at,
-                event.room_id,
-                event.officer_id,
-                "booked",
-                event.briefing.case_reference,
-                event.briefing.thrive_risk,
-                event.initiated_by,
-                event.booked_at,
-                event.booked_at,
-            )
+                appointment_id=event.appointment_id, place="station", place_id=event.station_id,
+                district_id=event.district_id, diary_car_id=None, diary_stream=event.diary,
+                starts_at=event.starts_at, ends_at=event.ends_at, room_id=event.room_id,
+                officer_id=event.officer_id, status="booked",
+                case_reference=event.briefing.case_reference, thrive_risk=event.briefing.thrive_risk,
+                initiated_by=event.initiated_by, booked_at=event.booked_at, updated_at=event.booked_at,
+            )  # fmt: skip
         case ev.DiaryCarVisitBooked():
             return DiaryEntry(
-                event.appointment_id,
-                "diary-car",
-                event.diary_car_id,
-                event.district_id,
-                event.diary,
-                event.window_starts_at,
-                event.window_ends_at,
-                None,
-                event.officer_id,
-                "booked",
-                event.briefing.case_reference,
-                event.briefing.thrive_risk,
-                event.initiated_by,
-                event.booked_at,
-                event.booked_at,
-            )
+                appointment_id=event.appointment_id, place="diary-car", place_id=event.district_id,
+                district_id=event.district_id, diary_car_id=event.diary_car_id, diary_stream=event.diary,
+                starts_at=event.window_starts_at, ends_at=event.window_ends_at, room_id=None,
+                officer_id=event.officer_id, status="booked",
+                case_reference=event.briefing.case_reference, thrive_risk=event.briefing.thrive_risk,
+                initiated_by=event.initiated_by, booked_at=event.booked_at, updated_at=event.booked_at,
+            )  # fmt: skip
         case ev.AppointmentOffered():
             # A freed slot held for a waiting caller: the diary shows it taken until it lapses.
+            # A diary car's slot names its district (the station's district is not on the event).
             slot = event.slot
             return DiaryEntry(
-                event.appointment_id, slot.place, slot.place_id, None, event.diary, slot.starts_at,
-                slot.ends_at, slot.room_id, event.officer_id, "offered", None, None, "police",
-                event.offered_at, event.offered_at,
+                appointment_id=event.appointment_id, place=slot.place, place_id=slot.place_id,
+                district_id=slot.place_id if slot.place == "diary-car" else None, diary_car_id=None,
+                diary_stream=event.diary, starts_at=slot.starts_at, ends_at=slot.ends_at,
+                room_id=slot.room_id, officer_id=event.officer_id, status="offered", case_reference=None,
+                thrive_risk=None, initiated_by="police", booked_at=event.offered_at,
+                updated_at=event.offered_at,
             )  # fmt: skip
         case _ if entry is None:
             return None
@@ -96,7 +87,7 @@ def apply(entry: DiaryEntry | None, event: DomainEvent) -> DiaryEntry | None:
         case ev.AppointmentRescheduled():
             return replace(
                 entry,
-                diary=event.diary,
+                diary_stream=event.diary,
                 starts_at=event.starts_at,
                 ends_at=event.ends_at,
                 room_id=event.room_id,

@@ -17,7 +17,8 @@ from uuid import UUID
 from schemas.base import DomainEvent
 from services.projections.domain.diary import DiaryEntry, apply
 
-# (place, place_id, local day): one station's or diary car's day.
+# (place, place_id, local day): one station's or diary car's day; a diary car's day is named
+# by its district, as in booking's stream ``diary-car:{district_id}:{day}``.
 Day = tuple[str, str, date]
 
 

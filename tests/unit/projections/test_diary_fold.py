@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from functools import reduce
 
 from schemas.base import DomainEvent
 from schemas.booking import (
     AppointmentCancelled,
+    AppointmentOffered,
     AppointmentReassigned,
     AppointmentRescheduled,
     Briefing,
     CallerDetails,
+    DiaryCarVisitBooked,
+    Slot,
     SlotBooked,
 )
 from schemas.personal import Sealed
 from services.projections.domain.diary import DiaryEntry, apply
+from services.projections.domain.diary_days import as_it_stood, day_of
 
 SEALED = Sealed(subject_id="subject-1", nonce="bm9uY2U=", ciphertext="Y2lwaGVy")
 T = datetime(2026, 12, 1, 9, tzinfo=UTC)
@@ -92,3 +96,48 @@ def test_events_about_an_appointment_the_diary_never_saw_booked_show_nothing() -
         reason="duplicate", cancelled_at=T,
     )  # fmt: skip
     assert fold(lone) is None
+
+
+DACORUM_DAY = "diary-car:dacorum:2026-12-02"
+
+
+def visit(appointment_id: str, hour: int) -> DiaryCarVisitBooked:
+    return DiaryCarVisitBooked(
+        appointment_id=appointment_id, diary=DACORUM_DAY, district_id="dacorum",
+        diary_car_id="dacorum-diary-car", officer_id="o-9", window_starts_at=at(hour),
+        window_ends_at=at(hour + 2), caller=BOOKED.caller, briefing=BOOKED.briefing, booked_at=T,
+    )  # fmt: skip
+
+
+def window_offered(appointment_id: str, hour: int) -> AppointmentOffered:
+    """A diary-car window held for a waiting caller: booking's slot names the district."""
+    return AppointmentOffered(
+        appointment_id=appointment_id, diary=DACORUM_DAY, officer_id="o-9", expires_at=at(9),
+        slot=Slot(place="diary-car", place_id="dacorum", starts_at=at(hour), ends_at=at(hour + 2)),
+        offered_at=T,
+    )  # fmt: skip
+
+
+def test_a_diary_car_visit_is_on_its_districts_diary_car_day_and_keeps_the_cars_own_id() -> None:
+    entry = fold(visit("v-1", 10))
+    assert entry is not None
+    assert (entry.place, entry.place_id, entry.district_id, entry.diary_car_id, entry.diary_stream) == (
+        "diary-car", "dacorum", "dacorum", "dacorum-diary-car", DACORUM_DAY,
+    )  # fmt: skip
+
+
+def test_a_diary_car_window_held_for_a_waiting_caller_shows_in_the_same_diary_as_its_visits() -> None:
+    history = [("v-1", visit("v-1", 10)), ("w-1", window_offered("w-1", 14))]
+    day = ("diary-car", "dacorum", date(2026, 12, 2))
+    shown = [(e.appointment_id, e.status) for e in as_it_stood(history, day)]
+    assert shown == [("v-1", "booked"), ("w-1", "offered")]
+    offered = fold(window_offered("w-1", 14))
+    assert offered is not None and (offered.district_id, offered.diary_car_id) == ("dacorum", None)
+
+
+def test_a_held_window_taken_by_the_caller_stays_on_that_diary_car_day_as_booked() -> None:
+    entry = fold(window_offered("w-1", 14), visit("w-1", 14))
+    offered = fold(window_offered("w-1", 14))
+    assert entry is not None and offered is not None
+    assert day_of(entry) == day_of(offered) == ("diary-car", "dacorum", date(2026, 12, 2))
+    assert (entry.status, entry.diary_car_id) == ("booked", "dacorum-diary-car")

@@ -111,16 +111,6 @@ async def load_streams(
     return found
 
 
-async def load_all(
-    conn: asyncpg.Connection, source: str, after_position: int = 0, limit: int = 1000
-) -> list[StoredEvent]:
-    """Events of every stream in store order, for audit and rebuilds."""
-    rows = await conn.fetch(
-        f"{_SELECT} where position > $1 order by position limit $3", after_position, source, limit
-    )
-    return [_row_to_event(r) for r in rows]
-
-
 @dataclass(frozen=True)
 class StreamAppend:
     """New events for one stream, decided at ``expected_version`` whose event hashed to ``prev_hash``."""
@@ -203,35 +193,3 @@ async def append_streams(conn: asyncpg.Connection, appends: Sequence[StreamAppen
 def _moved_stream(exc: asyncpg.UniqueViolationError, appends: Sequence[StreamAppend]) -> StreamAppend:
     detail = getattr(exc, "detail", "") or ""
     return next((a for a in appends if f"({a.stream_id}," in detail), appends[0])
-
-
-async def append(
-    conn: asyncpg.Connection,
-    stream_id: str,
-    expected_version: int,
-    outgoing: Sequence[Outgoing],
-    prev_hash: bytes | None = None,
-) -> int:
-    """Append to one stream at ``expected_version``; returns the new version.
-
-    Without ``prev_hash`` (a caller that did not load the stream) the previous event's hash
-    is read first; the unit of work always passes the hash its load already has.
-    """
-    if not outgoing:
-        return expected_version
-    if prev_hash is None and expected_version > 0:
-        prev_hash = await conn.fetchval(
-            "select hash from events where stream_id = $1 and version = $2", stream_id, expected_version
-        )
-        if prev_hash is None:
-            raise StreamConflict(stream_id, expected_version)
-    done = await append_streams(conn, [StreamAppend(stream_id, expected_version, prev_hash, outgoing)])
-    return done[0].version
-
-
-async def stream_version(conn: asyncpg.Connection, stream_id: str) -> int:
-    """The current version of a stream (0 when it has no events)."""
-    value = await conn.fetchval(
-        "select coalesce(max(version), 0) from events where stream_id = $1", stream_id
-    )
-    return int(value)

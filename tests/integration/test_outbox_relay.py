@@ -14,7 +14,7 @@ import pytest
 from schemas.envelope import Envelope
 from services.common import kafka
 from services.common.config import Settings
-from services.common.eventstore import Outgoing, StreamConflict, append, load_stream, stream_version
+from services.common.eventstore import Outgoing, StreamAppend, StreamConflict, append_streams, load_stream
 from services.common.relay import OutboxRelay
 from tests.support.kafka_reader import header, read_topic
 
@@ -38,6 +38,17 @@ def outgoing(stream_id: str, n: int = 0) -> Outgoing:
     return Outgoing(env, TOPIC, stream_id)
 
 
+async def append(
+    conn: asyncpg.Connection,
+    stream_id: str,
+    events: list[Outgoing],
+    version: int = 0,
+    prev_hash: bytes | None = None,
+) -> None:
+    """Append to a stream at ``version`` (a new stream unless told), with its outbox rows."""
+    await append_streams(conn, [StreamAppend(stream_id, version, prev_hash, events)])
+
+
 async def relay_for(pool: asyncpg.Pool, settings: Settings) -> tuple[OutboxRelay, Any]:
     broker = kafka.relay_producer(settings.kafka_bootstrap, "test-relay")
     await broker.start()
@@ -55,10 +66,10 @@ async def test_a_row_committed_out_of_order_is_still_published(
         conn_a = await pool.acquire()
         tx_a = conn_a.transaction()
         await tx_a.start()
-        await append(conn_a, early, 0, [outgoing(early)])
+        await append(conn_a, early, [outgoing(early)])
         # ...while transaction B takes a higher id and commits first.
         async with pool.acquire() as conn_b, conn_b.transaction():
-            await append(conn_b, late, 0, [outgoing(late)])
+            await append(conn_b, late, [outgoing(late)])
         assert await relay.publish_pending() == 1  # only B is visible yet
         await tx_a.commit()
         await pool.release(conn_a)
@@ -82,9 +93,10 @@ async def test_racing_writers_keep_each_stream_in_version_order_on_kafka(
     async def writer(stream_id: str, n: int) -> None:
         while True:
             async with pool.acquire() as conn, conn.transaction():
-                version = await stream_version(conn, stream_id)
+                tip = (await load_stream(conn, stream_id, "urn:test"))[-1:]
+                version, prev_hash = (tip[0].version, tip[0].hash) if tip else (0, None)
                 try:
-                    await append(conn, stream_id, version, [outgoing(stream_id, n)])
+                    await append(conn, stream_id, [outgoing(stream_id, n)], version, prev_hash)
                     return
                 except StreamConflict:
                     pass
@@ -116,7 +128,7 @@ async def test_a_failed_publish_leaves_rows_for_the_next_pass(
     pool = await fresh_database("outbox_failure")
     stream = f"fail-{uuid.uuid4()}"
     async with pool.acquire() as conn, conn.transaction():
-        await append(conn, stream, 0, [outgoing(stream, 1), outgoing(stream, 2)])
+        await append(conn, stream, [outgoing(stream, 1), outgoing(stream, 2)])
 
     async def broken_send(*_: object) -> Awaitable[Any]:
         raise ConnectionError("broker gone")
@@ -142,7 +154,7 @@ async def test_the_loser_of_a_race_on_one_stream_gets_a_conflict(fresh_database:
 
 async def _append_at_zero(pool: asyncpg.Pool, stream: str) -> None:
     async with pool.acquire() as conn, conn.transaction():
-        await append(conn, stream, 0, [outgoing(stream)])
+        await append(conn, stream, [outgoing(stream)])
 
 
 async def test_stored_events_cannot_be_altered(fresh_database: MakeDb) -> None:
@@ -150,7 +162,7 @@ async def test_stored_events_cannot_be_altered(fresh_database: MakeDb) -> None:
     stream = f"imm-{uuid.uuid4()}"
     async with pool.acquire() as conn:
         async with conn.transaction():
-            await append(conn, stream, 0, [outgoing(stream)])
+            await append(conn, stream, [outgoing(stream)])
         with pytest.raises(asyncpg.RaiseError, match="append-only"):
             await conn.execute("update events set data = '{}'::jsonb where stream_id = $1", stream)
         with pytest.raises(asyncpg.RaiseError, match="append-only"):
@@ -163,7 +175,7 @@ async def test_rows_already_on_kafka_before_a_crash_are_not_published_twice(
     pool = await fresh_database("outbox_reconcile")
     stream = f"crash-{uuid.uuid4()}"
     async with pool.acquire() as conn, conn.transaction():
-        await append(conn, stream, 0, [outgoing(stream, 1), outgoing(stream, 2)])
+        await append(conn, stream, [outgoing(stream, 1), outgoing(stream, 2)])
     relay, broker = await relay_for(pool, test_settings)
     try:
         await relay.publish_pending()

@@ -12,7 +12,7 @@ import pytest
 
 from schemas.envelope import Envelope
 from schemas.topics import CONTROLROOM_REQUESTS, DEADLETTER
-from services.booking.adapters.controlroom import appointment_id_for
+from services.booking.app.handlers import appointment_id_for
 from services.common import kafka
 from services.common.config import Settings
 from tests.integration.test_first_flow import booking_form

@@ -117,15 +117,3 @@ def nearest_alternatives(wanted: datetime, free: Iterable[Slot], count: int = 3)
     """The ``count`` free slots nearest the wanted time (earlier wins a tie), in time order."""
     nearest = sorted(free, key=lambda s: (abs(s.starts_at - wanted), s.starts_at))[:count]
     return sorted(nearest, key=lambda s: s.starts_at)
-
-
-def nearest_free(
-    wanted: datetime, days: Iterable[tuple[DiaryDay, OnDuty]], now: datetime, count: int = 3
-) -> list[Slot]:
-    """The free slots nearest the wanted time over several days, each with its own roster.
-
-    A day has at most three station slots, so after a lost race the handler loads the
-    days around the one asked for and widens ``SlotTaken.alternatives`` with this.
-    """
-    free = [slot for state, on_duty in days for slot in free_slots(state, now, on_duty)]
-    return nearest_alternatives(wanted, free, count)

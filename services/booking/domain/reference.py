@@ -68,11 +68,6 @@ def decide(command: LoadCounty, state: CountyState) -> list[CountyEvent]:
             assert_never(command)
 
 
-def decide_load(county: County, now: datetime, state: CountyState) -> list[CountyEvent]:
-    """``decide`` for a ``LoadCounty`` of this county at this time (what the seed handler calls)."""
-    return decide(LoadCounty(county, now), state)
-
-
 def evolve(state: CountyState, event: CountyEvent) -> CountyState:
     """The reference data after a load."""
     match event:

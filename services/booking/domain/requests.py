@@ -1,9 +1,8 @@
-"""A request as it reached booking, and its refusal: the events the control room is told.
+"""A control-room request's refusal: the event the control room is told when nothing was booked.
 
-A request that cannot be booked never touches a diary day, so these go to the
-request's own stream ``request:{request_id}``: a request id names one request, so
-the same request again records nothing new, and a different one under the same id
-is refused (``RequestReused``).
+A request that cannot be booked never touches a diary day, so its refusal goes to the
+request's own stream ``request:{request_id}``, once. Earlier versions also recorded the
+request as received there (``AppointmentRequested``); such streams still fold.
 """
 
 from __future__ import annotations
@@ -17,8 +16,7 @@ from pydantic import BaseModel, ConfigDict
 
 from schemas.base import DomainEvent
 from schemas.booking import AppointmentRequested, Instant, RefusalCode, RequestRefused, Slot
-from services.booking.domain.commands import BookDiaryCarVisit, BookStationSlot
-from services.booking.domain.errors import BookingRefused, RequestReused, SlotTaken
+from services.booking.domain.errors import BookingRefused, SlotTaken
 
 # Every event a request's stream holds; ``evolve`` must handle each (mypy checks it does).
 RequestEvent = AppointmentRequested | RequestRefused
@@ -26,12 +24,6 @@ RequestEvent = AppointmentRequested | RequestRefused
 
 class _Command(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class RecordRequest(_Command):
-    """Record a booking request as received, before it is decided."""
-
-    booking: BookStationSlot | BookDiaryCarVisit
 
 
 class RefuseRequest(_Command):
@@ -45,15 +37,14 @@ class RefuseRequest(_Command):
     now: Instant
 
 
-RequestCommand = RecordRequest | RefuseRequest
+RequestCommand = RefuseRequest
 
 
 @dataclass(frozen=True)
 class Request:
-    """What one request id has been used for: the request as received, and its refusal."""
+    """Whether one request id has been refused, and how."""
 
     request_id: str
-    received: AppointmentRequested | None = None
     refusal: RequestRefused | None = None
 
 
@@ -67,29 +58,9 @@ def initial_state(request_id: str) -> Request:
     return Request(request_id)
 
 
-def requested(command: BookStationSlot | BookDiaryCarVisit, request_id: str) -> AppointmentRequested:
-    """The record of a booking request as received, before it is decided."""
-    station = isinstance(command, BookStationSlot)
-    return AppointmentRequested(
-        appointment_id=command.appointment_id,
-        diary=request_stream(request_id),
-        request_id=request_id,
-        place="station" if station else "diary-car",
-        place_id=command.station_id if isinstance(command, BookStationSlot) else command.district_id,
-        day=command.day,
-        incident_grade=command.incident_grade,
-        caller=command.caller,
-        briefing=command.briefing,
-        requested_at=command.now,
-    )
-
-
-def refusal_of(
-    appointment_id: str, refusal: BookingRefused, now: datetime, alternatives: list[Slot] | None = None
-) -> RefuseRequest:
+def refusal_of(appointment_id: str, refusal: BookingRefused, now: datetime) -> RefuseRequest:
     """The command recording a refusal; a lost race brings its own nearest free slots."""
-    if alternatives is None:
-        alternatives = refusal.alternatives if isinstance(refusal, SlotTaken) else []
+    alternatives = refusal.alternatives if isinstance(refusal, SlotTaken) else []
     return RefuseRequest(
         appointment_id=appointment_id,
         code=refusal.code,
@@ -113,23 +84,6 @@ def _refused(request_id: str, command: RefuseRequest) -> RequestRefused:
     )
 
 
-def refused(
-    request_id: str,
-    appointment_id: str,
-    refusal: BookingRefused,
-    now: datetime,
-    alternatives: list[Slot] | None = None,
-) -> RequestRefused:
-    """The refusal of a request, with the field, the reason and the nearest free slots."""
-    return _refused(request_id, refusal_of(appointment_id, refusal, now, alternatives))
-
-
-def _what(received: AppointmentRequested) -> tuple[object, ...]:
-    # Sealed details differ with every sealing, so only what is in the clear is compared.
-    where = (received.place, received.place_id, received.day)
-    return (received.appointment_id, *where, received.incident_grade, received.briefing.case_reference)
-
-
 def event_of(event: DomainEvent) -> RequestEvent:
     """This stream's event, narrowed; TypeError for an event that does not belong to it."""
     if isinstance(event, RequestEvent):
@@ -138,15 +92,8 @@ def event_of(event: DomainEvent) -> RequestEvent:
 
 
 def decide(command: RequestCommand, state: Request) -> list[RequestEvent]:
-    """The events a request command causes; raises RequestReused for a different request."""
+    """The events a request command causes: a refusal, recorded once."""
     match command:
-        case RecordRequest():
-            received = requested(command.booking, state.request_id)
-            if state.received is None:
-                return [received]
-            if _what(state.received) == _what(received):
-                return []
-            raise RequestReused(state.request_id)
         case RefuseRequest():
             return [] if state.refusal is not None else [_refused(state.request_id, command)]
         case _:
@@ -157,9 +104,9 @@ def evolve(state: Request, event: RequestEvent) -> Request:
     """The request after one of its events."""
     match event:
         case AppointmentRequested():
-            return Request(state.request_id, event, state.refusal)
+            return state  # recorded as received by an earlier version; nothing decides on it now
         case RequestRefused():
-            return Request(state.request_id, state.received, event)
+            return Request(state.request_id, event)
         case _:
             assert_never(event)
 

@@ -4,7 +4,6 @@ and the control room's request records."""
 from __future__ import annotations
 
 import json
-from datetime import date
 
 import pytest
 from pydantic import BaseModel
@@ -13,10 +12,10 @@ from schemas.base import DomainEvent, parse_event, registered_events
 from schemas.booking import RequestRefused, SlotBooked
 from schemas.personal import Sealed
 from schemas.topics import BOOKING_EVENTS
-from services.booking.domain.capacity import nearest_free
 from services.booking.domain.decider import decide
 from services.booking.domain.errors import EmergencyResponse, SlotTaken
-from services.booking.domain.requests import refused, requested
+from services.booking.domain.requests import decide as decide_request
+from services.booking.domain.requests import initial_state, refusal_of
 from tests.unit.booking.builders import MONDAY, NOW, at, book_station, given, station_day
 
 CONTRACT = {
@@ -85,11 +84,10 @@ def test_a_refused_urgent_request_says_it_goes_to_emergency_response() -> None:
     with pytest.raises(EmergencyResponse) as refusal:
         decide(command, given(station_day()))
 
-    event = refused("req-1", "apt-9", refusal.value, NOW)
+    [event] = decide_request(refusal_of("apt-9", refusal.value, NOW), initial_state("req-1"))
 
     assert isinstance(event, RequestRefused)
     assert (event.code, event.field, event.diary) == ("emergency-response", "incident_grade", "request:req-1")
-    assert requested(command, "req-1").place_id == "cheshunt"
 
 
 def test_a_lost_race_is_refused_with_its_alternatives() -> None:
@@ -97,20 +95,7 @@ def test_a_lost_race_is_refused_with_its_alternatives() -> None:
     with pytest.raises(SlotTaken) as refusal:
         decide(book_station("apt-2", 18), state)
 
-    event = refused("req-2", "apt-2", refusal.value, NOW)
+    [event] = decide_request(refusal_of("apt-2", refusal.value, NOW), initial_state("req-2"))
 
-    assert event.code == "slot-taken"
+    assert isinstance(event, RequestRefused) and event.code == "slot-taken"
     assert [s.starts_at for s in event.alternatives] == [at(MONDAY, 17), at(MONDAY, 19)]
-
-
-def test_alternatives_widen_to_the_days_around_a_full_one() -> None:
-    full = given(station_day(), *(book_station(f"apt-{h}", h) for h in (17, 18, 19)))
-    sunday, tuesday = date(2026, 6, 14), date(2026, 6, 16)
-
-    nearest = nearest_free(
-        at(MONDAY, 18),
-        [(given(station_day(day=sunday)), None), (full, None), (given(station_day(day=tuesday)), None)],
-        NOW,
-    )
-
-    assert [s.starts_at for s in nearest] == [at(sunday, 18), at(sunday, 19), at(tuesday, 17)]

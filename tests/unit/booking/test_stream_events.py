@@ -10,6 +10,7 @@ import pytest
 from schemas.base import DomainEvent, registered_events
 from schemas.topics import BOOKING_EVENTS
 from services.booking.domain import decider, reference, requests, waitlist
+from services.booking.domain.errors import EmergencyResponse
 from services.booking.domain.reference import CountyState
 from services.booking.domain.waitlist import Waitlist
 from tests.unit.booking.builders import COUNTY, NOW, book_station, given, join, station_day
@@ -31,8 +32,9 @@ def recorded(stream: str) -> DomainEvent:
     if stream == "waitlist":
         return waitlist.decide(join("waiting-1"), Waitlist("station", "cheshunt"))[0]
     if stream == "county":
-        return reference.decide_load(COUNTY, NOW, CountyState())[0]
-    return requests.decide(requests.RecordRequest(booking=book_station()), requests.initial_state("req-1"))[0]
+        return reference.decide(reference.LoadCounty(COUNTY, NOW), CountyState())[0]
+    refusal = requests.refusal_of("apt-1", EmergencyResponse("urgent"), NOW)
+    return requests.decide(refusal, requests.initial_state("req-1"))[0]
 
 
 PAIRS = [(own, other) for own in STREAMS for other in STREAMS if other != own]

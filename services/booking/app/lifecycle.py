@@ -48,7 +48,7 @@ async def move_between_days(
         raise UnknownAppointment(appointment_id)
     moved_in = decider.decide(
         MoveAppointmentIn(
-            appointment_id=appointment_id, from_diary=old.stream_id, from_starts_at=found.starts_at,
+            appointment_id=appointment_id, from_stream=old.stream_id, from_starts_at=found.starts_at,
             from_ends_at=found.ends_at, start=start, initiated_by=by, reason=reason,
             on_duty=await unit.views.on_duty(new.state.diary), now=meta.now,
         ),
@@ -59,7 +59,7 @@ async def move_between_days(
     arrived = next(e for e in moved_in if isinstance(e, AppointmentRescheduled))
     moved_out = decider.decide(
         MoveAppointmentOut(
-            appointment_id=appointment_id, to_diary=new.stream_id, to_starts_at=arrived.starts_at,
+            appointment_id=appointment_id, to_stream=new.stream_id, to_starts_at=arrived.starts_at,
             initiated_by=by, reason=reason, now=meta.now,
         ),
         old.state,

@@ -49,8 +49,8 @@ def reschedule(command: RescheduleAppointment, state: DiaryDay) -> list[DiaryDay
 
 def move_in(command: MoveAppointmentIn, state: DiaryDay) -> list[DiaryDayEvent]:
     """Claim a new time on this day for an appointment held on another day."""
-    if command.from_diary == state.diary.stream_id:
-        raise Refusal("from_diary", "a move within one day is a reschedule")
+    if command.from_stream == state.diary.stream_id:
+        raise Refusal("from_stream", "a move within one day is a reschedule")
     starts_at, ends_at = resolve_time(state, command.start)
     existing = state.find(command.appointment_id)
     if existing is not None:
@@ -61,13 +61,13 @@ def move_in(command: MoveAppointmentIn, state: DiaryDay) -> list[DiaryDayEvent]:
     check_future(starts_at, command.now)
     got = claim(state, starts_at, ends_at, command.on_duty, command.now)
     span = (command.from_starts_at, command.from_ends_at, starts_at, ends_at)
-    return [_rescheduled(command, state, command.from_diary, span, got)]
+    return [_rescheduled(command, state, command.from_stream, span, got)]
 
 
 def _rescheduled(
     command: RescheduleAppointment | MoveAppointmentIn,
     state: DiaryDay,
-    from_diary: str,
+    from_stream: str,
     span: tuple[datetime, datetime, datetime, datetime],
     got: Allocation,
 ) -> AppointmentRescheduled:
@@ -76,7 +76,7 @@ def _rescheduled(
     return AppointmentRescheduled(
         appointment_id=command.appointment_id,
         diary=state.diary.stream_id,
-        from_diary=from_diary,
+        from_diary=from_stream,
         from_starts_at=from_starts_at,
         from_ends_at=from_ends_at,
         starts_at=starts_at,
@@ -99,7 +99,7 @@ def move_out(command: MoveAppointmentOut, state: DiaryDay) -> list[DiaryDayEvent
         AppointmentMovedOut(
             appointment_id=found.appointment_id,
             diary=state.diary.stream_id,
-            to_diary=command.to_diary,
+            to_diary=command.to_stream,
             starts_at=command.to_starts_at,
             initiated_by=command.initiated_by,
             reason=command.reason,

@@ -93,7 +93,7 @@ class MoveAppointmentIn(_Command):
     """Take an appointment rescheduled from another day (step 1 of 2: claim the new time)."""
 
     appointment_id: str
-    from_diary: str
+    from_stream: str
     from_starts_at: Instant
     from_ends_at: Instant
     start: time
@@ -107,7 +107,7 @@ class MoveAppointmentOut(_Command):
     """Release an appointment now held on another day (step 2 of 2: free the old time)."""
 
     appointment_id: str
-    to_diary: str
+    to_stream: str
     to_starts_at: Instant
     initiated_by: Initiator
     reason: Reason

@@ -56,8 +56,6 @@ DiaryDayEvent = (
 
 # An appointment in one of these still holds its room (or diary-car place) and officer.
 HOLDING: frozenset[Status] = frozenset({"booked", "offered", "attended", "missed"})
-# Nothing more can happen to an appointment in one of these on this day.
-FINISHED: frozenset[Status] = frozenset({"attended", "missed", "cancelled", "moved-out", "lapsed"})
 
 
 @dataclass(frozen=True)

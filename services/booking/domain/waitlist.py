@@ -173,8 +173,3 @@ def fold(state: Waitlist, events: Iterable[DomainEvent]) -> Waitlist:
     for event in events:
         state = evolve(state, event_of(event))
     return state
-
-
-# The names the waitlist's handlers know these by.
-decide_waitlist = decide
-evolve_waitlist = evolve

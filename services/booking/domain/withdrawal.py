@@ -53,13 +53,13 @@ def affected(command: CoverWithdrawal, state: DiaryDay) -> list[Appointment]:
 
 
 def _cover_one(command: CoverWithdrawal, state: DiaryDay, appointment: Appointment) -> DiaryDayEvent:
-    on_duty, now, diary = _remaining(command), command.now, state.diary.stream_id
+    on_duty, now, stream = _remaining(command), command.now, state.diary.stream_id
     ident = appointment.appointment_id
     officer = free_officer(state, on_duty, appointment.starts_at, appointment.ends_at, ident)
     if officer is not None:
         return AppointmentReassigned(
             appointment_id=ident,
-            diary=diary,
+            diary=stream,
             from_officer_id=appointment.officer_id,
             to_officer_id=officer,
             starts_at=appointment.starts_at,
@@ -70,14 +70,14 @@ def _cover_one(command: CoverWithdrawal, state: DiaryDay, appointment: Appointme
         )
     if appointment.status == "offered":
         # An offer nobody can staff is withdrawn; the caller keeps their place on the waitlist.
-        return OfferLapsed(appointment_id=ident, diary=diary, starts_at=appointment.starts_at, lapsed_at=now)
+        return OfferLapsed(appointment_id=ident, diary=stream, starts_at=appointment.starts_at, lapsed_at=now)
     for slot in free_slots(state, now, on_duty, moving=ident):
         got = allocate(state, slot.starts_at, slot.ends_at, on_duty, moving=ident)
         assert got is not None
         return AppointmentRescheduled(
             appointment_id=ident,
-            diary=diary,
-            from_diary=diary,
+            diary=stream,
+            from_diary=stream,
             from_starts_at=appointment.starts_at,
             from_ends_at=appointment.ends_at,
             starts_at=slot.starts_at,
@@ -91,7 +91,7 @@ def _cover_one(command: CoverWithdrawal, state: DiaryDay, appointment: Appointme
         )
     return AppointmentDisplaced(
         appointment_id=ident,
-        diary=diary,
+        diary=stream,
         officer_id=command.officer_id,
         starts_at=appointment.starts_at,
         withdrawal_id=command.withdrawal_id,

@@ -155,7 +155,7 @@ class TestMovingAnAppointmentToAnotherDay:
     def move_in(self, hour: int = 18) -> MoveAppointmentIn:
         return MoveAppointmentIn(
             appointment_id="apt-1",
-            from_diary="station:cheshunt:2026-06-15",
+            from_stream="station:cheshunt:2026-06-15",
             from_starts_at=at(MONDAY, 17),
             from_ends_at=at(MONDAY, 18),
             start=time(hour),
@@ -167,7 +167,7 @@ class TestMovingAnAppointmentToAnotherDay:
     def move_out(self) -> MoveAppointmentOut:
         return MoveAppointmentOut(
             appointment_id="apt-1",
-            to_diary="station:cheshunt:2026-06-16",
+            to_stream="station:cheshunt:2026-06-16",
             to_starts_at=at(TUESDAY, 18),
             initiated_by="public",
             reason="caller asked",

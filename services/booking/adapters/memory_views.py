@@ -28,7 +28,7 @@ from services.booking.adapters.roster_facts import (
     on_duty_by_day,
     places_touched,
 )
-from services.booking.app.ports import Entry
+from services.booking.app.ports import BookingFacts, Entry, RequestUse
 from services.booking.domain.commands import OfficerOnDuty
 from services.booking.domain.state import Diary
 from services.common.eventstore import StreamConflict
@@ -116,22 +116,22 @@ class MemoryBookingViews:
         """The diary-day stream an appointment lives in now."""
         return self.locations.get(appointment_id)
 
-    async def record_placement(self, events: Sequence[DomainEvent]) -> None:
-        """Keep appointment locations in step with the events decided."""
+    async def record_placement(
+        self, events: Sequence[DomainEvent], request: RequestUse | None = None
+    ) -> None:
+        """Keep appointment locations (and the request id used) in step with the events decided."""
+        if request is not None:
+            if request.request_id in self.requests:
+                raise StreamConflict(f"request:{request.request_id}", 0)
+            self.requests[request.request_id] = (request.appointment_id, request.fingerprint)
         for placed in placements_of(events):
             if placed.stream_id is not None:
                 self.locations[placed.appointment_id] = placed.stream_id
 
-    async def request_fingerprint(self, request_id: str) -> str | None:
-        """What a request id was used for."""
-        found = self.requests.get(request_id)
-        return found[1] if found else None
-
-    async def record_request(self, request_id: str, appointment_id: str, fingerprint: str) -> None:
-        """Remember what a request id booked."""
-        if request_id in self.requests:
-            raise StreamConflict(f"request:{request_id}", 0)
-        self.requests[request_id] = (appointment_id, fingerprint)
+    async def booking_facts(self, diary: Diary, request_id: str | None) -> BookingFacts:
+        """Who is on duty that day, and what the request id was used for."""
+        used = self.requests.get(request_id) if request_id else None
+        return BookingFacts(await self.on_duty(diary), used[1] if used else None)
 
     async def entry_of(self, appointment_id: str) -> Entry | None:
         """The waitlist an entry is on, and whether it left."""

@@ -33,7 +33,7 @@ from services.booking.adapters.roster_facts import (
     on_duty_by_day,
     places_touched,
 )
-from services.booking.app.ports import Entry
+from services.booking.app.ports import BookingFacts, Entry, OnDutyToday, RequestUse
 from services.booking.domain.commands import OfficerOnDuty
 from services.booking.domain.state import Diary
 from services.common.eventstore import StreamConflict
@@ -51,6 +51,15 @@ group by d.duty_id
 """
 _AT_STATION = _ON_DUTY.format(place="d.duty = 'appointments' and d.station_id = $1")
 _ON_DIARY_CAR = _ON_DUTY.format(place="d.duty = 'diary-car' and d.district_id = $1")
+# Before a booking: who is on duty, and what its request id was used for, in one round trip.
+_BOOKING_FACTS = """
+select r.used, d.officer_id, d.starts_at, d.ends_at, d.withdrawn
+from (select (select coalesce(outcome ->> 'fingerprint', '') from decided_requests
+              where request_id = $4) as used) as r
+left join lateral ({on_duty}) as d on true
+"""
+_FACTS_AT_STATION = _BOOKING_FACTS.format(on_duty=_AT_STATION)
+_FACTS_ON_DIARY_CAR = _BOOKING_FACTS.format(on_duty=_ON_DIARY_CAR)
 _PLACE = """
 with located as (
     insert into appointment_locations (appointment_id, stream_id)
@@ -62,6 +71,10 @@ with located as (
                                                $6::timestamptz[], $7::timestamptz[]) as h(a, s, r, f, t)
     on conflict (appointment_id) do update
     set station_id = excluded.station_id, room_id = excluded.room_id, during = excluded.during
+), requested as (
+    insert into decided_requests (request_id, appointment_id, outcome)
+    select r, a, jsonb_build_object('fingerprint', f)
+    from unnest($12::text[], $13::text[], $14::text[]) as q(r, a, f)
 )
 insert into officer_holds (appointment_id, officer_id, during)
 select a, o, tstzrange(f, t) from unnest($8::text[], $9::text[], $10::timestamptz[], $11::timestamptz[])
@@ -110,11 +123,15 @@ class BookingViews:
         since, until = day_bounds(first)[0], day_bounds(last)[1]
         query = _AT_STATION if place == "station" else _ON_DIARY_CAR
         rows = await self.conn.fetch(query, place_id, since, until)
-        spans = [DutySpan(r["officer_id"], r["starts_at"], r["ends_at"]) for r in rows]
-        withdrawn = {
-            Withdrawn(r["officer_id"], span.lower, span.upper) for r in rows for span in r["withdrawn"]
-        }
-        return on_duty_by_day(spans, sorted(withdrawn), first, last)
+        return _on_duty_by_day(rows, first, last)
+
+    async def booking_facts(self, diary: Diary, request_id: str | None) -> BookingFacts:
+        """Who is on duty that day, and what the request id was used for (None: never)."""
+        since, until = day_bounds(diary.day)
+        query = _FACTS_AT_STATION if diary.place == "station" else _FACTS_ON_DIARY_CAR
+        rows = await self.conn.fetch(query, diary.place_id, since, until, request_id)
+        duties = [r for r in rows if r["officer_id"] is not None]
+        return BookingFacts(_on_duty_by_day(duties, diary.day, diary.day)[diary.day], rows[0]["used"])
 
     async def places_of(self, officer_id: str, starts_at: datetime, ends_at: datetime) -> list[Diary]:
         """The diary days an officer's capacity duties touch within a span (for withdrawals)."""
@@ -172,11 +189,15 @@ class BookingViews:
         )
         return stream
 
-    async def record_placement(self, events: Sequence[DomainEvent]) -> None:
+    async def record_placement(
+        self, events: Sequence[DomainEvent], request: RequestUse | None = None
+    ) -> None:
         """Keep locations, room holds and officer holds in step with the events decided.
 
         The hold tables have exclusion constraints: a second hold on the same room, or the
         same officer, for an overlapping time fails the whole unit, whatever the decider said.
+        The request id a booking was made under is recorded in the same statement; another
+        unit recording it first is a conflict (the unit decides again and finds it used).
         """
         placed = placements_of(events)
         rooms = [p.appointment_id for p in placed if p.room_action == "release"]
@@ -184,27 +205,15 @@ class BookingViews:
         if rooms or officers:
             # Its own statement, before the holds: a room freed here may be taken in the same unit.
             await self.conn.execute(_RELEASE, rooms, officers)
-        if any(p.stream_id or p.room_action == "hold" or p.officer_action == "hold" for p in placed):
-            await self.conn.execute(_PLACE, *_columns(placed))
-
-    async def request_fingerprint(self, request_id: str) -> str | None:
-        """What a request id was used for; "" when another channel (the control room) used it."""
-        found: str | None = await self.conn.fetchval(
-            "select coalesce(outcome ->> 'fingerprint', '') from decided_requests where request_id = $1",
-            request_id,
-        )
-        return found
-
-    async def record_request(self, request_id: str, appointment_id: str, fingerprint: str) -> None:
-        """Remember what a request id booked; another unit doing so first is a conflict."""
-        try:
-            await self.conn.execute(
-                "insert into decided_requests (request_id, appointment_id, outcome)"
-                " values ($1, $2, jsonb_build_object('fingerprint', $3::text))",
-                request_id, appointment_id, fingerprint,
-            )  # fmt: skip
-        except asyncpg.UniqueViolationError as exc:
-            raise StreamConflict(f"request:{request_id}", 0) from exc
+        holds = any(p.stream_id or p.room_action == "hold" or p.officer_action == "hold" for p in placed)
+        if holds or request:
+            asked = [request] if request else []
+            try:
+                await self.conn.execute(_PLACE, *_columns(placed), *_transpose(asked, 3))
+            except asyncpg.UniqueViolationError as exc:
+                if request is None or "decided_requests" not in (exc.constraint_name or ""):
+                    raise
+                raise StreamConflict(f"request:{request.request_id}", 0) from exc
 
     async def entry_of(self, appointment_id: str) -> Entry | None:
         """The waitlist an entry is on, and whether it left (booked or not)."""
@@ -292,6 +301,12 @@ class BookingViews:
 
 # Each of these, decided on the day an offer stands, ends it (booked, declined or lapsed).
 _ENDS_AN_OFFER = (SlotBooked, DiaryCarVisitBooked, AppointmentCancelled, OfferLapsed)
+
+
+def _on_duty_by_day(rows: Sequence[asyncpg.Record], first: date, last: date) -> dict[date, OnDutyToday]:
+    spans = [DutySpan(r["officer_id"], r["starts_at"], r["ends_at"]) for r in rows]
+    withdrawn = {Withdrawn(r["officer_id"], w.lower, w.upper) for r in rows for w in r["withdrawn"]}
+    return on_duty_by_day(spans, sorted(withdrawn), first, last)
 
 
 def _columns(placed: Sequence[Placement]) -> list[list[Any]]:

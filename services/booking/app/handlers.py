@@ -14,7 +14,7 @@ import asyncpg
 from schemas.booking import Briefing, CallerDetails, Place, Slot
 from services.booking.adapters.personal import normalise_phone, normalise_postcode, seal_caller
 from services.booking.app.forms import BookingForm, BriefingForm, CallerForm
-from services.booking.app.ports import BookingStore, BookingUnit, write_holds
+from services.booking.app.ports import BookingStore, BookingUnit, RequestUse, write_holds
 from services.booking.domain import commands, decider
 from services.booking.domain import reference as county_reference
 from services.booking.domain.calendar import to_utc
@@ -242,24 +242,23 @@ class BookingHandlers:
         appointment_id = appointment_id_for(request_id) if request_id else str(uuid.uuid4())
         asked = fingerprint(place, place_id, form, caller) if request_id else ""
 
+        request = RequestUse(request_id, appointment_id, asked) if request_id else None
+
         async def work(unit: BookingUnit) -> Booking:
-            if request_id:
-                used = await unit.views.request_fingerprint(request_id)
-                if used is not None:
-                    if used != asked:
-                        raise RequestReused(request_id)
-                    return await self._booked(unit, appointment_id)
+            facts = await unit.views.booking_facts(diary, request_id)
+            if request_id and facts.request_used is not None:
+                if facts.request_used != asked:
+                    raise RequestReused(request_id)
+                return await self._booked(unit, appointment_id)
             day = await load_one(unit, self.days, diary.stream_id)
             command = commands.book(
                 place, place_id, appointment_id=appointment_id, request_id=request_id, day=form.day,
                 start=form.start, incident_grade=form.incident_grade, caller=caller, briefing=briefing,
-                on_duty=await unit.views.on_duty(diary), now=meta.now,
+                on_duty=facts.on_duty, now=meta.now,
             )  # fmt: skip
             events = decider.decide(command, day.state)
             after = unit.append(day, events, meta)
-            await write_holds(unit, events)
-            if request_id:
-                await unit.views.record_request(request_id, appointment_id, asked)
+            await write_holds(unit, events, request)
             return booking_on(after, appointment_id)
 
         try:

@@ -21,6 +21,24 @@ class Entry(NamedTuple):
     booked: bool | None
 
 
+OnDutyToday = tuple[OfficerOnDuty, ...]
+
+
+class BookingFacts(NamedTuple):
+    """What a booking needs to know besides its day: who is on duty, what its request id did."""
+
+    on_duty: OnDutyToday
+    request_used: str | None  # the fingerprint the request id booked under; None: never used
+
+
+class RequestUse(NamedTuple):
+    """A request id, the appointment it booked, and a fingerprint of what it asked for."""
+
+    request_id: str
+    appointment_id: str
+    fingerprint: str
+
+
 class Views(Protocol):
     """Booking's own tables and outside facts, read and written inside a unit of work."""
 
@@ -67,8 +85,14 @@ class Views(Protocol):
         """The diary-day stream an appointment lives in now."""
         ...
 
-    async def record_placement(self, events: Sequence[DomainEvent]) -> None:
-        """Keep locations and holds in step with the events decided."""
+    async def booking_facts(self, diary: Diary, request_id: str | None) -> BookingFacts:
+        """Who is on duty that day, and what the request id was used for, in one read."""
+        ...
+
+    async def record_placement(
+        self, events: Sequence[DomainEvent], request: RequestUse | None = None
+    ) -> None:
+        """Keep locations and holds in step with the events decided (and the request id used)."""
         ...
 
     async def entry_of(self, appointment_id: str) -> Entry | None:
@@ -104,24 +128,20 @@ class Views(Protocol):
         """(appointment id, waitlist stream) of the callers still waiting whose last day is before today."""
         ...
 
-    async def request_fingerprint(self, request_id: str) -> str | None:
-        """What a request id was used for (its fingerprint), if it booked anything."""
-        ...
 
-    async def record_request(self, request_id: str, appointment_id: str, fingerprint: str) -> None:
-        """Remember what a request id booked; another unit doing so first is a conflict."""
-        ...
 
 
 BookingStore = EventStore[Views]
 BookingUnit = Unit[Views]
 
 
-async def write_holds(unit: BookingUnit, events: Sequence[DomainEvent]) -> None:
+async def write_holds(
+    unit: BookingUnit, events: Sequence[DomainEvent], request: RequestUse | None = None
+) -> None:
     """Write the unit's events, then the holds they make.
 
     Events first: two call takers racing for one slot then meet on the stream's version
     (a conflict, decided again, and the loser is offered alternatives), not on a backstop.
     """
     await unit.flush()
-    await unit.views.record_placement(events)
+    await unit.views.record_placement(events, request)

@@ -7,8 +7,10 @@ data (names, phone numbers, addresses, free text) appears only ``Sealed`` with t
 data subject's key, so erasing the key erases the person from every copy.
 
 Streams: a station's day is ``station:{station_id}:{YYYY-MM-DD}``, a diary car's day
-``diary-car:{district_id}:{YYYY-MM-DD}`` (the Europe/London date); ``diary`` on
-each event names the stream it belongs to.
+``diary-car:{district_id}:{YYYY-MM-DD}`` (the Europe/London date), a waitlist
+``waitlist:{place}:{place_id}``, a request ``request:{request_id}``; ``diary`` on each
+event names the stream it belongs to, whichever kind. A ``place_id`` is the station's id,
+or for a diary car its district's id (the diary car's own id is ``diary_car_id``).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ def _utc(value: datetime) -> datetime:
 Instant = Annotated[AwareDatetime, AfterValidator(_utc)]
 Initiator = Literal["police", "public"]
 Place = Literal["station", "diary-car"]
+PLACE_ID = "The station's id, or the district's id for its diary car (never the diary car's own id)."
 # Incident grades from the control room; urgent and priority keep the emergency response.
 IncidentGrade = Literal["urgent", "priority", "scheduled"]
 ThriveRisk = Literal["high", "medium", "low"]
@@ -110,7 +113,7 @@ class Slot(_Part):
     """A bookable time at a station (with a room) or in a diary car's window."""
 
     place: Place
-    place_id: str
+    place_id: str = Field(description=PLACE_ID)
     starts_at: Instant
     ends_at: Instant
     room_id: str | None = None
@@ -120,7 +123,11 @@ class _BookingEvent(DomainEvent):
     topic: ClassVar[str] = BOOKING_EVENTS
 
     appointment_id: str
-    diary: str
+    diary: str = Field(
+        description="The stream the event belongs to: a diary day (station:{station_id}:{day} or"
+        " diary-car:{district_id}:{day}), a waitlist (waitlist:{place}:{place_id}) or a request"
+        " (request:{request_id})."
+    )
 
     def stream_key(self) -> str:
         """The Kafka key: the appointment id."""
@@ -135,7 +142,7 @@ class AppointmentRequested(_BookingEvent):
 
     request_id: str
     place: Place
-    place_id: str
+    place_id: str = Field(description=PLACE_ID)
     day: date
     incident_grade: IncidentGrade
     caller: CallerDetails
@@ -170,7 +177,7 @@ class DiaryCarVisitBooked(_BookingEvent):
 
     request_id: str | None = None
     district_id: str
-    diary_car_id: str
+    diary_car_id: str = Field(description="The diary car's own id: the diary car of district_id.")
     officer_id: str | None
     window_starts_at: Instant
     window_ends_at: Instant
@@ -186,7 +193,9 @@ class AppointmentRescheduled(_BookingEvent):
 
     event_type: ClassVar[str] = "AppointmentRescheduled"
 
-    from_diary: str
+    from_diary: str = Field(
+        description="The stream of the day it moved from; the same as diary when it moved within the day."
+    )
     from_starts_at: Instant
     from_ends_at: Instant
     starts_at: Instant
@@ -207,7 +216,7 @@ class AppointmentMovedOut(_BookingEvent):
 
     event_type: ClassVar[str] = "AppointmentMovedOut"
 
-    to_diary: str
+    to_diary: str = Field(description="The stream of the day it moved to.")
     starts_at: Instant
     initiated_by: Initiator
     reason: str
@@ -304,7 +313,7 @@ class WaitlistJoined(_BookingEvent):
     event_type: ClassVar[str] = "WaitlistJoined"
 
     place: Place
-    place_id: str
+    place_id: str = Field(description=PLACE_ID)
     from_day: date
     to_day: date
     caller: CallerDetails

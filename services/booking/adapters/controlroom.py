@@ -16,7 +16,9 @@ from datetime import UTC, datetime
 from typing import Literal
 
 import asyncpg
+from pydantic import Field
 
+from schemas.booking import PLACE_ID
 from schemas.envelope import Envelope
 from services.booking.adapters.personal import InvalidPersonalData
 from services.booking.app.forms import BookingForm
@@ -33,7 +35,7 @@ class ControlRoomRequest(BookingForm):
     """A booking request from a control-room system: where, plus everything a call taker sends."""
 
     place: Literal["station", "diary-car"]
-    place_id: str
+    place_id: str = Field(description=PLACE_ID)
     request_id: str  # required here, optional over HTTP
 
 

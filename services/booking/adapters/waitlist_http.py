@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from schemas.base import DomainEvent
-from schemas.booking import Place
+from schemas.booking import PLACE_ID, Place
 from services.booking.adapters.http import Booked, Booker, Viewer, handlers_of, meta_of, refused
 from services.booking.adapters.personal import InvalidPersonalData
 from services.booking.app.handlers import NotSeeded
@@ -32,7 +32,7 @@ class Joined(BaseModel):
     appointment_id: str
     waitlist: str = Field(description="The waitlist's event-store stream: waitlist:{place}:{place_id}.")
     place: Place
-    place_id: str = Field(description="The station's id, or the district's id for its diary car.")
+    place_id: str = Field(description=PLACE_ID)
     from_day: date
     to_day: date
     events: list[str]

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import AwareDatetime, BaseModel, Field
 
+from schemas.booking import PLACE_ID
 from services.common.auth import Caller, Role
 from services.common.http import allow, field_error
 from services.common.london import local, spoken_day, spoken_range
@@ -41,7 +42,7 @@ class Diary(BaseModel):
     """A station's or a diary car's day."""
 
     place: str
-    place_id: str = Field(description="The station's id, or the district's id for its diary car.")
+    place_id: str = Field(description=PLACE_ID)
     day: date
     day_display: str
     as_at: datetime | None

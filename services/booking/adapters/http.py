@@ -7,9 +7,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel, TypeAdapter
+from pydantic import BaseModel, Field, TypeAdapter
 
-from schemas.booking import Place, Slot
+from schemas.booking import PLACE_ID, Place, Slot
 from services.booking.adapters.personal import InvalidPersonalData
 from services.booking.adapters.refusals import status_of
 from services.booking.app.forms import BookingForm
@@ -32,7 +32,7 @@ class FreeSlot(BaseModel):
     """A slot that can be booked now, with how to say it to the caller."""
 
     place: Place
-    place_id: str
+    place_id: str = Field(description=PLACE_ID)
     starts_at: datetime
     ends_at: datetime
     room_id: str | None

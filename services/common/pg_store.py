@@ -9,7 +9,6 @@ only states committed by this process's own units are written back.
 
 from __future__ import annotations
 
-import uuid
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -19,6 +18,7 @@ import asyncpg
 
 from schemas.base import DomainEvent
 from services.common.eventstore import Outgoing, StreamAppend, append_streams, load_streams
+from services.common.ids import time_ordered_id
 from services.common.unit_of_work import Fold, Loaded, Metadata, S, as_domain_event
 
 V = TypeVar("V")
@@ -30,7 +30,7 @@ def outgoing(event: DomainEvent, stream_id: str, source: str, meta: Metadata) ->
     from schemas.envelope import Envelope
 
     envelope = Envelope(
-        event_id=uuid.uuid4(),
+        event_id=time_ordered_id(),
         event_type=event.event_type,
         schema_version=event.schema_version,
         source=source,

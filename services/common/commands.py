@@ -14,7 +14,8 @@ import asyncpg
 
 from schemas.base import DomainEvent
 from services.common.eventstore import StoredEvent
-from services.common.pg_store import PgEventStore, outgoing
+from services.common.pg_store import PgEventStore
+from services.common.staging import outgoing
 from services.common.unit_of_work import (
     Fold,
     Loaded,

@@ -16,32 +16,12 @@ from typing import Any, Generic, TypeVar
 
 import asyncpg
 
-from schemas.base import DomainEvent
-from services.common.eventstore import Outgoing, StreamAppend, append_streams, load_streams
-from services.common.ids import time_ordered_id
-from services.common.unit_of_work import Fold, Loaded, Metadata, S, as_domain_event
+from services.common.eventstore import append_streams, load_streams
+from services.common.staging import StagedUnit
+from services.common.unit_of_work import Fold, Loaded, S, as_domain_event
 
 V = TypeVar("V")
 CACHE_STREAMS = 4096
-
-
-def outgoing(event: DomainEvent, stream_id: str, source: str, meta: Metadata) -> Outgoing:
-    """Wrap a domain event in its envelope, bound for its topic under its contract key."""
-    from schemas.envelope import Envelope
-
-    envelope = Envelope(
-        event_id=time_ordered_id(),
-        event_type=event.event_type,
-        schema_version=event.schema_version,
-        source=source,
-        subject=stream_id,
-        time=meta.now,
-        correlation_id=meta.correlation_id,
-        causation_id=meta.causation_id,
-        actor=meta.actor,
-        data=event.model_dump(mode="json"),
-    )
-    return Outgoing(envelope, event.topic, event.stream_key())
 
 
 class StateCache:
@@ -74,24 +54,16 @@ class StateCache:
         self._states.clear()
 
 
-class PgUnit(Generic[V]):
+class PgUnit(StagedUnit[V]):
     """One unit of work on one connection inside one transaction."""
 
     def __init__(
         self, conn: asyncpg.Connection, source: str, views: V, cache: StateCache | None, *, commits: bool
     ) -> None:
+        super().__init__(source, views)
         self.conn = conn
-        self._source = source
-        self._views = views
         self._cache = cache
         self._commits = commits
-        self._current: dict[str, Loaded[Any]] = {}
-        self._staged: dict[str, StreamAppend] = {}
-
-    @property
-    def views(self) -> V:
-        """The service's tables and outside facts on this unit's connection."""
-        return self._views
 
     async def load(self, fold: Fold[S, Any], stream_ids: Sequence[str]) -> list[Loaded[S]]:
         """Several streams' states in one query: from the cache and the events since, or from the start."""
@@ -110,25 +82,6 @@ class PgUnit(Generic[V]):
                     base = Loaded(stream, tail[-1].version, state, tail[-1].hash, fold)
                 self._current[stream] = base
         return [self._current[s] for s in stream_ids]
-
-    def append(self, loaded: Loaded[S], events: Sequence[DomainEvent], meta: Metadata) -> Loaded[S]:
-        """Stage events on a stream loaded in this unit; they are written when the unit ends."""
-        if not events:
-            return loaded
-        current = self._current.get(loaded.stream_id)
-        if current is None or current.version != loaded.version:
-            raise ValueError(f"{loaded.stream_id} was not loaded in this unit at version {loaded.version}")
-        batch = [outgoing(e, loaded.stream_id, self._source, meta) for e in events]
-        staged = self._staged.get(loaded.stream_id)
-        if staged is None:
-            staged = StreamAppend(loaded.stream_id, loaded.version, loaded.hash, [])
-        self._staged[loaded.stream_id] = StreamAppend(
-            staged.stream_id, staged.expected_version, staged.prev_hash, [*staged.outgoing, *batch]
-        )
-        state = loaded.fold.over(loaded.state, events) if loaded.fold else loaded.state
-        after = Loaded(loaded.stream_id, loaded.version + len(events), state, None, loaded.fold)
-        self._current[loaded.stream_id] = after
-        return after
 
     async def flush(self) -> None:
         """Write every staged event and outbox row in one statement."""

@@ -33,9 +33,9 @@ from services.booking.domain.waitlist import fold as fold_waitlist
 from services.common.config import Settings
 from services.common.consumer import Position
 from services.common.memory_store import MemoryEventStore, MemoryUnit
-from services.common.pg_store import outgoing
 from services.common.reference import County, load_county
 from services.common.shredding import MemoryKeyStore
+from services.common.staging import outgoing
 from services.common.unit_of_work import Fold, Loaded, Metadata, S
 
 COUNTY: County = load_county()

@@ -8,14 +8,13 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 import asyncpg
 import pytest
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
-from schemas.topics import TOPICS, topic_configs
 from services.common.config import Settings, settings
 from services.common.db import COMMON_MIGRATIONS, drop_database, open_pool
 from tests.support import roster
 from tests.support.servers import Servers
 from tests.support.services import ServiceProcess, seed_county, service, wait_for_capacity
+from tests.support.topics import create_topics, delete_topics
 
 
 @pytest.fixture(scope="session")
@@ -28,14 +27,7 @@ def run_id() -> str:
 async def test_settings(servers: Servers, run_id: str) -> AsyncIterator[Settings]:
     """Settings pointing at the real servers, with this run's own topic prefix and databases."""
     prefix = f"test-{run_id}."
-    admin = AIOKafkaAdminClient(bootstrap_servers=servers.kafka_bootstrap)
-    await admin.start()
-    try:
-        await admin.create_topics(
-            [NewTopic(f"{prefix}{t.name}", t.partitions, 1, topic_configs=topic_configs(t)) for t in TOPICS]
-        )
-    finally:
-        await admin.close()
+    await create_topics(servers.kafka_bootstrap, prefix)
     values = {
         "APPOINTMENTS_KAFKA_BOOTSTRAP": servers.kafka_bootstrap,
         "APPOINTMENTS_PG_URL": servers.pg_url,
@@ -54,12 +46,7 @@ async def test_settings(servers: Servers, run_id: str) -> AsyncIterator[Settings
         else:
             os.environ[key] = old
     settings.cache_clear()
-    admin = AIOKafkaAdminClient(bootstrap_servers=servers.kafka_bootstrap)
-    await admin.start()
-    try:
-        await admin.delete_topics([f"{prefix}{t.name}" for t in TOPICS])
-    finally:
-        await admin.close()
+    await delete_topics(servers.kafka_bootstrap, prefix)
 
 
 @pytest.fixture

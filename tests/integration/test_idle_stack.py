@@ -9,12 +9,11 @@ from pathlib import Path
 
 import asyncpg
 import pytest
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
-from schemas.topics import TOPICS, topic_configs
 from services.common.config import Settings
 from services.common.db import drop_database
 from tests.support.services import ServiceProcess, seed_county, service
+from tests.support.topics import create_topics, delete_topics
 
 pytestmark = pytest.mark.integration
 
@@ -31,11 +30,7 @@ async def idle_stack(test_settings: Settings, tmp_path: Path) -> AsyncIterator[t
     """The four services on their own topics and databases, seeded, with nothing else to do."""
     run = uuid.uuid4().hex[:6]
     prefix, suffix = f"idle-{run}.", f"_idle{run}"
-    admin = AIOKafkaAdminClient(bootstrap_servers=test_settings.kafka_bootstrap)
-    await admin.start()
-    await admin.create_topics(
-        [NewTopic(f"{prefix}{t.name}", t.partitions, 1, topic_configs=topic_configs(t)) for t in TOPICS]
-    )
+    await create_topics(test_settings.kafka_bootstrap, prefix)
     env = {
         "APPOINTMENTS_TOPIC_PREFIX": prefix,
         "APPOINTMENTS_DB_SUFFIX": suffix,
@@ -50,8 +45,7 @@ async def idle_stack(test_settings: Settings, tmp_path: Path) -> AsyncIterator[t
     finally:
         for process in processes:
             process.stop()
-        await admin.delete_topics([f"{prefix}{t.name}" for t in TOPICS])
-        await admin.close()
+        await delete_topics(test_settings.kafka_bootstrap, prefix)
         own = test_settings.model_copy(update={"db_suffix": suffix})
         for name in (*SERVICES, "keystore"):
             await drop_database(own.database_url(name))

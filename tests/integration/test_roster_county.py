@@ -14,12 +14,10 @@ from typing import Any
 import httpx
 import pytest
 import typer
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from typer.testing import CliRunner
 
 from cli.seed import seed
 from cli.seed_roster import roster_officers
-from schemas.topics import TOPICS, topic_configs
 from services.common.auth import Role
 from services.common.config import Settings
 from services.common.db import drop_database
@@ -33,6 +31,7 @@ from tests.support.services import (
     service,
     wait_for_roster_county,
 )
+from tests.support.topics import create_topics, delete_topics
 
 pytestmark = pytest.mark.integration
 
@@ -50,14 +49,7 @@ async def own_stack(
     """Services on topics and databases of this test alone; stopped and dropped afterwards."""
     run = uuid.uuid4().hex[:6]
     prefix, suffix = f"{test_settings.topic_prefix}county-{run}.", f"{test_settings.db_suffix}c{run}"
-    admin = AIOKafkaAdminClient(bootstrap_servers=test_settings.kafka_bootstrap)
-    await admin.start()
-    try:
-        await admin.create_topics(
-            [NewTopic(f"{prefix}{t.name}", t.partitions, 1, topic_configs=topic_configs(t)) for t in TOPICS]
-        )
-    finally:
-        await admin.close()
+    await create_topics(test_settings.kafka_bootstrap, prefix)
     logs = tmp_path_factory.mktemp("roster-county-logs")
     started: list[ServiceProcess] = []
 
@@ -69,12 +61,7 @@ async def own_stack(
     yield start
     for process in started:
         process.stop()
-    admin = AIOKafkaAdminClient(bootstrap_servers=test_settings.kafka_bootstrap)
-    await admin.start()
-    try:
-        await admin.delete_topics([f"{prefix}{t.name}" for t in TOPICS])
-    finally:
-        await admin.close()
+    await delete_topics(test_settings.kafka_bootstrap, prefix)
     for database in ("roster", "booking", KEYSTORE_DATABASE):
         await drop_database(f"{test_settings.pg_url.rstrip('/')}/{database}{suffix}")
 

@@ -170,7 +170,7 @@ async def _book(request: Request, place: Place, place_id: str, form: BookingForm
     )
     # A retried request answers as the first did; the header says it booked nothing new.
     headers = {"idempotent-replayed": "true"} if booking.again else None
-    return JSONResponse(body.model_dump(mode="json"), status_code=201, headers=headers)
+    return Response(body.model_dump_json(), status_code=201, headers=headers, media_type="application/json")
 
 
 BOOKING_RESPONSES: dict[int | str, dict[str, object]] = {

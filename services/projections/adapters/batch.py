@@ -26,6 +26,7 @@ from services.projections.domain.diary_days import Day, Fact, fold
 Batch = Sequence[tuple[Envelope, Position]]
 _DIARY_COLUMNS = [f.name for f in fields(DiaryEntry)]
 _DIARY_ROW = [*_DIARY_COLUMNS, "local_day", "last_event_id"]
+_DAYS_ROW = ["place", "place_id", "local_day", "appointment_id", "since"]
 _HISTORY_ROW = [
     "event_id", "topic", "partition", "offset", "event_type", "schema_version", "source", "subject",
     "appointment_id", "actor", "correlation_id", "causation_id", "occurred_at", "data",
@@ -123,7 +124,7 @@ async def apply_booking_events(conn: asyncpg.Connection, batch: Batch) -> None:
     stored = set(entries)
     folded = fold(entries, facts)
     await write_entries(conn, folded.changed, stored)
-    await write_days(conn, folded.days)
+    await write_days(conn, folded.days, stored)
 
 
 def diary_row(entry: DiaryEntry, event_id: UUID) -> tuple[Any, ...]:
@@ -155,11 +156,22 @@ async def write_entries(
     await insert_rows(conn, "diary", known, f"on conflict (appointment_id) do update set {updates}")
 
 
-async def write_days(conn: asyncpg.Connection, days: Mapping[tuple[Day, str], datetime]) -> None:
-    """Add the diary days appointments were put on; an earlier instant for a known one wins."""
-    if not days:
+async def write_days(
+    conn: asyncpg.Connection, days: Mapping[tuple[Day, str], datetime], stored: Collection[str] | None = None
+) -> None:
+    """Add the diary days appointments were put on; an earlier instant for a known one wins.
+
+    With ``stored`` (the appointments that had a diary row), the days of the others go in
+    by COPY: an appointment has days only once it has a row, both written by one fold in
+    one transaction (and the backfill folds only what was applied).
+    """
+    new = {key: since for key, since in days.items() if stored is not None and key[1] not in stored}
+    if new:
+        rows = [(place, place_id, day, a, since) for ((place, place_id, day), a), since in new.items()]
+        await conn.copy_records_to_table("diary_days", records=rows, columns=_DAYS_ROW)
+    keys = [key for key in days if key not in new]
+    if not keys:
         return
-    keys = list(days)
     await conn.execute(
         "insert into diary_days (place, place_id, local_day, appointment_id, since)"
         " select * from unnest($1::text[], $2::text[], $3::date[], $4::text[], $5::timestamptz[])"
@@ -169,5 +181,5 @@ async def write_days(conn: asyncpg.Connection, days: Mapping[tuple[Day, str], da
         [place_id for (_, place_id, _), _ in keys],
         [day for (_, _, day), _ in keys],
         [appointment_id for _, appointment_id in keys],
-        list(days.values()),
+        [days[key] for key in keys],
     )

@@ -10,7 +10,8 @@ is down) propagate, so the record is not acknowledged and comes back.
 In batch mode (Marten's async daemon) a whole Kafka fetch is applied in one
 transaction that ends with one position row per partition, so a crash rolls the
 whole batch back and it comes again. When a record in it is poison the batch is
-rolled back and its records are handled one by one, which puts that one aside.
+rolled back and each half is handled on its own, down to the poison record alone,
+which is handled by itself and put aside.
 
 The projections use batches: they only write their own read models, and a backlog
 catches up a fetch per transaction. Booking's consumers (roster changes, control-room
@@ -205,14 +206,18 @@ class IdempotentConsumer:
         except Exception as exc:
             if is_transient(exc):
                 raise  # nothing of the batch was kept: it all comes back
-            # Some record in it is poison; only one at a time tells which, and puts it aside.
+            if len(records) == 1:
+                return [await self.handle(records[0])]  # the poison one: put it aside, with why
+            # Some record in it is poison: each half goes again on its own, so the clean
+            # records still go a batch at a time and the poison one ends up alone.
             log.info(
-                "batch refused; handling its records one by one",
+                "batch refused; handling each half on its own",
                 consumer=self.name,
                 records=len(records),
                 error=type(exc).__name__,
             )
-            return [await self.handle(record) for record in records]
+            half = len(records) // 2
+            return [*await self.handle_batch(records[:half]), *await self.handle_batch(records[half:])]
         tally = Counter((record.topic, outcome) for record, outcome in zip(records, outcomes, strict=True))
         for (topic, outcome), count in tally.items():
             metrics.CONSUMED.labels(self.name, topic, outcome).inc(count)

@@ -201,3 +201,15 @@ async def test_an_unreadable_record_already_behind_the_stored_offset_is_not_dead
     h.ledger.offsets[(TOPIC, 0)] = 3
     assert await h.consumer().handle_batch([garbage(2), rec(3, envelope(4))]) == ["duplicate", "applied"]
     assert h.dead == [] and h.ledger.counted == [4]
+
+
+async def test_a_poison_record_in_a_large_batch_ends_up_alone_and_the_clean_ones_go_in_few_batches() -> None:
+    h = Harness()
+    envs = [envelope(13 if n == 41 else 100 + n) for n in range(64)]
+    outcomes = await h.consumer().handle_batch([rec(n, env) for n, env in enumerate(envs)])
+    assert outcomes == ["applied"] * 41 + ["deadlettered"] + ["applied"] * 22
+    assert h.ledger.counted == [100 + n for n in range(64) if n != 41]
+    assert h.ledger.offsets == {(TOPIC, 0): 64}
+    assert [headers["dlq_source_offset"] for _, headers in h.dead] == ["41"]
+    # Halving down to the poison record: a handful of transactions, not one per record.
+    assert h.ledger.transactions <= 2 * 6 + 1

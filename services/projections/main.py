@@ -18,7 +18,7 @@ SERVICE = "projections"
 MIGRATIONS = Path(__file__).with_name("migrations")
 # Consumer names are also the Kafka group ids; a rebuild starts new ones from the beginning.
 # The read models need no handlers: each apply writes straight into the projections database,
-# a whole Kafka fetch per transaction (record by record only to put a poison one aside).
+# a whole Kafka fetch per transaction (a refused one halved until a poison record is alone).
 CONSUMERS: tuple[Consumer[Runtime], ...] = (
     Consumer(
         "projections-booking",

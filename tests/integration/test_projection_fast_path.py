@@ -259,3 +259,39 @@ async def test_an_event_its_schema_refuses_mid_copy_goes_aside_with_why_and_the_
     assert await consumer.handle_batch(recs[:3]) == ["duplicate"] * 3
     expected = await reference_models(fresh_database, [r for r in recs if r is not poison])
     assert await read_models(pool) == expected
+
+
+async def test_any_topics_history_by_copy_is_what_the_plain_insert_kept(fresh_database: MakeDb) -> None:
+    odd: list[dict[str, Any]] = [
+        {"appointment_id": 123, "officer_id": "o-1"},
+        {"appointment_id": {"nested": [1, 2.5, None]}, "note": "ünïcödé ✓ \u2028"},
+        {"appointment_id": None, "big": 123456789012345678901234567890, "tiny": 1e-300, "flag": False},
+        {"reason": "no appointment here", "list": [{"a": "b"}, [], {}]},
+        {"appointment_id": "a-1", "quote": 'say "hi"\\n', "tab": "\t"},
+    ]
+    envs = [
+        Envelope(
+            event_id=uuid.uuid4(), event_type="OfficerRegistered", schema_version=1, source="urn:roster",
+            subject=f"officer-{n}", time=clock(n), correlation_id=f"c-{n}", data=data,
+        )
+        for n, data in enumerate(odd)
+    ]  # fmt: skip
+    plain, bulk = (
+        await projections_db(fresh_database, "proj_plain"),
+        await projections_db(fresh_database, "proj_bulk"),
+    )
+    async with plain.acquire() as conn:
+        for n, env in enumerate(envs):
+            row = {
+                "event_id": env.event_id, "topic": "roster.events", "partition": 0, "offset": n,
+                "event_type": env.event_type, "schema_version": env.schema_version, "source": env.source,
+                "subject": env.subject, "appointment_id": env.data.get("appointment_id"), "actor": env.actor,
+                "correlation_id": env.correlation_id, "causation_id": env.causation_id,
+                "occurred_at": env.time, "data": env.data,
+            }  # fmt: skip
+            await populate(conn, "event_history", [row], "on conflict (event_id) do nothing")
+    async with bulk.acquire() as conn:
+        positions = [Position("roster.events", 0, n) for n in range(len(envs))]
+        await batch.record_events(conn, list(zip(envs, positions, strict=True)))
+        await batch.record_events(conn, list(zip(envs, positions, strict=True)))  # kept once
+    assert (await read_models(bulk))["history"] == (await read_models(plain))["history"]

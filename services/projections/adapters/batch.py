@@ -56,7 +56,7 @@ def history_row(env: Envelope, pos: Position) -> tuple[Any, ...]:
     """One event_history row, in ``_HISTORY_ROW``'s order; the data as JSON text for its jsonb."""
     appointment_id = env.data.get("appointment_id")
     if appointment_id is not None and not isinstance(appointment_id, str):
-        appointment_id = to_json(appointment_id).decode()  # as json_populate_recordset put it in text
+        appointment_id = json.dumps(appointment_id)  # the JSON text, as json_populate_recordset kept it
     return (
         env.event_id, pos.topic, pos.partition, pos.offset, env.event_type, env.schema_version,
         env.source, env.subject, appointment_id, env.actor,

@@ -35,7 +35,7 @@ class Consumer(Generic[H]):
 
     With ``apply_batch`` the consumer takes Kafka's fetches whole, one transaction each
     (see ``services.common.consumer``); ``apply`` still serves when a batch is handled
-    record by record to put a poison one aside.
+    in halves until a poison one stands alone and is put aside.
     """
 
     def __init__(

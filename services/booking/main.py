@@ -14,8 +14,9 @@ from services.booking.adapters.controlroom import ControlRoomRequests
 from services.booking.adapters.http import router
 from services.booking.adapters.views import BookingViews
 from services.booking.app.handlers import BookingHandlers
-from services.booking.app.roster_changes import RosterChanges
+from services.booking.app.roster_changes import ROSTER_FACTS, RosterChanges
 from services.booking.app.waitlist import OfferLapses, WaitlistReactor
+from services.booking.app.waitlist.reactor import REACTS_TO
 from services.common.db import open_pool
 from services.common.pg_store import PgEventStore
 from services.common.runtime import Runtime
@@ -46,13 +47,14 @@ async def wire(runtime: Runtime, cleanups: AsyncExitStack) -> BookingHandlers:
 # What booking consumes: the roster (capacity, withdrawals), the control room's requests, and
 # its own events, which the waitlist reacts to (freed capacity offered to the callers waiting).
 CONSUMERS: tuple[Consumer[BookingHandlers], ...] = (
-    Consumer("booking-roster", ROSTER_EVENTS, lambda h: RosterChanges(h).apply),
+    Consumer("booking-roster", ROSTER_EVENTS, lambda h: RosterChanges(h).apply, wants=ROSTER_FACTS),
     Consumer("booking-controlroom", CONTROLROOM_REQUESTS, lambda h: ControlRoomRequests(h).apply),
     Consumer(
         "booking-waitlist",
         BOOKING_EVENTS,
         lambda h: WaitlistReactor(h).apply,
         lambda h: WaitlistReactor(h).apply_batch,
+        wants=REACTS_TO,
     ),
 )
 

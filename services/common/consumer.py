@@ -108,6 +108,8 @@ class Subscription:
     topic: str
     apply: Apply
     apply_batch: ApplyBatch | None = None
+    # The event types it acts on; others are let pass with no transaction (None: every type).
+    wants: frozenset[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -170,15 +172,27 @@ class IdempotentConsumer:
         apply: Apply,
         publish: Publish,
         apply_batch: ApplyBatch | None = None,
+        wants: frozenset[str] | None = None,
     ) -> None:
         self.name = name
         self._pool = pool
         self._apply = apply
         self._publish = publish
         self._apply_batch = apply_batch
+        self._wants = wants
+
+    def _passes_by(self, record: Record) -> bool:
+        """A readable record of a type this consumer does not act on: nothing to apply or keep."""
+        if self._wants is None:
+            return False
+        kind = next((bytes(v) for k, v in record.headers or () if k == "ce_type"), None)
+        return kind is not None and kind.decode(errors="replace") not in self._wants
 
     async def handle(self, record: Record) -> str:
-        """Handle one record; returns the outcome: applied, duplicate or deadlettered."""
+        """Handle one record; returns the outcome: applied, duplicate, passed or deadlettered."""
+        if self._passes_by(record):
+            metrics.CONSUMED.labels(self.name, record.topic, "passed").inc()
+            return "passed"
         position = position_of(record)
         try:
             envelope = Envelope.from_kafka(record.headers or (), record.value or b"")
@@ -199,6 +213,17 @@ class IdempotentConsumer:
 
     async def handle_batch(self, records: Sequence[Record]) -> list[str]:
         """Handle a fetch in one transaction; returns each record's outcome, in order."""
+        if self._wants is not None:
+            # Only what this consumer acts on reaches the database; a fetch of nothing else
+            # costs no transaction. Redelivered, the others pass by again, doing nothing.
+            kept = [r for r in records if not self._passes_by(r)]
+            if len(kept) < len(records):
+                handled = iter(await self.handle_batch_of(kept))
+                return ["passed" if self._passes_by(r) else next(handled) for r in records]
+        return await self.handle_batch_of(records)
+
+    async def handle_batch_of(self, records: Sequence[Record]) -> list[str]:
+        """Handle a fetch (every record one this consumer acts on) in one transaction."""
         if not records:
             return []
         try:
@@ -217,7 +242,7 @@ class IdempotentConsumer:
                 error=type(exc).__name__,
             )
             half = len(records) // 2
-            return [*await self.handle_batch(records[:half]), *await self.handle_batch(records[half:])]
+            return [*await self.handle_batch_of(records[:half]), *await self.handle_batch_of(records[half:])]
         tally = Counter((record.topic, outcome) for record, outcome in zip(records, outcomes, strict=True))
         for (topic, outcome), count in tally.items():
             metrics.CONSUMED.labels(self.name, topic, outcome).inc(count)

@@ -44,8 +44,11 @@ class Consumer(Generic[H]):
         topic: str,
         apply: Callable[[H], Apply],
         apply_batch: Callable[[H], ApplyBatch] | None = None,
+        wants: frozenset[str] | None = None,
     ) -> None:
         self.name, self.topic, self.apply, self.apply_batch = name, topic, apply, apply_batch
+        # The event types it acts on: the others pass by without a transaction.
+        self.wants = wants
 
 
 def _handlers(app: FastAPI) -> Any:
@@ -76,7 +79,11 @@ def _deferred_batch(app: FastAPI, consumer: Consumer[Any]) -> ApplyBatch | None:
 def subscription(app: FastAPI, consumer: Consumer[Any]) -> Subscription:
     """What the runtime subscribes for one consumer, applying once the handlers are wired."""
     return Subscription(
-        consumer.name, consumer.topic, _deferred(app, consumer), _deferred_batch(app, consumer)
+        consumer.name,
+        consumer.topic,
+        _deferred(app, consumer),
+        _deferred_batch(app, consumer),
+        consumer.wants,
     )
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
+from schemas.reference import CountyReferenceLoaded
 from schemas.topics import BOOKING_EVENTS
 from services.common.runtime import Runtime
 from services.common.wiring import Consumer, service_app
@@ -26,7 +27,12 @@ async def wire(runtime: Runtime, _: AsyncExitStack) -> RosterHandlers:
 
 # What the roster consumes: booking's record of the county's reference data (nothing else of it).
 CONSUMERS: tuple[Consumer[RosterHandlers], ...] = (
-    Consumer("roster-county", BOOKING_EVENTS, lambda h: h.reference.apply),
+    Consumer(
+        "roster-county",
+        BOOKING_EVENTS,
+        lambda h: h.reference.apply,
+        wants=frozenset({CountyReferenceLoaded.event_type}),
+    ),
 )
 
 

@@ -30,6 +30,8 @@ from services.booking.domain.state import Diary
 from services.common.consumer import Position
 from services.common.unit_of_work import Metadata, load_one, run_unit
 
+# The roster events that change capacity; registering an officer changes none.
+ROSTER_FACTS = frozenset(e.event_type for e in (DutyAssigned, DutyEnded, OfficerWithdrawn))
 # How far ahead a displaced appointment may move before it is left for a supervisor.
 LOOK_AHEAD_DAYS = 14
 

@@ -213,3 +213,23 @@ async def test_a_poison_record_in_a_large_batch_ends_up_alone_and_the_clean_ones
     assert [headers["dlq_source_offset"] for _, headers in h.dead] == ["41"]
     # Halving down to the poison record: a handful of transactions, not one per record.
     assert h.ledger.transactions <= 2 * 6 + 1
+
+
+def other_kind(n: int) -> Envelope:
+    """An event of a type the consumer does not act on."""
+    return envelope(n).model_copy(update={"event_type": "Ignored"})
+
+
+async def test_a_consumer_that_wants_some_types_lets_the_others_pass_without_a_transaction() -> None:
+    h = Harness()
+    wanting = IdempotentConsumer(
+        "counter", MemoryPool(h.ledger), h.apply, h.publish, h.apply_batch, wants=frozenset({"Counted"})
+    )
+    outcomes = await wanting.handle_batch([rec(0, other_kind(7)), rec(1, envelope(1)), rec(2, other_kind(8))])
+    assert outcomes == ["passed", "applied", "passed"]
+    assert h.ledger.counted == [1] and h.ledger.transactions == 1
+    assert await wanting.handle_batch([rec(3, other_kind(9)), rec(4, other_kind(10))]) == ["passed"] * 2
+    assert h.ledger.transactions == 1  # a fetch of nothing it acts on opened no transaction
+    assert await wanting.handle(rec(5, other_kind(11))) == "passed" and h.ledger.counted == [1]
+    # An unreadable record is never let pass: it still goes aside with why.
+    assert await wanting.handle_batch([garbage(6)]) == ["deadlettered"]

@@ -15,6 +15,7 @@ from services.booking.adapters.refusals import status_of
 from services.booking.app.forms import BookingForm
 from services.booking.app.handlers import BookingHandlers, NotSeeded
 from services.booking.domain.errors import BookingRefused, SlotTaken
+from services.booking.domain.state import Appointment, DiaryDay
 from services.common.auth import Caller, Role
 from services.common.http import allow, problem
 from services.common.logging import correlation_id
@@ -53,6 +54,22 @@ class Booked(BaseModel):
     ends_at: datetime
     day: str
     when: str
+
+
+def booked(day: DiaryDay, appointment: Appointment) -> Booked:
+    """An appointment as booked on its day, as the call taker is told it."""
+    return Booked(
+        appointment_id=appointment.appointment_id,
+        place=day.diary.place,
+        place_id=day.place.id,
+        district_id=day.district.id,
+        room_id=appointment.room_id,
+        officer_id=appointment.officer_id,
+        starts_at=appointment.starts_at,
+        ends_at=appointment.ends_at,
+        day=spoken_day(day.diary.day),
+        when=spoken_range(appointment.starts_at, appointment.ends_at),
+    )
 
 
 def handlers_of(request: Request) -> BookingHandlers:
@@ -155,19 +172,7 @@ async def _book(request: Request, place: Place, place_id: str, form: BookingForm
         return refused(exc)
     except (TooMuchContention, NotSeeded) as exc:
         return problem(503, str(exc), retry_after_seconds=1)
-    day = booking.day
-    body = Booked(
-        appointment_id=booking.appointment_id,
-        place=place,
-        place_id=day.place.id,
-        district_id=day.district.id,
-        room_id=booking.room_id,
-        officer_id=booking.officer_id,
-        starts_at=booking.starts_at,
-        ends_at=booking.ends_at,
-        day=spoken_day(day.diary.day),
-        when=spoken_range(booking.starts_at, booking.ends_at),
-    )
+    body = booked(booking.day, booking.appointment)
     # A retried request answers as the first did; the header says it booked nothing new.
     headers = {"idempotent-replayed": "true"} if booking.again else None
     return Response(body.model_dump_json(), status_code=201, headers=headers, media_type="application/json")

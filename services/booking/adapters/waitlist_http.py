@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from schemas.base import DomainEvent
 from schemas.booking import PLACE_ID, Place
-from services.booking.adapters.http import Booked, Booker, Viewer, handlers_of, meta_of, refused
+from services.booking.adapters.http import Booked, Booker, Viewer, booked, handlers_of, meta_of, refused
 from services.booking.adapters.personal import InvalidPersonalData
 from services.booking.app.handlers import NotSeeded
 from services.booking.app.waitlist import Answers, EntryState, Taken, WaitlistForm, Waitlists
@@ -163,20 +163,7 @@ async def leave_waitlist(request: Request, appointment_id: str, caller: Booker) 
 
 
 def _accepted(taken: Taken) -> Accepted:
-    a, day = taken.appointment, taken.day
-    return Accepted(
-        appointment_id=a.appointment_id,
-        place=day.diary.place,
-        place_id=day.place.id,
-        district_id=day.district.id,
-        room_id=a.room_id,
-        officer_id=a.officer_id,
-        starts_at=a.starts_at,
-        ends_at=a.ends_at,
-        day=spoken_day(day.diary.day),
-        when=spoken_range(a.starts_at, a.ends_at),
-        events=_names(taken.events),
-    )
+    return Accepted(**booked(taken.day, taken.appointment).model_dump(), events=_names(taken.events))
 
 
 @router.post("/offers/{appointment_id}/accept", response_model=Accepted, responses=RESPONSES)

@@ -21,7 +21,7 @@ from services.booking.domain.calendar import to_utc
 from services.booking.domain.capacity import free_slots, nearest_alternatives
 from services.booking.domain.errors import Refusal, RequestReused, SlotTaken, UnknownAppointment
 from services.booking.domain.reference import CountyState, LoadCounty
-from services.booking.domain.state import Diary, DiaryDay, DiaryDayEvent
+from services.booking.domain.state import Appointment, Diary, DiaryDay, DiaryDayEvent
 from services.common.config import Settings
 from services.common.consumer import Transient
 from services.common.db import session_connection
@@ -61,13 +61,14 @@ def fingerprint(place: Place, place_id: str, form: BookingForm, caller: CallerDe
 class Booking:
     """A booking as the call taker is told it; ``again`` when a retried request found it booked."""
 
-    appointment_id: str
     day: DiaryDay
-    starts_at: datetime
-    ends_at: datetime
-    room_id: str | None
-    officer_id: str | None
+    appointment: Appointment
     again: bool = False
+
+    @property
+    def appointment_id(self) -> str:
+        """The appointment booked."""
+        return self.appointment.appointment_id
 
 
 COUNTY: Fold[CountyState, county_reference.CountyEvent] = Fold(
@@ -294,7 +295,4 @@ def booking_on(day: Loaded[DiaryDay], appointment_id: str, *, again: bool = Fals
     found = day.state.find(appointment_id)
     if found is None:
         raise UnknownAppointment(appointment_id)
-    return Booking(
-        appointment_id, day.state, found.starts_at, found.ends_at, found.room_id, found.officer_id, again
-    )
-
+    return Booking(day.state, found, again)

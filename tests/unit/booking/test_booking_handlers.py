@@ -22,7 +22,7 @@ async def test_a_booking_is_stored_sealed_with_an_outbox_row_and_placed() -> Non
     events = [as_domain_event(e) for e in store.events(stream)]
     assert [type(e) for e in events] == [SlotBooked]
     assert isinstance(events[0], SlotBooked)
-    assert events[0].appointment_id == booked.appointment_id and booked.officer_id == "officer-a"
+    assert events[0].appointment_id == booked.appointment_id and booked.appointment.officer_id == "officer-a"
     assert b"Jane" not in store.events(stream)[0].envelope.kafka_value()
     assert [o.topic for o in store.outbox if o.envelope.subject == stream] == ["booking.events"]
     assert await store.views.locate(booked.appointment_id) == stream

@@ -22,10 +22,17 @@ from tests.support.services import ServiceProcess
 pytestmark = pytest.mark.integration
 
 
-async def submit(settings: Settings, request: dict[str, Any], raw: bytes | None = None) -> None:
+async def submit(
+    settings: Settings,
+    request: dict[str, Any],
+    raw: bytes | None = None,
+    *,
+    version: int = 1,
+    key: str | None = None,
+) -> None:
     """Publish a request as a control-room system does: CloudEvents headers, key = request id."""
     envelope = Envelope(
-        event_id=uuid.uuid4(), event_type="AppointmentRequestSubmitted", schema_version=1,
+        event_id=uuid.uuid4(), event_type="AppointmentRequestSubmitted", schema_version=version,
         source="urn:herts-police:control-room:storm", subject=str(request.get("request_id", "?")),
         time=datetime.now(UTC), correlation_id=f"incident-{uuid.uuid4().hex[:6]}", actor="control-room:storm",
         data=request,
@@ -34,10 +41,9 @@ async def submit(settings: Settings, request: dict[str, Any], raw: bytes | None 
     await broker.start()
     try:
         send = kafka.publisher(broker, settings.topic_prefix)
-        key = str(request.get("request_id", "?")).encode()
         await send(
             CONTROLROOM_REQUESTS,
-            key,
+            (key or str(request.get("request_id", "?"))).encode(),
             raw if raw is not None else envelope.kafka_value(),
             envelope.kafka_headers(),
         )
@@ -109,17 +115,43 @@ async def test_a_request_for_a_taken_slot_is_refused_with_alternatives(
     assert answers[0][1]["code"] == "slot-taken" and len(answers[0][1]["alternatives"]) == 3
 
 
-async def test_an_unreadable_request_goes_to_the_dead_letter_topic(
+async def test_a_request_with_a_readable_id_is_always_answered_with_the_field_and_the_reason(
     booking_and_projections: tuple[ServiceProcess, ServiceProcess], test_settings: Settings
 ) -> None:
-    request_id = f"BROKEN-{uuid.uuid4().hex[:8]}"
-    await submit(test_settings, {"request_id": request_id, "place": "moon"})
+    moon, long, old = (f"ODD-{uuid.uuid4().hex[:8]}" for _ in range(3))
+    form = booking_form("2027-02-15", "19:00", phone="07700 900456")
+    await submit(test_settings, {**form, "request_id": moon, "place": "moon", "place_id": "hitchin"})
+    await submit(
+        test_settings,
+        {**form, "request_id": long, "place": "station", "place_id": "hitchin",
+         "caller": {"name": "x" * 500, "phone": "07700 900456"}},
+    )  # fmt: skip
+    at_hitchin = {**form, "place": "station", "place_id": "hitchin"}
+    await submit(test_settings, {**at_hitchin, "request_id": old}, version=9)
+    answers = {rid: await answers_for(test_settings, appointment_id_for(rid), 1) for rid in (moon, long, old)}
+    assert {rid: [n for n, _ in found] for rid, found in answers.items()} == {
+        moon: ["RequestRefused"], long: ["RequestRefused"], old: ["RequestRefused"]
+    }
+    refused = {rid: found[0][1] for rid, found in answers.items()}
+    assert (refused[moon]["field"], refused[moon]["code"]) == ("place", "invalid")
+    assert refused[long]["field"] == "caller.name" and "200" in refused[long]["reason"]
+    assert refused[old]["field"] == "schema_version"
+    assert all("900456" not in json.dumps(r) and "xxxx" not in json.dumps(r) for r in refused.values())
+
+
+async def test_a_record_with_no_readable_request_id_goes_to_the_dead_letter_topic_without_its_values(
+    booking_and_projections: tuple[ServiceProcess, ServiceProcess], test_settings: Settings
+) -> None:
+    key = f"NOID-{uuid.uuid4().hex[:8]}"
+    await submit(test_settings, {"place": "moon", "caller": {"phone": "07700 900789"}}, key=key)
     for _ in range(60):
         dead = await read_topic(test_settings.kafka_bootstrap, test_settings.topic(DEADLETTER), at_least=1)
-        mine = [r for r in dead if r.key == request_id.encode() and header(r, "dlq_consumer")]
+        mine = [r for r in dead if r.key == key.encode() and header(r, "dlq_consumer")]
         if mine:
             break
         await asyncio.sleep(0.5)
-    assert mine, "the broken request never reached the dead-letter topic"
-    assert "control-room request" in (header(mine[0], "dlq_reason") or "")
+    assert mine, "the record with no request id never reached the dead-letter topic"
+    reason = header(mine[0], "dlq_reason") or ""
+    assert "control-room request" in reason and "request_id" in reason
+    assert "900789" not in reason
     assert header(mine[0], "dlq_source_topic") == test_settings.topic(CONTROLROOM_REQUESTS)

@@ -48,7 +48,10 @@ async def wire(runtime: Runtime, cleanups: AsyncExitStack) -> BookingHandlers:
 # its own events, which the waitlist reacts to (freed capacity offered to the callers waiting).
 CONSUMERS: tuple[Consumer[BookingHandlers], ...] = (
     Consumer("booking-roster", ROSTER_EVENTS, lambda h: RosterChanges(h).apply, wants=ROSTER_FACTS),
-    Consumer("booking-controlroom", CONTROLROOM_REQUESTS, lambda h: ControlRoomRequests(h).apply),
+    # Requests are commands of the control room's, read and refused by their own reader.
+    Consumer(
+        "booking-controlroom", CONTROLROOM_REQUESTS, lambda h: ControlRoomRequests(h).apply, contract=False
+    ),
     Consumer(
         "booking-waitlist",
         BOOKING_EVENTS,

@@ -34,6 +34,9 @@ import asyncpg
 from asyncpg import exceptions as pg
 from pydantic import ValidationError
 
+# Every published event registered, whichever of them this service itself imports.
+from schemas import booking, notifications, reference, roster  # noqa: F401
+from schemas.base import UnknownEvent, parse_event
 from schemas.envelope import Envelope
 from schemas.topics import DEADLETTER
 from services.common import metrics
@@ -110,6 +113,8 @@ class Subscription:
     apply_batch: ApplyBatch | None = None
     # The event types it acts on; others are let pass with no transaction (None: every type).
     wants: frozenset[str] | None = None
+    # Whether records must be published events (a registered type and version, valid data).
+    contract: bool = True
 
 
 @dataclass(frozen=True)
@@ -126,15 +131,45 @@ def position_of(record: Record) -> Position:
     return Position(record.topic, record.partition, record.offset)
 
 
-def split(records: Iterable[Record]) -> tuple[list[Readable], list[tuple[Record, str]]]:
-    """The records that read as envelopes, and the others with why they do not."""
+def fields_of(exc: ValidationError) -> str:
+    """Which fields a model refused and why, never the values sent (they may be personal data)."""
+    return "; ".join(
+        f"{'.'.join(str(p) for p in e['loc']) or 'value'}: {e['msg']}"
+        for e in exc.errors(include_input=False, include_url=False)[:5]
+    )
+
+
+def why_unreadable(exc: Exception) -> str:
+    """Why a record could not be read, in words that repeat nothing it held."""
+    return f"unreadable record: {fields_of(exc) if isinstance(exc, ValidationError) else exc}"
+
+
+def contract_breach(envelope: Envelope) -> str | None:
+    """Why an event is outside the published contract (type, version, or data its model refuses)."""
+    try:
+        parse_event(envelope.event_type, envelope.schema_version, envelope.data)
+    except UnknownEvent as exc:
+        return f"outside the contract: {exc}"
+    except ValidationError as exc:
+        return f"outside the contract: {envelope.event_type} v{envelope.schema_version}: {fields_of(exc)}"
+    return None
+
+
+def split(
+    records: Iterable[Record], contract: bool = False
+) -> tuple[list[Readable], list[tuple[Record, str]]]:
+    """The records that read as envelopes (of the contract, if asked), and the others with why not."""
     readable: list[Readable] = []
     unreadable: list[tuple[Record, str]] = []
     for record in records:
         try:
             envelope = Envelope.from_kafka(record.headers or (), record.value or b"")
         except _UNREADABLE as exc:
-            unreadable.append((record, f"unreadable record: {exc}"))
+            unreadable.append((record, why_unreadable(exc)))
+            continue
+        breach = contract_breach(envelope) if contract else None
+        if breach is not None:
+            unreadable.append((record, breach))
         else:
             readable.append(Readable(record, envelope, position_of(record)))
     return readable, unreadable
@@ -173,6 +208,7 @@ class IdempotentConsumer:
         publish: Publish,
         apply_batch: ApplyBatch | None = None,
         wants: frozenset[str] | None = None,
+        contract: bool = False,
     ) -> None:
         self.name = name
         self._pool = pool
@@ -180,6 +216,8 @@ class IdempotentConsumer:
         self._publish = publish
         self._apply_batch = apply_batch
         self._wants = wants
+        # Whether every record must be a published (type, version) whose data its model accepts.
+        self._contract = contract
 
     def _passes_by(self, record: Record) -> bool:
         """A readable record of a type this consumer does not act on: nothing to apply or keep."""
@@ -197,7 +235,10 @@ class IdempotentConsumer:
         try:
             envelope = Envelope.from_kafka(record.headers or (), record.value or b"")
         except _UNREADABLE as exc:
-            return await self._deadletter(record, f"unreadable record: {exc}")
+            return await self._deadletter(record, why_unreadable(exc))
+        breach = contract_breach(envelope) if self._contract else None
+        if breach is not None:
+            return await self._deadletter(record, breach)  # never applied, stored or acted on
         token = correlation_id.set(envelope.correlation_id)
         try:
             outcome = await self._apply_once(envelope, position)
@@ -205,7 +246,8 @@ class IdempotentConsumer:
             if is_transient(exc):
                 raise
             # Anything else would block the partition for ever: put it aside, with why.
-            outcome = await self._deadletter(record, f"{type(exc).__name__}: {exc}")
+            why = fields_of(exc) if isinstance(exc, ValidationError) else str(exc)
+            outcome = await self._deadletter(record, f"{type(exc).__name__}: {why}")
         finally:
             correlation_id.reset(token)
         metrics.CONSUMED.labels(self.name, record.topic, outcome).inc()
@@ -249,7 +291,7 @@ class IdempotentConsumer:
         return outcomes
 
     async def _commit_batch(self, records: Sequence[Record]) -> list[str]:
-        readable, unreadable = split(records)
+        readable, unreadable = split(records, self._contract)
         ends = next_offsets(records)
         outcomes: dict[Position, str] = {}
         async with self._pool.acquire() as conn, conn.transaction():

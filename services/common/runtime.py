@@ -67,7 +67,9 @@ class Runtime:
         prefix = self.settings.topic_prefix
         publish = kafka.publisher(self.broker, prefix)
         for s in subscriptions:
-            consumer = IdempotentConsumer(s.consumer, self.pool, s.apply, publish, s.apply_batch, s.wants)
+            consumer = IdempotentConsumer(
+                s.consumer, self.pool, s.apply, publish, s.apply_batch, s.wants, s.contract
+            )
             # A consumer that can apply a batch gets Kafka's fetches whole, one transaction each.
             subscribe = kafka.subscribe if s.apply_batch is None else kafka.subscribe_batch
             subscribe(self.broker, s.topic, consumer, prefix, self.settings.db_suffix)

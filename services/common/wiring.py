@@ -45,10 +45,13 @@ class Consumer(Generic[H]):
         apply: Callable[[H], Apply],
         apply_batch: Callable[[H], ApplyBatch] | None = None,
         wants: frozenset[str] | None = None,
+        contract: bool = True,
     ) -> None:
         self.name, self.topic, self.apply, self.apply_batch = name, topic, apply, apply_batch
         # The event types it acts on: the others pass by without a transaction.
         self.wants = wants
+        # Records must be published events; a consumer of commands (the control room) checks its own.
+        self.contract = contract
 
 
 def _handlers(app: FastAPI) -> Any:
@@ -84,6 +87,7 @@ def subscription(app: FastAPI, consumer: Consumer[Any]) -> Subscription:
         _deferred(app, consumer),
         _deferred_batch(app, consumer),
         consumer.wants,
+        consumer.contract,
     )
 
 

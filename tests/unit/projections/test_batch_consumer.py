@@ -233,3 +233,41 @@ async def test_a_consumer_that_wants_some_types_lets_the_others_pass_without_a_t
     assert await wanting.handle(rec(5, other_kind(11))) == "passed" and h.ledger.counted == [1]
     # An unreadable record is never let pass: it still goes aside with why.
     assert await wanting.handle_batch([garbage(6)]) == ["deadlettered"]
+
+
+def published(
+    n: int, *, version: int = 1, data: dict[str, Any] | None = None, kind: str = "DutyEnded"
+) -> Envelope:
+    """An event as a publisher would put it on a topic: a registered type unless told otherwise."""
+    body = data if data is not None else {
+        "officer_id": f"o-{n}", "duty_id": f"d-{n}", "ends_at": "2026-12-01T18:00:00Z", "early": False,
+        "reason": "end of day", "ended_at": "2026-12-01T18:00:00Z",
+    }  # fmt: skip
+    return envelope(n).model_copy(update={"event_type": kind, "schema_version": version, "data": body})
+
+
+async def test_a_consumer_of_the_contract_puts_aside_what_is_not_published_and_never_applies_it() -> None:
+    h = Harness()
+
+    async def keep(conn: Any, env: Envelope, _: Position) -> None:
+        conn.ledger.counted.append(int(env.data["officer_id"].removeprefix("o-")))
+
+    async def keep_all(conn: Any, batch: Sequence[tuple[Envelope, Position]]) -> None:
+        for env, pos in batch:
+            await keep(conn, env, pos)
+
+    checking = IdempotentConsumer("counter", MemoryPool(h.ledger), keep, h.publish, keep_all, contract=True)
+    wrong_shape = published(2, data={"officer_id": "o-2", "phone": "07700 900111"})
+    records = [
+        rec(0, published(1)), rec(1, wrong_shape), rec(2, published(3, version=7)),
+        rec(3, published(4, kind="Forged")), garbage(4),
+    ]  # fmt: skip
+    outcomes = await checking.handle_batch(records)
+    assert outcomes == ["applied", "deadlettered", "deadlettered", "deadlettered", "deadlettered"]
+    assert h.ledger.counted == [1]  # only the published one was applied
+    reasons = {headers["dlq_source_offset"]: headers["dlq_reason"] for _, headers in h.dead}
+    assert reasons["1"].startswith("outside the contract: DutyEnded v1:") and "duty_id" in reasons["1"]
+    assert "newer than this code knows" in reasons["2"] and "unknown event type" in reasons["3"]
+    assert all("900111" not in reason for reason in reasons.values())  # no value is repeated
+    assert await checking.handle(rec(5, published(5, kind="Forged"))) == "deadlettered"
+    assert h.ledger.counted == [1]

@@ -40,6 +40,7 @@ from schemas.base import UnknownEvent, parse_event
 from schemas.envelope import Envelope
 from schemas.topics import DEADLETTER
 from services.common import metrics
+from services.common.db import is_outage
 from services.common.eventstore import StreamConflict
 from services.common.logging import correlation_id, get_logger
 
@@ -56,20 +57,9 @@ class Transient(Exception):
 
 def is_transient(exc: BaseException) -> bool:
     """Whether an error should leave the record unacknowledged, to come back, not go aside."""
-    return isinstance(
-        exc,
-        Transient
-        | StreamConflict
-        | OSError
-        | TimeoutError
-        | asyncpg.PostgresConnectionError
-        | asyncpg.InterfaceError
-        | asyncpg.CannotConnectNowError
-        # The server was stopped under us, or a race was lost: none of it is the record's doing.
-        | pg.AdminShutdownError
-        | pg.CrashShutdownError
-        | pg.SerializationError
-        | pg.DeadlockDetectedError,
+    # A server down, stopped under us or busy, or a race lost: none of it is the record's doing.
+    return is_outage(exc) or isinstance(
+        exc, Transient | StreamConflict | pg.SerializationError | pg.DeadlockDetectedError
     )
 
 

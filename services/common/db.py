@@ -72,6 +72,24 @@ async def migrate(pool: asyncpg.Pool, folders: Sequence[Path]) -> list[str]:
     return applied
 
 
+# A server not answering, restarting or full: not the request's fault, and likely to pass.
+OUTAGES: tuple[type[BaseException], ...] = (
+    OSError,
+    TimeoutError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.TooManyConnectionsError,
+    asyncpg.AdminShutdownError,
+    asyncpg.CrashShutdownError,
+)
+
+
+def is_outage(exc: BaseException) -> bool:
+    """Whether an error means a server is down or busy (answer 503 and retry), not a bug or bad input."""
+    return isinstance(exc, OUTAGES)
+
+
 async def _nothing_session_wide(_: asyncpg.Connection) -> None:
     """Ordinary checkouts leave no session state (asyncpg still rolls back an open transaction)."""
 

@@ -19,6 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from services.common import metrics
 from services.common.auth import Caller, InvalidToken, Role, read_token
 from services.common.config import settings
+from services.common.db import is_outage
 from services.common.logging import correlation_id, get_logger
 
 log = get_logger(__name__)
@@ -85,6 +86,10 @@ async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
     return problem(422, "the request is not valid", errors=errors)
 
 
+# How long a caller is asked to wait when a database or broker is down.
+RETRY_AFTER_SECONDS = 2
+
+
 class Correlate:
     """Correlation ids, request metrics, a 500 body for the unforeseen, and which process answered.
 
@@ -116,11 +121,20 @@ class Correlate:
 
         try:
             await self.app(scope, receive, send_marked)
-        except Exception:
-            log.exception("unhandled error", path=scope.get("path"))
+        except Exception as exc:
             if responded:
                 raise
-            body = problem(500, "internal error; the correlation id identifies it in the logs")
+            if is_outage(exc):
+                # A database or broker not answering: nothing was decided, so the caller may retry.
+                log.warning("dependency down", path=scope.get("path"), error=type(exc).__name__)
+                body = problem(
+                    503, "a server this service needs is not answering: try again shortly",
+                    retry_after_seconds=RETRY_AFTER_SECONDS,
+                )  # fmt: skip
+                body.headers["retry-after"] = str(RETRY_AFTER_SECONDS)
+            else:
+                log.exception("unhandled error", path=scope.get("path"))
+                body = problem(500, "internal error; the correlation id identifies it in the logs")
             await body(scope, receive, send_marked)
         finally:
             correlation_id.reset(token)

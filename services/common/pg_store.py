@@ -11,16 +11,18 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Sequence
-from contextlib import AsyncExitStack, asynccontextmanager
+from contextlib import asynccontextmanager
 from typing import Any, Generic, TypeVar
 
 import asyncpg
 
 from services.common.eventstore import append_streams, load_streams
+from services.common.logging import get_logger
 from services.common.staging import StagedUnit
 from services.common.unit_of_work import Fold, Loaded, S, as_domain_event
 
 V = TypeVar("V")
+log = get_logger(__name__)
 CACHE_STREAMS = 4096
 
 
@@ -118,12 +120,24 @@ class PgEventStore(Generic[V]):
     @asynccontextmanager
     async def unit(self, within: asyncpg.Connection | None = None) -> AsyncIterator[PgUnit[V]]:
         """A unit of work: its own connection and transaction, or a savepoint ``within`` a caller's."""
-        async with AsyncExitStack() as stack:
-            conn = within if within is not None else await stack.enter_async_context(self.pool.acquire())
+        conn = within if within is not None else await self.pool.acquire()
+        try:
             # Inside a caller's transaction nothing is committed here: it may start from cached
             # states (the tail is read all the same) but keeps none of its own.
             unit = PgUnit(conn, self.source, self._views(conn), self.cache, commits=within is None)
             async with conn.transaction():
                 yield unit
                 await unit.flush()
+        finally:
+            if within is None:
+                await self._give_back(conn)
         unit.remember()
+
+    async def _give_back(self, conn: asyncpg.Connection) -> None:
+        # Once the unit has committed, a failure to return its connection must not turn that
+        # success into an error (a call taker would retry and book twice): drop the connection.
+        try:
+            await self.pool.release(conn)
+        except Exception as exc:
+            log.warning("connection not given back; dropped", error=type(exc).__name__)
+            conn.terminate()

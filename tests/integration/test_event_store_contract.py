@@ -63,3 +63,38 @@ async def test_a_cached_state_catches_up_with_another_process_s_appends(
     mine, theirs = await run_unit(store, read), await run_unit(other, read)
     assert mine.state == theirs.state == ("1", "2", "3")
     assert mine.version == theirs.version == 3
+
+
+class _PoolThatFailsToTakeBack:
+    """The real pool, except that giving a connection back fails (as when the server restarts)."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+        self.dropped: list[asyncpg.Connection] = []
+
+    async def acquire(self) -> asyncpg.Connection:
+        return await self._pool.acquire()
+
+    async def release(self, conn: asyncpg.Connection) -> None:
+        self.dropped.append(conn)
+        raise ConnectionResetError("the server went away after the commit")
+
+
+async def test_a_committed_unit_stays_a_success_when_its_connection_cannot_be_given_back(
+    store: PgEventStore[None],
+) -> None:
+    flaky = _PoolThatFailsToTakeBack(store.pool)
+    shaky: PgEventStore[None] = PgEventStore(flaky, "urn:test", lambda _: None)
+
+    async def work(unit: Unit[None]) -> Loaded[Collars]:
+        loaded = await load_one(unit, COLLARS, "officer:late")
+        return unit.append(loaded, [registered("officer:late", "1")], META)
+
+    after = await run_unit(shaky, work)  # no error: the commit happened
+    assert after.version == 1
+    assert len(flaky.dropped) == 1  # it was offered back once, failed, and was dropped
+
+    async def read(unit: Unit[None]) -> Loaded[Collars]:
+        return await load_one(unit, COLLARS, "officer:late")
+
+    assert (await run_unit(store, read)).state == ("1",)

@@ -66,3 +66,25 @@ async def test_roles_are_checked_without_a_thread_hop_and_refused_clearly() -> N
     assert (await _get("/echo")).status_code == 401
     forbidden = await _get("/echo", authorization=_bearer(Role.GATEWAY))
     assert forbidden.status_code == 403 and "gateway" in forbidden.json()["detail"]
+
+
+def _failing_app(error: BaseException) -> FastAPI:
+    app = create_http_app("test", {})
+
+    @app.get("/down")
+    async def down() -> None:
+        raise error
+
+    return app
+
+
+async def test_a_database_or_broker_not_answering_is_a_503_with_a_retry_hint_never_a_500() -> None:
+    import asyncpg
+
+    for error in (ConnectionRefusedError(), TimeoutError(), asyncpg.CannotConnectNowError("starting")):
+        transport = httpx.ASGITransport(app=_failing_app(error), raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            response = await client.get("/down")
+        assert response.status_code == 503, type(error).__name__
+        assert response.headers["retry-after"] == "2"
+        assert response.json()["retry_after_seconds"] == 2

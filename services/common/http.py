@@ -115,8 +115,12 @@ class Correlate:
             nonlocal status, responded
             if message["type"] == "http.response.start":
                 status, responded = message["status"], True
+                headers = list(message.get("headers", []))
                 extra = [(b"x-correlation-id", cid.encode()), (b"x-served-by", self.served_by)]
-                message = {**message, "headers": [*message.get("headers", []), *extra]}
+                # Answers carry briefings, diaries and sealed personal data: no cache keeps any.
+                if not any(name.lower() == b"cache-control" for name, _ in headers):
+                    extra.append((b"cache-control", b"no-store"))
+                message = {**message, "headers": [*headers, *extra]}
             await send(message)
 
         try:

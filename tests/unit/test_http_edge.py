@@ -46,6 +46,7 @@ async def test_the_correlation_id_is_carried_through_the_request_and_echoed() ->
     assert response.json() == {"correlation_id": "call-9", "actor": "officer:u1"}
     assert response.headers["x-correlation-id"] == "call-9"
     assert response.headers["x-served-by"] == str(os.getpid())
+    assert response.headers["cache-control"] == "no-store"  # briefings and diaries are never cached
 
 
 async def test_a_request_without_one_gets_a_fresh_correlation_id() -> None:

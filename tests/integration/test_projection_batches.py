@@ -244,6 +244,17 @@ async def test_a_crash_mid_batch_then_redelivery_leaves_what_a_clean_run_leaves(
     assert await read_models(crash_db) == await read_models(clean_db)
 
 
+async def migrated_up_to(fresh_database: MakeDb, tmp_path: Path, *names: str) -> asyncpg.Pool:
+    """A projections database as an older release left it: only these migrations applied."""
+    older = await fresh_database("proj_older")
+    folder = tmp_path / "projections" / "migrations"
+    folder.mkdir(parents=True)
+    for name in names:
+        shutil.copy(MIGRATIONS / name, folder)
+    await migrate(older, [folder])
+    return older
+
+
 async def test_the_diary_days_of_history_recorded_before_the_index_are_indexed_once_at_start(
     fresh_database: MakeDb, tmp_path: Path
 ) -> None:
@@ -251,11 +262,7 @@ async def test_the_diary_days_of_history_recorded_before_the_index_are_indexed_o
     envs = envelopes()
     await booking_consumer("projections-booking", live).handle_batch(records(envs))
     # An older database: the first migration only, its history recorded before diary_days existed.
-    older = await fresh_database("proj_older")
-    first_only = tmp_path / "projections" / "migrations"
-    first_only.mkdir(parents=True)
-    shutil.copy(MIGRATIONS / "001_read_models.sql", first_only)
-    await migrate(older, [first_only])
+    older = await migrated_up_to(fresh_database, tmp_path, "001_read_models.sql")
     async with older.acquire() as conn:
         await batch.record_events(conn, [(env, Position(TOPIC, 0, n)) for n, env in enumerate(envs)])
     assert await migrate(older, [MIGRATIONS]) == [
@@ -276,12 +283,7 @@ async def test_a_diary_written_when_a_visit_was_kept_under_its_diary_cars_id_mov
     await booking_consumer("projections-booking", live).handle_batch(records(envs))
     # A database at the second migration, as the projections then wrote it: a diary car's
     # visit under the car's own id, a window held on it under its district.
-    older = await fresh_database("proj_older")
-    two = tmp_path / "projections" / "migrations"
-    two.mkdir(parents=True)
-    for name in ("001_read_models.sql", "002_diary_days.sql"):
-        shutil.copy(MIGRATIONS / name, two)
-    await migrate(older, [two])
+    older = await migrated_up_to(fresh_database, tmp_path, "001_read_models.sql", "002_diary_days.sql")
     async with older.acquire() as conn:
         await batch.record_events(conn, [(env, Position(TOPIC, 0, n)) for n, env in enumerate(envs)])
         for row in (await read_models(live))["diary"]:

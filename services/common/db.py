@@ -31,8 +31,9 @@ async def ensure_database(url: str) -> None:
     try:
         exists = await conn.fetchval("select 1 from pg_database where datname = $1", name)
         if not exists:
-            # Another process may win the race to create it; that is fine.
-            with contextlib.suppress(asyncpg.DuplicateDatabaseError):
+            # Another process may win the race to create it; that is fine. Two creating at once
+            # can also collide on the catalogue's unique index rather than the friendly error.
+            with contextlib.suppress(asyncpg.DuplicateDatabaseError, asyncpg.UniqueViolationError):
                 await conn.execute(f'create database "{name}"')
     finally:
         await conn.close()

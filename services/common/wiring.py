@@ -22,9 +22,11 @@ from schemas.envelope import Envelope
 from services.common.config import settings
 from services.common.consumer import Apply, ApplyBatch, Position, Subscription, Transient
 from services.common.http import create_http_app
+from services.common.logging import get_logger
 from services.common.runtime import Runtime
 
 H = TypeVar("H")
+log = get_logger(__name__)
 
 # Builds the handlers once the runtime is connected; registers its own clean-ups on the stack.
 Wire = Callable[[Runtime, AsyncExitStack], Awaitable[H]]
@@ -98,6 +100,31 @@ async def cancel_on_exit(task: asyncio.Task[None]) -> None:
         await task
 
 
+WIRE_RETRY_SECONDS = 1.0
+
+
+async def wire_until_done(service: str, wire: Wire[H], runtime: Runtime, cleanups: AsyncExitStack) -> H:
+    """Wire the handlers, trying again after a failure (what a failed try opened is closed first).
+
+    A worker whose wiring failed once (a database another worker was creating at that
+    moment, a server restarting) would otherwise stay unhealthy until someone restarted it.
+    """
+    while True:
+        attempt = AsyncExitStack()
+        try:
+            handlers = await wire(runtime, attempt)
+        except asyncio.CancelledError:
+            await attempt.aclose()
+            raise
+        except Exception as exc:
+            await attempt.aclose()
+            log.warning("wiring failed; trying again", service=service, error=type(exc).__name__)
+            await asyncio.sleep(WIRE_RETRY_SECONDS)
+            continue
+        cleanups.push_async_callback(attempt.aclose)
+        return handlers
+
+
 def service_app(
     service: str,
     migrations: Path,
@@ -118,7 +145,7 @@ def service_app(
 
             async def when_ready() -> None:
                 await runtime.ready.wait()
-                app.state.handlers = await wire(runtime, cleanups)
+                app.state.handlers = await wire_until_done(service, wire, runtime, cleanups)
 
             wiring = asyncio.create_task(when_ready(), name=f"{service}-wiring")
             try:

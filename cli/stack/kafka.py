@@ -181,6 +181,9 @@ def ensure_kafka(timeout: float = 120.0) -> str:
         "-Xmx1g",
         "-XX:+UseG1GC",
         "-XX:MaxGCPauseMillis=20",
+        # C1 only: on two cores, C2 compiling the broker for its first minutes took more CPU
+        # than the broker's work (10.8 s of 27 s in a booking benchmark), from the services.
+        "-XX:TieredStopAtLevel=1",
         "-Djava.awt.headless=true",
         f"-Dkafka.logs.dir={subdir('logs')}",
         f"-Dlog4j2.configurationFile={KAFKA_DEPLOY / 'log4j2.properties'}",

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
+import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
@@ -69,21 +70,63 @@ def publisher(broker: KafkaBroker, prefix: str = "") -> Any:
     return publish
 
 
+# Where a consumer stands is kept in PostgreSQL, in the transaction that applies each record
+# (consumer_offsets): Kafka's committed offset is only where a restarted consumer starts
+# reading, and what it reads again is skipped there. So it is committed at most this often,
+# not after every record: a commit per record was an offset write on the broker per record.
+COMMIT_EVERY_SECONDS = 5.0
+
+
+class CommitThrottle:
+    """Says when an applied record (or batch) should also be committed to Kafka: now and then."""
+
+    def __init__(
+        self, every: float = COMMIT_EVERY_SECONDS, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self._every = every
+        self._clock = clock
+        self._last: float | None = None
+
+    def due(self) -> bool:
+        """Whether to commit now (the first time, then once ``every`` seconds have passed)."""
+        now = self._clock()
+        if self._last is not None and now - self._last < self._every:
+            return False
+        self._last = now
+        return True
+
+
+async def settle(message: KafkaMessage, handled: Awaitable[object], throttle: CommitThrottle) -> None:
+    """Wait for a record (or batch) to be handled; rewind on failure, commit now and then on success.
+
+    A failure rewinds every partition in it to its first record, so it all comes again and
+    nothing after it is applied first (what NACK_ON_ERROR did, without its commit per record).
+    """
+    try:
+        await handled
+    except BaseException:
+        await message.nack()
+        raise
+    if throttle.due():
+        await message.ack()  # commits what this consumer has read: all of it applied by now
+
+
 def subscribe(
     broker: KafkaBroker, topic: str, consumer: IdempotentConsumer, prefix: str = "", group_suffix: str = ""
 ) -> None:
-    """Feed every record of ``topic`` to an idempotent consumer, acknowledging after it is applied."""
+    """Feed every record of ``topic`` to an idempotent consumer, one by one, in order."""
+    throttle = CommitThrottle()
 
     @broker.subscriber(
         f"{prefix}{topic}",
         # The group belongs to the read model's database: two databases, two groups.
         group_id=f"{consumer.name}{group_suffix}",
         auto_offset_reset="earliest",
-        ack_policy=AckPolicy.NACK_ON_ERROR,
+        ack_policy=AckPolicy.MANUAL,
         title=f"{consumer.name}:{topic}",
     )
     async def on_record(message: KafkaMessage) -> None:
-        await consumer.handle(message.raw_message)  # type: ignore[arg-type]
+        await settle(message, consumer.handle(message.raw_message), throttle)  # type: ignore[arg-type]
 
 
 # A fetch of up to this many records is applied in one transaction. A backlog fills each
@@ -114,17 +157,26 @@ def subscribe_batch(
     *,
     max_records: int = BATCH_RECORDS,
 ) -> None:
-    """Feed ``topic`` to an idempotent consumer a fetch at a time, acknowledging each applied batch.
+    """Feed ``topic`` to an idempotent consumer a fetch at a time, in one transaction each.
 
-    A failed batch is nacked: every partition in it is rewound to its first record, so
-    nothing of it is committed to Kafka and all of it comes again.
+    A failed batch is rewound: every partition in it goes back to its first record, so
+    all of it comes again.
     """
+    throttle = CommitThrottle()
+
+    async def handled(message: KafkaMessage) -> None:
+        try:
+            await consumer.handle_batch(message.raw_message)
+        except Exception as exc:
+            if is_transient(exc):
+                await asyncio.sleep(TRANSIENT_PAUSE_SECONDS)
+            raise
 
     @broker.subscriber(
         f"{prefix}{topic}",
         group_id=f"{consumer.name}{group_suffix}",
         auto_offset_reset="earliest",
-        ack_policy=AckPolicy.NACK_ON_ERROR,
+        ack_policy=AckPolicy.MANUAL,
         batch=True,
         max_records=max_records,
         batch_timeout_ms=BATCH_WAIT_MS,
@@ -132,12 +184,7 @@ def subscribe_batch(
         title=f"{consumer.name}:{topic}",
     )
     async def on_batch(message: KafkaMessage) -> None:
-        try:
-            await consumer.handle_batch(message.raw_message)
-        except Exception as exc:
-            if is_transient(exc):
-                await asyncio.sleep(TRANSIENT_PAUSE_SECONDS)
-            raise
+        await settle(message, handled(message), throttle)
 
 
 def recent_ids(bootstrap: str, prefix: str = "") -> Any:

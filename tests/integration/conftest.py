@@ -47,6 +47,22 @@ async def test_settings(servers: Servers, run_id: str) -> AsyncIterator[Settings
             os.environ[key] = old
     settings.cache_clear()
     await delete_topics(servers.kafka_bootstrap, prefix)
+    await drop_run_databases(servers.pg_url, run_id)
+
+
+async def drop_run_databases(pg_url: str, run_id: str) -> None:
+    """Drop every database this run made (each name holds the run id), so runs do not pile up.
+
+    Hundreds of leftover databases keep autovacuum busy visiting them, on the cores the next
+    run and every benchmark share.
+    """
+    conn = await asyncpg.connect(f"{pg_url}/postgres")
+    try:
+        names = await conn.fetch("select datname from pg_database where strpos(datname, $1) > 0", run_id)
+    finally:
+        await conn.close()
+    for row in names:
+        await drop_database(f"{pg_url}/{row['datname']}")
 
 
 @pytest.fixture

@@ -23,7 +23,7 @@ WAIT_SECONDS = 30.0
 async def test_a_county_loaded_through_one_worker_reaches_the_other_at_once(
     test_settings: Settings, tmp_path: Path
 ) -> None:
-    suffix = f"_county{uuid.uuid4().hex[:6]}"
+    suffix = f"{test_settings.db_suffix}county{uuid.uuid4().hex[:6]}"
     booking = service("booking", tmp_path, APPOINTMENTS_DB_SUFFIX=suffix, APPOINTMENTS_BOOKING_WORKERS="2")
     try:
         await booking.start(wait_seconds=120)

@@ -29,7 +29,7 @@ MOST_PER_SECOND = 1.0
 async def idle_stack(test_settings: Settings, tmp_path: Path) -> AsyncIterator[tuple[str, list[str]]]:
     """The four services on their own topics and databases, seeded, with nothing else to do."""
     run = uuid.uuid4().hex[:6]
-    prefix, suffix = f"idle-{run}.", f"_idle{run}"
+    prefix, suffix = f"idle-{run}.", f"{test_settings.db_suffix}idle{run}"
     await create_topics(test_settings.kafka_bootstrap, prefix)
     env = {
         "APPOINTMENTS_TOPIC_PREFIX": prefix,

@@ -111,6 +111,14 @@ async def settle(message: KafkaMessage, handled: Awaitable[object], throttle: Co
         await message.ack()  # commits what this consumer has read: all of it applied by now
 
 
+async def _undecoded(message: StreamMessage[Any]) -> None:
+    """FastStream's decoder for records nobody reads as decoded: the consumer reads the raw records.
+
+    FastStream's own would parse every record's value as JSON (and wrap each in a message),
+    only for the result to be thrown away. A coroutine, or FastStream runs it in a thread.
+    """
+
+
 def subscribe(
     broker: KafkaBroker, topic: str, consumer: IdempotentConsumer, prefix: str = "", group_suffix: str = ""
 ) -> None:
@@ -123,6 +131,7 @@ def subscribe(
         group_id=f"{consumer.name}{group_suffix}",
         auto_offset_reset="earliest",
         ack_policy=AckPolicy.MANUAL,
+        decoder=_undecoded,
         title=f"{consumer.name}:{topic}",
     )
     async def on_record(message: KafkaMessage) -> None:
@@ -138,14 +147,6 @@ BATCH_RECORDS = 1000
 BATCH_WAIT_MS = 100
 # After a transient failure the batch comes back; a short pause keeps an outage from spinning.
 TRANSIENT_PAUSE_SECONDS = 0.2
-
-
-def _undecoded(message: StreamMessage[Any]) -> None:
-    """FastStream's decoder for a batch nobody reads as decoded: the consumer reads the raw records.
-
-    FastStream's own would parse every record's value as JSON (and wrap each in a message),
-    only for the result to be thrown away.
-    """
 
 
 def subscribe_batch(

@@ -6,8 +6,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-import httpx
-
+from bench.client import Client
 from bench.figures import FREE_SLOTS_28_DAYS, FREE_SLOTS_DAY, Latency, Row
 from bench.load import Meter
 
@@ -34,7 +33,7 @@ class _Kind:
         )  # fmt: skip
 
 
-async def _get(client: httpx.AsyncClient, url: str, kind: _Kind) -> float:
+async def _get(client: Client, url: str, kind: _Kind) -> float:
     started = time.perf_counter()
     response = await client.get(url, params=kind.params)
     elapsed = time.perf_counter() - started
@@ -45,7 +44,7 @@ async def _get(client: httpx.AsyncClient, url: str, kind: _Kind) -> float:
 
 
 async def free_slots(
-    client: httpx.AsyncClient, station_id: str, first: date, requests: int, warmup: int, meter: Meter
+    client: Client, station_id: str, first: date, requests: int, warmup: int, meter: Meter
 ) -> tuple[list[Row], dict[str, int]]:
     """GET one day's and 28 days' free slots ``requests`` times each, one at a time, after a warm-up.
 

@@ -9,9 +9,9 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from pathlib import Path
 
-import httpx
 from aiokafka import AIOKafkaProducer
 
+from bench.client import Answer, Client
 from bench.service import check_alive
 from bench.stage import fresh_topic_retries_quiet
 from bench.workers import NEW_CONNECTION
@@ -25,7 +25,7 @@ OFFERED_SECONDS = 90.0
 OFFER_WINDOW_DAYS = 60
 
 
-async def seed_county(client: httpx.AsyncClient, admin_token: str) -> httpx.Response:
+async def seed_county(client: Client, admin_token: str) -> Answer:
     """PUT the county's reference data, as `appointments seed` does, on a new connection.
 
     A worker that already holds it answers 200 all the same, and holds it from then on.
@@ -69,7 +69,7 @@ def windows(days: Sequence[date]) -> list[tuple[date, date]]:
     return spans
 
 
-async def offered(client: httpx.AsyncClient, plan: Sequence[PlannedSlot]) -> set[tuple[str, datetime]]:
+async def offered(client: Client, plan: Sequence[PlannedSlot]) -> set[tuple[str, datetime]]:
     """Every (station, start) that GET /stations/{id}/free-slots offers over the plan's days."""
     days: dict[str, list[date]] = {}
     for slot in plan:
@@ -91,7 +91,7 @@ def not_offered(plan: Sequence[PlannedSlot], offer: set[tuple[str, datetime]]) -
 
 
 async def wait_until_offered(
-    client: httpx.AsyncClient, process: subprocess.Popen[bytes], plan: Sequence[PlannedSlot], log_path: Path
+    client: Client, process: subprocess.Popen[bytes], plan: Sequence[PlannedSlot], log_path: Path
 ) -> None:
     """Wait until the service offers every planned slot (its roster consumer has the duties)."""
     deadline = time.monotonic() + OFFERED_SECONDS

@@ -9,11 +9,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
 from aiokafka import AIOKafkaConsumer
 
 from bench import proctree
 from bench.arrivals import Arrivals
+from bench.client import Client
 from bench.figures import Latency, Row
 from bench.load import Meter, drive
 from bench.session import Session
@@ -92,7 +92,7 @@ async def measure_path(
 
 
 async def _measure(
-    client: httpx.AsyncClient,
+    client: Client,
     arrivals: Arrivals,
     warm: Sequence[tuple[PlannedSlot, dict[str, Any]]],
     measured: Sequence[tuple[PlannedSlot, dict[str, Any]]],

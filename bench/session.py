@@ -8,8 +8,7 @@ from collections.abc import AsyncIterator, Awaitable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
-
+from bench.client import Answer, Client
 from bench.offer import publish, seed_county, wait_until_offered
 from bench.service import free_port, service_process
 from bench.stage import Run, Stage
@@ -27,7 +26,7 @@ READY_SECONDS = 90.0
 class Session:
     """A booking service ready for load, and an HTTP client (a call taker's) pointed at it."""
 
-    client: httpx.AsyncClient
+    client: Client
     process: subprocess.Popen[bytes]
     log_path: Path
 
@@ -46,10 +45,10 @@ async def booking_session(
     # Before the service starts: its roster consumer reads them from the topic's beginning.
     await publish(stage.settings.kafka_bootstrap, stage.settings.topic(ROSTER_EVENTS), on_duty)
     port = free_port()
-    async with httpx.AsyncClient(
-        base_url=f"http://127.0.0.1:{port}",
+    async with Client(
+        f"http://127.0.0.1:{port}",
         headers={"authorization": f"Bearer {run.token(Role.CALL_TAKER)}"},
-        limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency),
+        connections=concurrency,
         timeout=HTTP_TIMEOUT_SECONDS,
     ) as client:
         with service_process("services.booking", stage.env("booking", port), log_path) as process:
@@ -57,10 +56,10 @@ async def booking_session(
             # reads the county when it starts, or when it is seeded itself.
             admin = run.token(Role.ADMIN)
 
-            def health() -> Awaitable[httpx.Response]:
+            def health() -> Awaitable[Answer]:
                 return client.get("/health", headers=NEW_CONNECTION)
 
-            def seed() -> Awaitable[httpx.Response]:
+            def seed() -> Awaitable[Answer]:
                 return seed_county(client, admin)
 
             workers = stage.settings.booking_workers  # as the service reads the same environment

@@ -13,9 +13,8 @@ import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-import httpx
-
 from bench import proctree
+from bench.client import Answer, Unreachable
 from bench.proctree import PROC
 from bench.service import check_alive
 
@@ -39,7 +38,7 @@ def worker_pids(pid: int, proc: Path = PROC) -> set[int]:
 async def on_every_worker(
     process: subprocess.Popen[bytes],
     log_path: Path,
-    send: Callable[[], Awaitable[httpx.Response]],
+    send: Callable[[], Awaitable[Answer]],
     seconds: float,
     what: str,
     expected: int = 1,
@@ -69,6 +68,6 @@ async def on_every_worker(
                 # A service without the header has one process, the one we started.
                 answered.add(int(response.headers.get("x-served-by", process.pid)))
                 continue
-        except httpx.TransportError as exc:
+        except Unreachable as exc:
             last = type(exc).__name__
         await asyncio.sleep(0.2)

@@ -6,10 +6,10 @@ import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
 from bench import proctree
+from bench.client import Answer
 from bench.workers import on_every_worker, worker_pids
 
 TICKS = proctree.CLOCK_TICKS
@@ -102,12 +102,12 @@ async def test_every_worker_is_done_once_each_has_answered(
 ) -> None:
     calls = 0
 
-    async def send() -> httpx.Response:
+    async def send() -> Answer:
         nonlocal calls
         calls += 1
         # The first answer is a refusal (still starting); the second, from the process, counts.
         status = 503 if calls == 1 else 200
-        return httpx.Response(status, headers={"x-served-by": str(lone_process.pid)})
+        return Answer(status, {"x-served-by": str(lone_process.pid)}, b"")
 
     await on_every_worker(lone_process, tmp_path / "x.log", send, seconds=30, what="health")
     assert calls == 2
@@ -116,8 +116,8 @@ async def test_every_worker_is_done_once_each_has_answered(
 async def test_fewer_workers_than_expected_never_count_as_every_worker(
     lone_process: subprocess.Popen[bytes], tmp_path: Path
 ) -> None:
-    async def send() -> httpx.Response:
-        return httpx.Response(200, headers={"x-served-by": str(lone_process.pid)})
+    async def send() -> Answer:
+        return Answer(200, {"x-served-by": str(lone_process.pid)}, b"")
 
     with pytest.raises(RuntimeError, match="1 of 2 workers answered"):
         await on_every_worker(lone_process, tmp_path / "x.log", send, seconds=0.5, what="health", expected=2)

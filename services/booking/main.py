@@ -32,7 +32,7 @@ async def wire(runtime: Runtime, cleanups: AsyncExitStack) -> BookingHandlers:
     cfg = runtime.settings
     keys = await open_pool(cfg.database_url(KEYSTORE_DATABASE), [KEYSTORE_MIGRATIONS], max_size=5)
     cleanups.push_async_callback(keys.close)
-    store = PgEventStore(runtime.db, runtime.source, BookingViews)
+    store = PgEventStore(runtime.db, runtime.source, BookingViews, lazy=True)
     handlers = BookingHandlers(store, PgKeyStore(keys), cfg, runtime.source)
     await handlers.load_reference()
     # Every booking process follows the county, wherever `appointments seed` loaded it.

@@ -57,7 +57,7 @@ async def run_command(
 
     A refusal raised by ``decide`` propagates unchanged; a conflict decides again.
     """
-    store: PgEventStore[asyncpg.Connection] = PgEventStore(pool, source, lambda conn: conn, cache=False)
+    store: PgEventStore[asyncpg.Connection] = PgEventStore(pool, source, lambda conn, _: conn, cache=False)
     fold: Fold[S, DomainEvent] = Fold(initial=lambda _: initial, evolve=evolve, narrow=any_event)
 
     async def work(unit: Unit[asyncpg.Connection]) -> tuple[S, list[DomainEvent]]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -13,6 +14,8 @@ import asyncpg
 from schemas.envelope import Envelope
 
 OUTBOX_CHANNEL = "outbox"
+# The events table's unique (stream, version): two units appending at one version.
+STREAM_VERSION_KEY = "events_stream_id_version_key"
 
 
 class StreamConflict(Exception):
@@ -130,8 +133,43 @@ class Appended:
     hash: bytes | None
 
 
+@dataclass(frozen=True)
+class Companion:
+    """A write made in the same statement as an append (a view's rows that go with the events).
+
+    ``sql`` is the body of a data-modifying CTE whose parameters are numbered from $1 for
+    ``args``. A unique violation on one of ``conflicts_on`` (constraint names) means another
+    unit got there first: a conflict, and the unit decides again.
+    """
+
+    sql: str
+    args: Sequence[Any]
+    conflicts_on: frozenset[str] = frozenset()
+
+
+_PARAMETER = re.compile(r"\$(\d+)")
+
+
+def _renumbered(sql: str, offset: int) -> str:
+    return _PARAMETER.sub(lambda m: f"${int(m.group(1)) + offset}", sql)
+
+
+def _with_companions(statement: str, columns: list[list[Any]], companions: Sequence[Companion]) -> str:
+    """``statement`` (which starts with "with ") with each companion as one more CTE; args appended."""
+    ctes = []
+    for n, companion in enumerate(companions):
+        ctes.append(f"companion_{n} as ({_renumbered(companion.sql, len(columns))})")
+        columns.extend(companion.args)
+    if not ctes:
+        return statement
+    head, _, rest = statement.partition("with ")
+    return f"{head}with {', '.join(ctes)}, {rest}"
+
+
 # Events, outbox rows and the relay's wake-up in one statement: one round trip per command.
 # The outbox's foreign key is checked at the end of the statement, when both inserts are done.
+# The main query reads new_events, so the events go in first and a racing unit meets the
+# stream's version before it meets a companion's constraint.
 _APPEND = f"""
 with new_events as (
     insert into events (stream_id, version, event_id, event_type, schema_version, data,
@@ -172,21 +210,34 @@ def _rows(appends: Sequence[StreamAppend]) -> tuple[list[list[Any]], list[Append
     return columns, after
 
 
-async def append_streams(conn: asyncpg.Connection, appends: Sequence[StreamAppend]) -> list[Appended]:
+async def append_streams(
+    conn: asyncpg.Connection, appends: Sequence[StreamAppend], companions: Sequence[Companion] = ()
+) -> list[Appended]:
     """Append to several streams at their expected versions, with outbox rows, in one statement.
 
-    Must run inside the caller's transaction. A stream that moved past its expected
-    version raises StreamConflict (the unique (stream, version) refuses the insert).
+    ``companions`` are written in the same statement. One statement is atomic by itself:
+    a caller with no other write needs no transaction around it. A stream that moved past
+    its expected version raises StreamConflict (the unique (stream, version) refuses the
+    insert), and so does a companion's named constraint.
     """
     columns, after = _rows(appends)
-    if columns[0]:
-        try:
-            await conn.execute(_APPEND, *columns)
-        except asyncpg.UniqueViolationError as exc:
-            if "event_id" in (exc.constraint_name or ""):
-                raise
-            moved = _moved_stream(exc, appends)
-            raise StreamConflict(moved.stream_id, moved.expected_version) from exc
+    if not columns[0] and not companions:
+        return after
+    statement = _APPEND if columns[0] else "with unused as (select 1) select 1"
+    if not columns[0]:
+        columns = []
+    sql = _with_companions(statement, columns, companions)
+    try:
+        await conn.execute(sql, *columns)
+    except asyncpg.UniqueViolationError as exc:
+        name = exc.constraint_name or ""
+        companion = next((c for c in companions if name in c.conflicts_on), None)
+        if companion is not None:
+            raise StreamConflict(name, 0) from exc
+        if name != STREAM_VERSION_KEY:
+            raise
+        moved = _moved_stream(exc, appends)
+        raise StreamConflict(moved.stream_id, moved.expected_version) from exc
     return after
 
 

@@ -37,9 +37,6 @@ class MemoryUnit(StagedUnit[V]):
                 self._current[stream] = Loaded(stream, len(stored), state, last, fold)
         return [self._current[s] for s in stream_ids]
 
-    async def flush(self) -> None:
-        """Nothing to secure early in memory: the versions are checked when the unit ends."""
-
     def commit(self) -> None:
         """Append every staged stream, or none when one of them moved since it was loaded."""
         streams = self._store.streams

@@ -1,10 +1,17 @@
-"""The event store on PostgreSQL: units of work over one connection and one transaction.
+"""The event store on PostgreSQL: units of work over one connection and at most one transaction.
 
 Folded states are cached in the process by (fold tag, stream): a unit then reads only
 the events appended since the cached version (one query for every stream it needs),
 so a busy diary day is not refolded from its first event on every booking. The cache
 is only a starting point: the tail is always read inside the unit's transaction, and
 only states committed by this process's own units are written back.
+
+A unit's writes end in one statement: its appends, their outbox rows and the view rows
+that go with them (``UnitWrites.with_append``). A store made ``lazy`` reads without a
+transaction and opens one only when a view writes on its own (``UnitWrites.begin``): a
+command whose only write is that statement commits in one round trip, with no BEGIN or
+COMMIT. Under READ COMMITTED a transaction around the reads gave them no common snapshot
+anyway; the versions checked by the append, and the views' constraints, are what guard.
 """
 
 from __future__ import annotations
@@ -12,11 +19,12 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 import asyncpg
+from asyncpg.transaction import Transaction
 
-from services.common.eventstore import append_streams, load_streams
+from services.common.eventstore import Companion, append_streams, load_streams
 from services.common.logging import get_logger
 from services.common.staging import StagedUnit
 from services.common.unit_of_work import Fold, Loaded, S, as_domain_event
@@ -56,16 +64,51 @@ class StateCache:
         self._states.clear()
 
 
+class UnitWrites(Protocol):
+    """What a service's views use of their unit to write."""
+
+    async def begin(self) -> None:
+        """Make sure the unit's transaction is open: call before any write of one's own."""
+        ...
+
+    def with_append(self, companion: Companion) -> None:
+        """Write ``companion`` in the unit's final statement, with its appends."""
+        ...
+
+
+Views = Callable[[asyncpg.Connection, UnitWrites], V]
+
+
 class PgUnit(StagedUnit[V]):
-    """One unit of work on one connection inside one transaction."""
+    """One unit of work on one connection, in one transaction or, when its writes allow, none."""
 
     def __init__(
-        self, conn: asyncpg.Connection, source: str, views: V, cache: StateCache | None, *, commits: bool
+        self,
+        conn: asyncpg.Connection,
+        source: str,
+        views: Views[V],
+        cache: StateCache | None,
+        *,
+        commits: bool,
+        lazy: bool,
     ) -> None:
-        super().__init__(source, views)
+        super().__init__(source, views(conn, self))
         self.conn = conn
         self._cache = cache
         self._commits = commits
+        self._lazy = lazy
+        self._companions: list[Companion] = []
+        self._transaction: Transaction | None = None
+
+    async def begin(self) -> None:
+        """Open the unit's transaction, if it is lazy and has none yet."""
+        if self._lazy and self._transaction is None:
+            self._transaction = self.conn.transaction()
+            await self._transaction.start()
+
+    def with_append(self, companion: Companion) -> None:
+        """Write ``companion`` in the same statement as the unit's appends."""
+        self._companions.append(companion)
 
     async def load(self, fold: Fold[S, Any], stream_ids: Sequence[str]) -> list[Loaded[S]]:
         """Several streams' states in one query: from the cache and the events since, or from the start."""
@@ -85,17 +128,32 @@ class PgUnit(StagedUnit[V]):
                 self._current[stream] = base
         return [self._current[s] for s in stream_ids]
 
-    async def flush(self) -> None:
-        """Write every staged event and outbox row in one statement."""
-        if not self._staged:
-            return
-        done = await append_streams(self.conn, list(self._staged.values()))
-        for appended in done:
-            before = self._current[appended.stream_id]
-            self._current[appended.stream_id] = Loaded(
-                appended.stream_id, appended.version, before.state, appended.hash, before.fold
-            )
-        self._staged.clear()
+    async def finish(self) -> None:
+        """Write every staged event, outbox row and companion in one statement; commit if in a transaction."""
+        if self._staged or self._companions:
+            done = await append_streams(self.conn, list(self._staged.values()), self._companions)
+            for appended in done:
+                before = self._current[appended.stream_id]
+                self._current[appended.stream_id] = Loaded(
+                    appended.stream_id, appended.version, before.state, appended.hash, before.fold
+                )
+            self._staged.clear()
+            self._companions.clear()
+        if self._transaction is not None:
+            await self._transaction.commit()
+
+    @property
+    def lazy(self) -> bool:
+        """Whether the unit opens its transaction only when a view first writes on its own."""
+        return self._lazy
+
+    async def abandon(self) -> None:
+        """Roll back what the unit wrote, if it wrote anything (a broken connection is dropped on release)."""
+        if self._transaction is not None:
+            try:
+                await self._transaction.rollback()
+            except Exception as exc:
+                log.warning("rollback failed", error=type(exc).__name__)
 
     def remember(self) -> None:
         """After commit: keep the states this unit saw and made, for the next unit."""
@@ -107,27 +165,41 @@ class PgUnit(StagedUnit[V]):
 
 
 class PgEventStore(Generic[V]):
-    """A service's event store on its PostgreSQL pool; ``views`` binds its tables to a connection."""
+    """A service's event store on its PostgreSQL pool; ``views`` binds its tables to a unit.
+
+    ``lazy``: its views call ``UnitWrites.begin`` before every write of their own, so a
+    unit opens a transaction only when it needs one. Otherwise every unit opens one first.
+    """
 
     def __init__(
-        self, pool: asyncpg.Pool, source: str, views: Callable[[asyncpg.Connection], V], *, cache: bool = True
+        self, pool: asyncpg.Pool, source: str, views: Views[V], *, cache: bool = True, lazy: bool = False
     ) -> None:
         self.pool = pool
         self.source = source
         self._views = views
+        self._lazy = lazy
         self.cache = StateCache() if cache else None
 
     @asynccontextmanager
     async def unit(self, within: asyncpg.Connection | None = None) -> AsyncIterator[PgUnit[V]]:
-        """A unit of work: its own connection and transaction, or a savepoint ``within`` a caller's."""
+        """A unit of work on its own connection, or in a savepoint ``within`` a caller's transaction."""
         conn = within if within is not None else await self.pool.acquire()
         try:
             # Inside a caller's transaction nothing is committed here: it may start from cached
             # states (the tail is read all the same) but keeps none of its own.
-            unit = PgUnit(conn, self.source, self._views(conn), self.cache, commits=within is None)
-            async with conn.transaction():
-                yield unit
-                await unit.flush()
+            own = within is None
+            unit = PgUnit(conn, self.source, self._views, self.cache, commits=own, lazy=own and self._lazy)
+            if unit.lazy:
+                try:
+                    yield unit
+                    await unit.finish()
+                except BaseException:
+                    await unit.abandon()
+                    raise
+            else:
+                async with conn.transaction():
+                    yield unit
+                    await unit.finish()
         finally:
             if within is None:
                 await self._give_back(conn)

@@ -93,10 +93,6 @@ class Unit(Protocol[V]):
         """Stage events decided on a loaded stream; returns the stream as it will be after them."""
         ...
 
-    async def flush(self) -> None:
-        """Write what is staged now, so the streams' versions are secured before other writes."""
-        ...
-
 
 class EventStore(Protocol[V]):
     """A service's event store: opens units of work over its streams and its views."""

@@ -13,12 +13,13 @@ from services.common.unit_of_work import Loaded, Unit, load_one, run_unit
 from tests.support.store_contract import COLLARS, META, Collars, EventStoreContract, Store, registered
 
 
-@pytest.fixture
+@pytest.fixture(params=[False, True], ids=["transaction-first", "lazy"])
 async def store(
-    fresh_database: Callable[[str], Awaitable[asyncpg.Pool]],
+    fresh_database: Callable[[str], Awaitable[asyncpg.Pool]], request: pytest.FixtureRequest
 ) -> AsyncIterator[PgEventStore[None]]:
+    """Both ways a unit may run: in a transaction opened first, or (lazy) in one only if needed."""
     pool = await fresh_database("contract")
-    yield PgEventStore(pool, "urn:test", lambda _: None)
+    yield PgEventStore(pool, "urn:test", lambda _conn, _writes: None, lazy=request.param)
 
 
 class TestPostgresEventStore(EventStoreContract):
@@ -44,7 +45,7 @@ async def test_a_cached_state_catches_up_with_another_process_s_appends(
 ) -> None:
     """Each process caches folded states; the events another process appended are still read."""
 
-    other = PgEventStore(store.pool, "urn:test", lambda _: None)  # another booking process
+    other = PgEventStore(store.pool, "urn:test", lambda _conn, _writes: None)  # another booking process
 
     async def add(on: PgEventStore[None], collar: str) -> None:
         async def work(unit: Unit[None]) -> None:
@@ -84,7 +85,7 @@ async def test_a_committed_unit_stays_a_success_when_its_connection_cannot_be_gi
     store: PgEventStore[None],
 ) -> None:
     flaky = _PoolThatFailsToTakeBack(store.pool)
-    shaky: PgEventStore[None] = PgEventStore(flaky, "urn:test", lambda _: None)
+    shaky: PgEventStore[None] = PgEventStore(flaky, "urn:test", lambda _conn, _writes: None)
 
     async def work(unit: Unit[None]) -> Loaded[Collars]:
         loaded = await load_one(unit, COLLARS, "officer:late")

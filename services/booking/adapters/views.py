@@ -24,7 +24,7 @@ from schemas.booking import (
     WaitlistJoined,
     WaitlistLeft,
 )
-from services.booking.adapters.placements import Placement, placements_of
+from services.booking.adapters.placements import placements_of
 from services.booking.adapters.roster_facts import (
     CAPACITY_DUTIES,
     DutySpan,
@@ -36,7 +36,8 @@ from services.booking.adapters.roster_facts import (
 from services.booking.app.ports import BookingFacts, Entry, OnDutyToday, RequestUse
 from services.booking.domain.commands import OfficerOnDuty
 from services.booking.domain.state import Diary
-from services.common.eventstore import StreamConflict
+from services.common.eventstore import Companion, StreamConflict
+from services.common.pg_store import UnitWrites
 
 # Who gives capacity at a place over a span, each duty with the withdrawals of its officer in
 # that span: one query, whatever the span's length.
@@ -60,27 +61,32 @@ left join lateral ({on_duty}) as d on true
 """
 _FACTS_AT_STATION = _BOOKING_FACTS.format(on_duty=_AT_STATION)
 _FACTS_ON_DIARY_CAR = _BOOKING_FACTS.format(on_duty=_ON_DIARY_CAR)
-_PLACE = """
-with located as (
-    insert into appointment_locations (appointment_id, stream_id)
-    select * from unnest($1::text[], $2::text[])
-    on conflict (appointment_id) do update set stream_id = excluded.stream_id
-), rooms as (
-    insert into room_holds (appointment_id, station_id, room_id, during)
-    select a, s, r, tstzrange(f, t) from unnest($3::text[], $4::text[], $5::text[],
-                                               $6::timestamptz[], $7::timestamptz[]) as h(a, s, r, f, t)
-    on conflict (appointment_id) do update
-    set station_id = excluded.station_id, room_id = excluded.room_id, during = excluded.during
-), requested as (
-    insert into decided_requests (request_id, appointment_id, outcome)
-    select r, a, jsonb_build_object('fingerprint', f)
-    from unnest($12::text[], $13::text[], $14::text[]) as q(r, a, f)
-)
+# The rows a placement writes, each a companion of the unit's append (one statement in all).
+_LOCATED = """
+insert into appointment_locations (appointment_id, stream_id)
+select * from unnest($1::text[], $2::text[])
+on conflict (appointment_id) do update set stream_id = excluded.stream_id
+"""
+_ROOMS = """
+insert into room_holds (appointment_id, station_id, room_id, during)
+select a, s, r, tstzrange(f, t) from unnest($1::text[], $2::text[], $3::text[],
+                                           $4::timestamptz[], $5::timestamptz[]) as h(a, s, r, f, t)
+on conflict (appointment_id) do update
+set station_id = excluded.station_id, room_id = excluded.room_id, during = excluded.during
+"""
+_OFFICERS = """
 insert into officer_holds (appointment_id, officer_id, during)
-select a, o, tstzrange(f, t) from unnest($8::text[], $9::text[], $10::timestamptz[], $11::timestamptz[])
+select a, o, tstzrange(f, t) from unnest($1::text[], $2::text[], $3::timestamptz[], $4::timestamptz[])
      as h(a, o, f, t)
 on conflict (appointment_id) do update set officer_id = excluded.officer_id, during = excluded.during
 """
+_REQUESTED = """
+insert into decided_requests (request_id, appointment_id, outcome)
+select r, a, jsonb_build_object('fingerprint', f)
+from unnest($1::text[], $2::text[], $3::text[]) as q(r, a, f)
+"""
+# Another unit recorded the same request id first: decide again (and find it used).
+_REQUEST_TAKEN = frozenset({"decided_requests_pkey"})
 # The lapse timer LISTENs here; a new deadline may be sooner than the one it sleeps towards.
 DEADLINES_CHANNEL = "offer_deadlines"
 _OFFERED = f"""
@@ -107,10 +113,16 @@ delete from officer_holds where appointment_id = any($2::text[])
 
 
 class BookingViews:
-    """Booking's tables on one unit's connection."""
+    """Booking's tables on one unit's connection.
 
-    def __init__(self, conn: asyncpg.Connection) -> None:
+    Every write of its own opens the unit's transaction first (``UnitWrites.begin``); the
+    rows a booking places go in the unit's append statement instead, so a booking commits
+    in one statement with no transaction around it.
+    """
+
+    def __init__(self, conn: asyncpg.Connection, writes: UnitWrites) -> None:
         self.conn = conn
+        self._writes = writes
 
     async def on_duty(self, diary: Diary) -> tuple[OfficerOnDuty, ...]:
         """The officers on appointment (or diary-car) duty for a diary day, net of withdrawals."""
@@ -150,6 +162,7 @@ class BookingViews:
         starts_at: datetime, ends_at: datetime,
     ) -> None:  # fmt: skip
         """Booking's copy of a capacity duty (a duty delivered twice is kept once)."""
+        await self._writes.begin()
         await self.conn.execute(
             "insert into duties (duty_id, officer_id, duty, station_id, district_id, starts_at, ends_at)"
             " values ($1, $2, $3, $4, $5, $6, $7) on conflict (duty_id) do nothing",
@@ -165,12 +178,14 @@ class BookingViews:
 
     async def end_duty(self, duty_id: str, ends_at: datetime) -> None:
         """A duty ended early: it gives capacity only until then."""
+        await self._writes.begin()
         await self.conn.execute("update duties set ends_at = $2 where duty_id = $1", duty_id, ends_at)
 
     async def record_withdrawal(
         self, withdrawal_id: str, officer_id: str, starts_at: datetime, ends_at: datetime, reason: str
     ) -> bool:
         """Booking's copy of a withdrawal; False when it was known already."""
+        await self._writes.begin()
         inserted: bool | None = await self.conn.fetchval(
             "insert into withdrawals (withdrawal_id, officer_id, starts_at, ends_at, reason)"
             " values ($1, $2, $3, $4, $5) on conflict do nothing returning true",
@@ -180,6 +195,7 @@ class BookingViews:
 
     async def announce(self, channel: str) -> None:
         """NOTIFY ``channel``: PostgreSQL delivers it to every listener when the unit commits."""
+        await self._writes.begin()
         await self.conn.execute("select pg_notify($1, '')", channel)
 
     async def locate(self, appointment_id: str) -> str | None:
@@ -196,24 +212,30 @@ class BookingViews:
 
         The hold tables have exclusion constraints: a second hold on the same room, or the
         same officer, for an overlapping time fails the whole unit, whatever the decider said.
-        The request id a booking was made under is recorded in the same statement; another
-        unit recording it first is a conflict (the unit decides again and finds it used).
+        Holds released are deleted at once, in the unit's transaction (a room freed here may
+        be taken in the same unit); the rows placed, and the request id a booking was made
+        under, are written in the unit's append statement. Another unit recording the request
+        id first is a conflict (the unit decides again and finds it used).
         """
         placed = placements_of(events)
         rooms = [p.appointment_id for p in placed if p.room_action == "release"]
         officers = [p.appointment_id for p in placed if p.officer_action == "release"]
         if rooms or officers:
-            # Its own statement, before the holds: a room freed here may be taken in the same unit.
+            await self._writes.begin()
             await self.conn.execute(_RELEASE, rooms, officers)
-        holds = any(p.stream_id or p.room_action == "hold" or p.officer_action == "hold" for p in placed)
-        if holds or request:
-            asked = [request] if request else []
-            try:
-                await self.conn.execute(_PLACE, *_columns(placed), *_transpose(asked, 3))
-            except asyncpg.UniqueViolationError as exc:
-                if request is None or "decided_requests" not in (exc.constraint_name or ""):
-                    raise
-                raise StreamConflict(f"request:{request.request_id}", 0) from exc
+        located = [(p.appointment_id, p.stream_id) for p in placed if p.stream_id is not None]
+        held_rooms = [(p.appointment_id, *p.room) for p in placed if p.room_action == "hold" and p.room]
+        held_officers = [
+            (p.appointment_id, *p.officer) for p in placed if p.officer_action == "hold" and p.officer
+        ]
+        for sql, rows, width in (
+            (_LOCATED, located, 2), (_ROOMS, held_rooms, 5), (_OFFICERS, held_officers, 4)
+        ):  # fmt: skip
+            if rows:
+                self._writes.with_append(Companion(sql, _transpose(rows, width)))
+        if request is not None:
+            asked = [(request.request_id, request.appointment_id, request.fingerprint)]
+            self._writes.with_append(Companion(_REQUESTED, _transpose(asked, 3), _REQUEST_TAKEN))
 
     async def entry_of(self, appointment_id: str) -> Entry | None:
         """The waitlist an entry is on, and whether it left (booked or not)."""
@@ -230,6 +252,7 @@ class BookingViews:
         No "on conflict" for an entry: one entry id is never on two waitlists. A second offer
         standing for one caller (two reactions racing) is a conflict: the unit is decided again.
         """
+        await self._writes.begin()
         joined = [e for e in events if isinstance(e, WaitlistJoined)]
         if joined:
             await self.conn.execute(
@@ -273,6 +296,7 @@ class BookingViews:
 
     async def forget_offer(self, appointment_id: str, diary_stream: str) -> None:
         """An offer on that day ended elsewhere (a withdrawal, a cancellation): no deadline now."""
+        await self._writes.begin()
         await self.conn.execute(_OFFER_ENDED, [appointment_id], [diary_stream])
 
     async def deadlines_due(self, now: datetime, limit: int) -> list[tuple[str, str]]:
@@ -307,13 +331,6 @@ def _on_duty_by_day(rows: Sequence[asyncpg.Record], first: date, last: date) -> 
     spans = [DutySpan(r["officer_id"], r["starts_at"], r["ends_at"]) for r in rows]
     withdrawn = {Withdrawn(r["officer_id"], w.lower, w.upper) for r in rows for w in r["withdrawn"]}
     return on_duty_by_day(spans, sorted(withdrawn), first, last)
-
-
-def _columns(placed: Sequence[Placement]) -> list[list[Any]]:
-    located = [(p.appointment_id, p.stream_id) for p in placed if p.stream_id is not None]
-    rooms = [(p.appointment_id, *p.room) for p in placed if p.room_action == "hold" and p.room]
-    officers = [(p.appointment_id, *p.officer) for p in placed if p.officer_action == "hold" and p.officer]
-    return [*_transpose(located, 2), *_transpose(rooms, 5), *_transpose(officers, 4)]
 
 
 def _transpose(rows: Sequence[tuple[Any, ...]], width: int) -> list[list[Any]]:

@@ -14,7 +14,7 @@ import asyncpg
 from schemas.booking import Briefing, CallerDetails, Place, Slot
 from services.booking.adapters.personal import normalise_phone, normalise_postcode, seal_caller
 from services.booking.app.forms import BookingForm, BriefingForm, CallerForm
-from services.booking.app.ports import BookingStore, BookingUnit, RequestUse, write_holds
+from services.booking.app.ports import BookingStore, BookingUnit, RequestUse
 from services.booking.domain import commands, decider
 from services.booking.domain import reference as county_reference
 from services.booking.domain.calendar import to_utc
@@ -259,7 +259,7 @@ class BookingHandlers:
             )  # fmt: skip
             events = decider.decide(command, day.state)
             after = unit.append(day, events, meta)
-            await write_holds(unit, events, request)
+            await unit.views.record_placement(events, request)
             return booking_on(after, appointment_id)
 
         try:

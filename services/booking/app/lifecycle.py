@@ -8,7 +8,7 @@ from datetime import date, time
 from schemas.base import DomainEvent
 from schemas.booking import AppointmentRescheduled, CancelReason, Initiator, Outcome
 from services.booking.app.handlers import BookingHandlers
-from services.booking.app.ports import BookingUnit, write_holds
+from services.booking.app.ports import BookingUnit
 from services.booking.domain import decider
 from services.booking.domain.commands import (
     CancelAppointment,
@@ -67,7 +67,7 @@ async def move_between_days(
     unit.append(new, moved_in, meta)
     unit.append(old, moved_out, meta)
     # The room is freed on the old day before it is taken on the new one.
-    await write_holds(unit, [*moved_out, *moved_in])
+    await unit.views.record_placement([*moved_out, *moved_in])
     return [*moved_in, *moved_out]
 
 
@@ -84,7 +84,7 @@ class Lifecycle:
             day = await located(self._h, unit, appointment_id)
             events = decider.decide(command(day.state), day.state)
             unit.append(day, events, meta)
-            await write_holds(unit, events)
+            await unit.views.record_placement(events)
             return list(events)
 
         return await run_unit(self._h.store, work)
@@ -106,7 +106,7 @@ class Lifecycle:
             )  # fmt: skip
             events = decider.decide(command, old.state)
             unit.append(old, events, meta)
-            await write_holds(unit, events)
+            await unit.views.record_placement(events)
             return list(events)
 
         return await run_unit(self._h.store, work)

@@ -133,15 +133,3 @@ class Views(Protocol):
 
 BookingStore = EventStore[Views]
 BookingUnit = Unit[Views]
-
-
-async def write_holds(
-    unit: BookingUnit, events: Sequence[DomainEvent], request: RequestUse | None = None
-) -> None:
-    """Write the unit's events, then the holds they make.
-
-    Events first: two call takers racing for one slot then meet on the stream's version
-    (a conflict, decided again, and the loser is offered alternatives), not on a backstop.
-    """
-    await unit.flush()
-    await unit.views.record_placement(events, request)

@@ -20,7 +20,7 @@ from schemas.roster import DutyAssigned, DutyEnded, OfficerWithdrawn
 from services.booking.adapters.roster_facts import CAPACITY_DUTIES
 from services.booking.app.handlers import BookingHandlers
 from services.booking.app.lifecycle import move_between_days
-from services.booking.app.ports import BookingUnit, write_holds
+from services.booking.app.ports import BookingUnit
 from services.booking.app.waitlist.reactor import offer_new_duty
 from services.booking.domain import decider
 from services.booking.domain.calendar import local_time
@@ -106,7 +106,7 @@ class RosterChanges:
             )  # fmt: skip
             events = decider.decide(command, day.state)
             unit.append(day, events, meta)
-            await write_holds(unit, events)
+            await unit.views.record_placement(events)
             for event in events:
                 if isinstance(event, AppointmentDisplaced):
                     await self._move_to_a_later_day(unit, diary, event, reason, meta)

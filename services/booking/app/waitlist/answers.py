@@ -13,7 +13,7 @@ import asyncpg
 
 from schemas.base import DomainEvent
 from services.booking.app.handlers import BookingHandlers
-from services.booking.app.ports import BookingUnit, write_holds
+from services.booking.app.ports import BookingUnit
 from services.booking.app.waitlist.streams import load_entries, located
 from services.booking.domain import decider
 from services.booking.domain.commands import CancelAppointment
@@ -62,7 +62,7 @@ class Answers:
         left = decide(leave, entries.state.waitlist)
         after = unit.append(day, booked, meta)
         unit.append(entries, left, meta)
-        await write_holds(unit, booked)
+        await unit.views.record_placement(booked)
         await unit.views.record_waitlist([*booked, *left])
         taken = after.state.find(appointment_id)
         assert taken is not None
@@ -94,7 +94,7 @@ class Answers:
                 )  # fmt: skip
                 freed = list(decider.decide(cancel, day.state))
                 unit.append(day, freed, meta)
-                await write_holds(unit, freed)
+                await unit.views.record_placement(freed)
             left: list[DomainEvent] = []
             if leave:
                 left = list(decide(LeaveWaitlist(appointment_id=appointment_id, booked=False, now=meta.now),

@@ -20,7 +20,7 @@ import asyncpg
 
 from services.booking.adapters.views import DEADLINES_CHANNEL
 from services.booking.app.handlers import BookingHandlers
-from services.booking.app.ports import BookingUnit, write_holds
+from services.booking.app.ports import BookingUnit
 from services.booking.app.waitlist.forms import WaitlistSettings, waitlist_settings
 from services.booking.app.waitlist.over import take_off_callers_over
 from services.booking.app.waitlist.reactor import ACTOR, Clock
@@ -109,7 +109,7 @@ class OfferLapses:
                 log.warning("offer deadline without an offer", diary_stream=diary_stream, reason=gone.reason)
                 events = []
             unit.append(day, events, meta)
-            await write_holds(unit, events)
+            await unit.views.record_placement(events)
             await unit.views.record_waitlist(events)
             # Taken, declined or lapsed already: the row outlived its offer.
             await unit.views.forget_offer(appointment_id, diary_stream)

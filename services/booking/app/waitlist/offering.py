@@ -16,7 +16,7 @@ from prometheus_client import Counter
 from schemas.base import DomainEvent
 from schemas.booking import Place
 from services.booking.app.handlers import BookingHandlers
-from services.booking.app.ports import BookingUnit, write_holds
+from services.booking.app.ports import BookingUnit
 from services.booking.app.waitlist.streams import ENTRIES, Entries
 from services.booking.domain.calendar import local_date
 from services.booking.domain.offers import days_of, days_wanted, offer_days
@@ -100,7 +100,7 @@ class Offering:
             unit.append(day, offered, meta)
             events.extend(offered)
         if events:
-            await write_holds(unit, events)
+            await unit.views.record_placement(events)
             await unit.views.record_waitlist(events)
             OFFERS_MADE.inc(len(events))
         return events

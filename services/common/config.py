@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import secrets
+import tempfile
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -19,6 +22,33 @@ SERVICE_PORTS: dict[str, int] = {
     "notifications": 8003,
     "projections": 8004,
 }
+
+
+# Each service's own databases: its login role may reach these and no other (booking keeps the
+# key store of crypto-shredding too). Every other database is the owner's alone.
+SERVICE_DATABASES: dict[str, tuple[str, ...]] = {
+    "booking": ("booking", "keystore"),
+    "roster": ("roster",),
+    "notifications": ("notifications",),
+    "projections": ("projections",),
+}
+
+
+def state_secret(path: Path) -> str:
+    """A random secret kept in ``path`` (mode 0600), written by whichever process needs it first."""
+    with contextlib.suppress(FileNotFoundError):
+        return path.read_text().strip()
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    handle, draft = tempfile.mkstemp(dir=path.parent)  # 0600 from the start
+    try:
+        with os.fdopen(handle, "w") as file:
+            file.write(secrets.token_urlsafe(32) + "\n")
+        # A link never replaces: two processes starting together both end up reading the first one.
+        with contextlib.suppress(FileExistsError):
+            os.link(draft, path)
+    finally:
+        os.unlink(draft)
+    return path.read_text().strip()
 
 
 def _cores() -> int:
@@ -35,8 +65,16 @@ class Settings(BaseSettings):
     environment: str = "development"
     state_dir: Path = Field(default=PROJECT_ROOT / ".state")
     kafka_bootstrap: str = "127.0.0.1:9092"
-    # libpq-style URL without a database name; each service appends its own database.
+    # The owner's libpq-style URL, without a database name: it creates the databases and the
+    # services' login roles and runs the migrations; each service appends its own database.
     pg_url: str = "postgresql://appointments@127.0.0.1:5432"
+    # Each service's login role (appointments_<service><db_suffix>) serves its database once
+    # migrated; its password comes from APPOINTMENTS_PG_PASSWORD_<SERVICE>, which production
+    # must set; elsewhere one is generated into the state folder when unset.
+    pg_password_booking: SecretStr | None = None
+    pg_password_roster: SecretStr | None = None
+    pg_password_notifications: SecretStr | None = None
+    pg_password_projections: SecretStr | None = None
     # Appended to every database name, so tests can run beside a live stack.
     db_suffix: str = ""
     host: str = "127.0.0.1"
@@ -53,8 +91,31 @@ class Settings(BaseSettings):
     booking_workers: int = Field(default_factory=_cores, ge=1)
 
     def database_url(self, database: str) -> str:
-        """The URL of one service's own database."""
+        """The owner's URL of one service's own database."""
         return f"{self.pg_url.rstrip('/')}/{database}{self.db_suffix}"
+
+    def login_role(self, service: str) -> str:
+        """The login role a service serves on: its own, one per database suffix."""
+        return f"appointments_{service}{self.db_suffix}"
+
+    def login_password(self, service: str) -> str:
+        """A service's login-role password: the environment's, else (not in production) the state folder's."""
+        given = getattr(self, f"pg_password_{service}")
+        if isinstance(given, SecretStr):
+            return given.get_secret_value()
+        if self.is_production:
+            raise RuntimeError(
+                f"APPOINTMENTS_PG_PASSWORD_{service.upper()} is not set: in production each "
+                "service's database password comes from the environment"
+            )
+        return state_secret(self.state_dir / "pg-passwords" / service)
+
+    def service_of(self, database: str) -> str | None:
+        """The service whose login role serves ``database`` (its full name); None: the owner's alone."""
+        for service, names in SERVICE_DATABASES.items():
+            if database in (f"{name}{self.db_suffix}" for name in names):
+                return service
+        return None
 
     def port(self, service: str) -> int:
         """The HTTP port of a service, overridable as APPOINTMENTS_<SERVICE>_PORT."""

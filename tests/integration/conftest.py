@@ -10,7 +10,7 @@ import asyncpg
 import pytest
 
 from services.common.config import Settings, settings
-from services.common.db import COMMON_MIGRATIONS, drop_database, open_pool
+from services.common.db import COMMON_MIGRATIONS, drop_database, drop_roles, open_pool
 from tests.support import roster
 from tests.support.servers import Servers
 from tests.support.services import ServiceProcess, seed_county, service, wait_for_capacity
@@ -46,23 +46,27 @@ async def test_settings(servers: Servers, run_id: str) -> AsyncIterator[Settings
         else:
             os.environ[key] = old
     settings.cache_clear()
-    await delete_topics(servers.kafka_bootstrap, prefix)
-    await drop_run_databases(servers.pg_url, run_id)
+    try:
+        await delete_topics(servers.kafka_bootstrap, prefix)
+    finally:
+        # Even with the broker gone, the run's databases and login roles are not left behind.
+        await drop_run_databases(servers.pg_url, run_id)
 
 
 async def drop_run_databases(pg_url: str, run_id: str) -> None:
-    """Drop every database this run made (each name holds the run id), so runs do not pile up.
+    """Drop every database and login role this run made (each name holds the run id).
 
     Hundreds of leftover databases keep autovacuum busy visiting them, on the cores the next
-    run and every benchmark share.
+    run and every benchmark share. A role goes once the databases granting it anything have.
     """
     conn = await asyncpg.connect(f"{pg_url}/postgres")
     try:
         names = await conn.fetch("select datname from pg_database where strpos(datname, $1) > 0", run_id)
+        for row in names:
+            await drop_database(f"{pg_url}/{row['datname']}")
+        await drop_roles(conn, run_id)
     finally:
         await conn.close()
-    for row in names:
-        await drop_database(f"{pg_url}/{row['datname']}")
 
 
 @pytest.fixture

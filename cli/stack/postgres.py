@@ -1,4 +1,11 @@
-"""The local PostgreSQL cluster in the state folder: start, stop, port and readiness."""
+"""The local PostgreSQL cluster in the state folder: start, stop, port, readiness and access.
+
+Access: every TCP connection proves a password with SCRAM-SHA-256. The owner (``PG_USER``,
+the cluster's superuser, which creates the databases and roles and runs migrations) has a
+password generated into ``<state>/pg-passwords/owner``; each service's login role has its own
+beside it (``services.common.config.Settings.login_password``). The socket, in a folder only
+the cluster's OS user can enter, stays open to that user for this module's own upkeep.
+"""
 
 from __future__ import annotations
 
@@ -9,11 +16,27 @@ import subprocess
 import time
 from pathlib import Path
 
+from services.common.config import state_secret
+from services.common.db import scram_sha256
+
 from .pg_setup import chown_pg, ensure_pg_os_user, pg_bin, pg_bin_dir, pg_command, pg_home, pg_log
 from .process import alive, port_free, run
 from .state import StackError, console, log_file, log_hint, state_dir
 
 PG_USER = "appointments"
+# Written over whatever initdb (or an older version of this module) left.
+HBA = """\
+# Written by cli/stack/postgres.py: TCP needs a SCRAM-SHA-256 password; the socket, in a
+# folder only the cluster's OS user can enter, serves that user's upkeep of the cluster.
+local   all   all                  trust
+host    all   all   127.0.0.1/32   scram-sha-256
+host    all   all   ::1/128        scram-sha-256
+"""
+
+
+def owner_password() -> str:
+    """The local owner's password, generated into the state folder on first use (mode 0600)."""
+    return state_secret(state_dir() / "pg-passwords" / "owner")
 
 
 def pg_port() -> int | None:
@@ -25,8 +48,8 @@ def pg_port() -> int | None:
 
 
 def pg_url(port: int) -> str:
-    """The URL services get for the local cluster (no database name)."""
-    return f"postgresql://{PG_USER}@127.0.0.1:{port}"
+    """The owner's URL of the local cluster (no database name), password included."""
+    return f"postgresql://{PG_USER}:{owner_password()}@127.0.0.1:{port}"
 
 
 def postgres_running() -> bool:
@@ -84,17 +107,68 @@ def _choose_pg_port() -> int:
 
 def _initdb(bin_dir: Path, home: Path, data: Path) -> None:
     console.print("Creating the PostgreSQL cluster (once) ...")
+    # initdb reads the owner's password from a file the postgres OS user can read, gone after.
+    password_file = home / "initdb-password"
+    password_file.touch(mode=0o600)
+    password_file.write_text(owner_password() + "\n")
+    chown_pg(password_file)
     last: StackError | None = None
-    for locale in ("C.UTF-8", "C"):
-        shutil.rmtree(data, ignore_errors=True)
-        args = ["-D", str(data), "-U", PG_USER, "--auth=trust", "-E", "UTF8", f"--locale={locale}"]
-        try:
-            run(pg_command(bin_dir, "initdb", *args), "initdb", cwd=home)
-            return
-        except StackError as exc:
-            last = exc
+    try:
+        for locale in ("C.UTF-8", "C"):
+            shutil.rmtree(data, ignore_errors=True)
+            args = [
+                "-D", str(data), "-U", PG_USER, f"--pwfile={password_file}",
+                "--auth-local=trust", "--auth-host=scram-sha-256",
+                "-E", "UTF8", f"--locale={locale}",
+            ]  # fmt: skip
+            try:
+                run(pg_command(bin_dir, "initdb", *args), "initdb", cwd=home)
+                return
+            except StackError as exc:
+                last = exc
+    finally:
+        password_file.unlink(missing_ok=True)
     assert last is not None
     raise last
+
+
+def _psql(bin_dir: Path, home: Path, port: int, sql: str) -> None:
+    """Run ``sql`` as the owner over the socket (the statement on stdin, never on a command line)."""
+    command = pg_command(
+        bin_dir, "psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", str(home / "run"), "-p", str(port),
+        "-U", PG_USER, "-d", "postgres", "-f", "-",
+    )  # fmt: skip
+    done = subprocess.run(command, input=sql, capture_output=True, text=True, cwd=home, check=False)
+    if done.returncode != 0:
+        raise StackError(f"psql on the local cluster failed: {done.stderr.strip()[-500:]}")
+
+
+def _owner_signs_in(bin_dir: Path, port: int) -> bool:
+    """Whether the owner's password from the state folder opens a TCP session."""
+    probe = subprocess.run(
+        [str(bin_dir / "psql"), "-X", "-q", "-h", "127.0.0.1", "-p", str(port), "-U", PG_USER,
+         "-d", "postgres", "-c", "select 1"],
+        env={**os.environ, "PGPASSWORD": owner_password(), "PGCONNECT_TIMEOUT": "5"},
+        stdin=subprocess.DEVNULL, capture_output=True, check=False,
+    )  # fmt: skip
+    return probe.returncode == 0
+
+
+def _secure(bin_dir: Path, home: Path, port: int) -> None:
+    """Passwords over TCP: the owner's from the state folder, and pg_hba.conf as HBA says.
+
+    A cluster made before (trust over TCP) or an owner password lost from the state folder are
+    put right over the socket, which never needs one.
+    """
+    hba = home / "data" / "pg_hba.conf"
+    if hba.read_text() == HBA and _owner_signs_in(bin_dir, port):
+        return
+    console.print("Securing PostgreSQL: owner password and SCRAM-SHA-256 over TCP ...")
+    _psql(bin_dir, home, port, f"alter role {PG_USER} password '{scram_sha256(owner_password())}';")
+    if hba.read_text() != HBA:
+        hba.write_text(HBA)
+        chown_pg(hba)
+        _psql(bin_dir, home, port, "select pg_reload_conf();")
 
 
 def ensure_postgres(timeout: float = 60.0) -> str:
@@ -109,10 +183,13 @@ def ensure_postgres(timeout: float = 60.0) -> str:
     if not (data / "PG_VERSION").exists():
         _initdb(bin_dir, home, data)
     sockets.mkdir(exist_ok=True)
+    # With local trust, the socket's folder is the gate: only the cluster's OS user enters.
+    sockets.chmod(0o700)
     chown_pg(home, sockets)
     port = pg_port()
     if postgres_running() and port is not None:
         _wait_pg_ready(bin_dir, port, timeout)
+        _secure(bin_dir, home, port)
         return pg_url(port)
     port = _choose_pg_port()
     (home / "port").write_text(f"{port}\n")
@@ -146,6 +223,7 @@ def ensure_postgres(timeout: float = 60.0) -> str:
         cwd=home,
     )
     _wait_pg_ready(bin_dir, port, timeout)
+    _secure(bin_dir, home, port)
     return pg_url(port)
 
 

@@ -7,6 +7,7 @@ import secrets
 import sys
 import time
 from collections.abc import Sequence
+from urllib.parse import urlsplit
 
 import httpx
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
@@ -56,8 +57,8 @@ def service_pid(name: str) -> int | None:
     return running_pid(name, SERVICES[name])
 
 
-def current_pg_url() -> str:
-    """The PostgreSQL URL of this stack: APPOINTMENTS_PG_URL, else the local cluster's."""
+def _owner_pg_url() -> str:
+    """The owner's PostgreSQL URL of this stack: APPOINTMENTS_PG_URL, else the local cluster's."""
     external = os.environ.get("APPOINTMENTS_PG_URL")
     if external:
         return external
@@ -67,11 +68,20 @@ def current_pg_url() -> str:
     return pg_url(port)
 
 
+def current_pg_url() -> str:
+    """The PostgreSQL URL of this stack as shown: the owner's, its password masked."""
+    parts = urlsplit(_owner_pg_url())
+    if parts.password is None:
+        return parts.geturl()
+    server = parts.netloc.rpartition("@")[2]
+    return parts._replace(netloc=f"{parts.username}:***@{server}").geturl()
+
+
 def start_services(kafka_bootstrap: str | None = None, postgres_url: str | None = None) -> None:
     """Start every service not already running, detached, logging to the state folder."""
     env = dict(os.environ)
     kafka_bootstrap = kafka_bootstrap or f"127.0.0.1:{kafka_port()}"
-    env.update(stack_environment(kafka_bootstrap, postgres_url or current_pg_url()))
+    env.update(stack_environment(kafka_bootstrap, postgres_url or _owner_pg_url()))
     env["PYTHONUNBUFFERED"] = "1"
     for name, module in SERVICES.items():
         if service_pid(name) is not None:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import asyncpg
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from bench import cpu
@@ -18,7 +19,7 @@ from bench.load import Meter
 from schemas.topics import TOPICS, TopicSpec, topic_configs
 from services.common.auth import Role, issue_token
 from services.common.config import Settings
-from services.common.db import drop_database
+from services.common.db import drop_database, drop_roles
 from services.common.shredding import KEYSTORE_DATABASE
 
 TOPIC_READY_SECONDS = 30.0
@@ -93,6 +94,17 @@ async def provisioned(stage: Stage, extra: Sequence[TopicSpec] = ()) -> AsyncIte
         for name in DATABASES:
             with contextlib.suppress(Exception):
                 await drop_database(cfg.database_url(name))
+        with contextlib.suppress(Exception):
+            await _drop_login_roles(cfg)
+
+
+async def _drop_login_roles(cfg: Settings) -> None:
+    # The services' login roles of this stage (each named with its database suffix).
+    conn = await asyncpg.connect(f"{cfg.pg_url.rstrip('/')}/postgres")
+    try:
+        await drop_roles(conn, cfg.db_suffix)
+    finally:
+        await conn.close()
 
 
 async def _topics(bootstrap: str, specs: Sequence[TopicSpec], prefix: str, create: bool) -> None:

@@ -47,23 +47,42 @@ class Outgoing:
     key: str
 
 
-def chain_hash(prev_hash: bytes | None, envelope: Envelope, version: int) -> bytes:
-    """The hash that links an event to its predecessor in the stream."""
-    content = json.dumps(
-        {
-            "stream_id": envelope.subject,
-            "version": version,
-            "event_id": str(envelope.event_id),
-            "event_type": envelope.event_type,
-            "schema_version": envelope.schema_version,
-            "data": envelope.data,
-            "correlation_id": envelope.correlation_id,
-            "causation_id": envelope.causation_id,
-            "actor": envelope.actor,
-            "time": envelope.time.isoformat(),
-        },
-        sort_keys=True,
-        separators=(",", ":"),
+def canonical_json(value: Any) -> str:
+    """JSON with sorted keys and no spaces: the form an event's data is hashed (and stored) in."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"))
+
+
+# The hashed content is the canonical JSON of an object of these fields (keys in sorted order).
+# Written out rather than built as a dict and serialised whole, so an appended event's data,
+# serialised once for its column, is not serialised a second time for its hash.
+_HASHED = (
+    '{{"actor":{actor},"causation_id":{causation_id},"correlation_id":{correlation_id},'
+    '"data":{data},"event_id":{event_id},"event_type":{event_type},"schema_version":{schema_version},'
+    '"stream_id":{stream_id},"time":{time},"version":{version}}}'
+)
+
+
+def chain_hash(
+    prev_hash: bytes | None, envelope: Envelope, version: int, data_json: str | None = None
+) -> bytes:
+    """The hash that links an event to its predecessor in the stream.
+
+    It is the SHA-256 of the previous hash followed by the canonical JSON of the event's
+    stream, version, id, type, schema version, data, correlation, causation, actor and time.
+    ``data_json``: the data's canonical JSON, when the caller has it already.
+    """
+    dump = json.dumps
+    content = _HASHED.format(
+        actor=dump(envelope.actor),
+        causation_id=dump(envelope.causation_id),
+        correlation_id=dump(envelope.correlation_id),
+        data=canonical_json(envelope.data) if data_json is None else data_json,
+        event_id=dump(str(envelope.event_id)),
+        event_type=dump(envelope.event_type),
+        schema_version=dump(envelope.schema_version),
+        stream_id=dump(envelope.subject),
+        time=dump(envelope.time.isoformat()),
+        version=dump(version),
     ).encode()
     return hashlib.sha256((prev_hash or b"") + content).digest()
 
@@ -197,10 +216,11 @@ def _rows(appends: Sequence[StreamAppend]) -> tuple[list[list[Any]], list[Append
             if env.subject != batch.stream_id:
                 raise ValueError(f"envelope subject {env.subject} is not stream {batch.stream_id}")
             version += 1
-            digest = chain_hash(prev, env, version)
+            data = canonical_json(env.data)
+            digest = chain_hash(prev, env, version, data)
             row = (
                 batch.stream_id, version, env.event_id, env.event_type, env.schema_version,
-                json.dumps(env.data), env.correlation_id, env.causation_id, env.actor, env.time,
+                data, env.correlation_id, env.causation_id, env.actor, env.time,
                 prev, digest, item.topic, item.key,
             )  # fmt: skip
             for column, value in zip(columns, row, strict=True):

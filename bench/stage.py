@@ -8,7 +8,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -17,12 +17,15 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from bench import cpu
 from bench.load import Meter
 from schemas.topics import TOPICS, TopicSpec, topic_configs
-from services.common.auth import Role, issue_token
+from services.common.auth import Role
 from services.common.config import Settings
 from services.common.db import drop_database, drop_roles
 from services.common.shredding import KEYSTORE_DATABASE
+from services.common.token_keys import local_issuer
 
 TOPIC_READY_SECONDS = 30.0
+# Longer than any run; the services check it against the state folder's key, as the stack's.
+BENCH_TOKEN_TTL = timedelta(hours=12)
 # Every database a phase's services (or baseline B) may create under the stage's suffix.
 DATABASES = ("bench_store", "booking", "projections", KEYSTORE_DATABASE)
 
@@ -77,7 +80,7 @@ class Run:
 
     def token(self, role: Role) -> str:
         """A bearer token for ``role`` that this run's services accept."""
-        return issue_token(role, "bench", self.secret)
+        return local_issuer().token(role, "bench", BENCH_TOKEN_TTL)
 
 
 @contextlib.asynccontextmanager

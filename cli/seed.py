@@ -16,12 +16,12 @@ import typer
 from pydantic import ValidationError
 from rich.console import Console
 
-from cli import stack
 from cli.seed_roster import seed_roster
-from services.common.auth import Role, issue_token
+from services.common.auth import Role
 from services.common.config import settings
 from services.common.london import LONDON
 from services.common.reference import COUNTY_FILE, load_county
+from services.common.token_keys import local_issuer
 
 console = Console()
 
@@ -40,7 +40,7 @@ def seed(
         console.print(f"[red]{file} is not valid reference data:[/red]\n{exc}")
         raise typer.Exit(2) from exc
     url = booking_url or f"http://127.0.0.1:{settings().port('booking')}"
-    token = issue_token(Role.ADMIN, "seed", stack.token_secret())
+    token = local_issuer().token(Role.ADMIN, "seed")
     try:
         response = httpx.put(
             f"{url}/reference/county",
@@ -64,7 +64,7 @@ def seed(
     if roster_days <= 0:
         return
     roster = roster_url or f"http://127.0.0.1:{settings().port('roster')}"
-    supervisor = issue_token(Role.SUPERVISOR, "seed", stack.token_secret())
+    supervisor = local_issuer().token(Role.SUPERVISOR, "seed")
     try:
         if wait_for_roster_county(roster, supervisor, body["sha256"], roster_wait):
             console.print(f"Roster: took county version {body['sha256'][:12]} from booking.events.")

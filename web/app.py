@@ -8,9 +8,11 @@ This module only wires the pieces together and routes addresses to the page hand
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from urllib.parse import quote
 
 import httpx
@@ -18,10 +20,10 @@ from fastapi import Depends, FastAPI, Query, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
-from services.common.auth import Role, issue_token
-from services.common.config import settings
+from services.common.auth import Role
 from services.common.http import create_http_app
 from services.common.reference import County, load_county
+from services.common.token_keys import local_issuer
 from web.backends import BACKEND_TIMEOUT, BACKENDS, Backends, service_url
 from web.errors import add_error_pages, error_page
 from web.london_input import AsAt, resolve_as_at
@@ -30,6 +32,13 @@ from web.rendering import STATIC
 
 SERVICE = "web"
 TOKEN_SUBJECT = "web-pages"
+# The pages' own token is short-lived and renewed at half its life while they run.
+PAGES_TOKEN_TTL = timedelta(hours=1)
+
+
+def pages_token() -> str:
+    """The supervisor token the pages call the services with (their own sign-in is a later issue)."""
+    return local_issuer().token(Role.SUPERVISOR, TOKEN_SUBJECT, PAGES_TOKEN_TTL)
 
 
 def _as_at(at: str | None = None, at_date: str | None = None, at_time: str | None = None) -> AsAt:
@@ -55,15 +64,24 @@ def create_app(
     backends = Backends(
         client=httpx.AsyncClient(transport=transport, timeout=BACKEND_TIMEOUT),
         urls={name: service_url(name) for name in BACKENDS} | dict(urls or {}),
-        token=issue_token(Role.SUPERVISOR, TOKEN_SUBJECT, settings().token_secret),
+        token=pages_token(),
     )
     pages = Pages(county or load_county(), backends, now or (lambda: datetime.now(UTC)))
 
+    async def renew_token() -> None:
+        while True:
+            await asyncio.sleep(PAGES_TOKEN_TTL.total_seconds() / 2)
+            backends.token = pages_token()
+
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        renewal = asyncio.create_task(renew_token(), name="web-token")
         try:
             yield
         finally:
+            renewal.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await renewal
             await backends.client.aclose()
 
     def probe(service: str) -> Callable[[], Awaitable[None]]:

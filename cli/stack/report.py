@@ -8,14 +8,18 @@ import httpx
 from rich.console import Console
 from rich.table import Table
 
-from services.common.auth import Role, issue_token
+from services.common.auth import Role
 from services.common.config import settings
+from services.common.token_keys import DEFAULT_TTL, local_issuer
 
 from .kafka import kafka_answers, kafka_pid, kafka_port
 from .pg_setup import pg_bin_dir
 from .postgres import pg_port, pg_ready, postgres_pid, postgres_running
-from .services import SERVICES, current_pg_url, health_url, service_health, service_pid, token_secret
+from .services import SERVICES, current_pg_url, health_url, service_health, service_pid
 from .state import state_dir
+
+# The tokens `make run` prints last a local shift; `appointments token` gives others.
+SUMMARY_TOKEN_TTL = DEFAULT_TTL
 
 
 @dataclass(frozen=True)
@@ -74,16 +78,19 @@ def print_summary() -> None:
     table.add_row("kafka", f"127.0.0.1:{kafka_port()}")
     table.add_row("postgres", current_pg_url())
     out.print(table)
-    secret = token_secret()
+    issuer = local_issuer()
+    hours = SUMMARY_TOKEN_TTL.total_seconds() / 3600
     # Plain lines, never wrapped: a token broken over two lines cannot be pasted.
-    out.print("\nBearer tokens, one per role (paste into a shell):", soft_wrap=True)
+    out.print(f"\nBearer tokens, one per role, valid {hours:g} hours (paste into a shell):", soft_wrap=True)
     for role in Role:
-        variable = "TOKEN_" + role.name
-        out.print(f"  export {variable}={issue_token(role, f'local-{role.value}', secret)}", soft_wrap=True)
+        token = issuer.token(role, f"local-{role.value}", SUMMARY_TOKEN_TTL)
+        out.print(f"  export TOKEN_{role.name}={token}", soft_wrap=True)
     roster = settings().port("roster")
     out.print(
+        "More, or for someone in particular: appointments token ROLE [--sub COLLAR] [--ttl 30m]\n"
         "\nThen, for example:\n"
-        f'  curl -H "Authorization: Bearer $TOKEN_SUPERVISOR" http://127.0.0.1:{roster}/openapi.json\n'
+        f'  curl -H "Authorization: Bearer $TOKEN_SUPERVISOR" "http://127.0.0.1:{roster}/duties'
+        '?place=station&place_id=stevenage&day=$(date +%F)"\n'
         f"Logs: {state_dir() / 'logs'} (make logs).  Stop: appointments down (make down).",
         soft_wrap=True,
         highlight=False,

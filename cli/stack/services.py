@@ -13,6 +13,7 @@ import httpx
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from services.common.config import PROJECT_ROOT, settings
+from services.common.token_keys import ensure_local_keys
 
 from .kafka import kafka_port, stop_kafka
 from .postgres import pg_port, pg_url, stop_postgres
@@ -31,7 +32,10 @@ SERVICE_STOP_GRACE = 10.0
 
 
 def token_secret() -> str:
-    """The HMAC secret of local tokens: APPOINTMENTS_TOKEN_SECRET, else one kept in the state."""
+    """The key of personal data's pseudonyms: APPOINTMENTS_TOKEN_SECRET, else one kept in the state.
+
+    (Named from when it also signed tokens; tokens are JWTs signed with the key pair below.)
+    """
     explicit = os.environ.get("APPOINTMENTS_TOKEN_SECRET")
     if explicit:
         return explicit
@@ -77,8 +81,16 @@ def current_pg_url() -> str:
     return parts._replace(netloc=f"{parts.username}:***@{server}").geturl()
 
 
+def ensure_token_keys() -> None:
+    """The local token key pair in the state folder (signing key mode 0600), made on first use."""
+    if not settings().token_jwks_url:
+        ensure_local_keys(settings().token_keys)
+
+
 def start_services(kafka_bootstrap: str | None = None, postgres_url: str | None = None) -> None:
     """Start every service not already running, detached, logging to the state folder."""
+    # Made before any service starts, so they all find the one pair rather than race to make it.
+    ensure_token_keys()
     env = dict(os.environ)
     kafka_bootstrap = kafka_bootstrap or f"127.0.0.1:{kafka_port()}"
     env.update(stack_environment(kafka_bootstrap, postgres_url or _owner_pg_url()))

@@ -9,10 +9,15 @@ import tempfile
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+# The signature algorithms a token may use: public-key ones only (the allowlist is configurable).
+ASYMMETRIC_ALGORITHMS = frozenset(
+    {"EdDSA", "ES256", "ES384", "ES512", "RS256", "RS384", "RS512", "PS256", "PS384", "PS512"}
+)
 
 # Contract defaults (CONTRACT.md, "Processes and ports").
 SERVICE_PORTS: dict[str, int] = {
@@ -78,8 +83,20 @@ class Settings(BaseSettings):
     # Appended to every database name, so tests can run beside a live stack.
     db_suffix: str = ""
     host: str = "127.0.0.1"
-    # HMAC secret for local bearer tokens; `appointments up` writes one into the state folder.
+    # Keys the pseudonymous subject ids of personal data (HMAC); `appointments up` keeps one in the
+    # state folder. Named from when it also signed tokens: bearer tokens are JWTs now (below).
     token_secret: str = "development-only-secret-change-me"
+    # Bearer tokens are JWTs (services.common.auth). Production: the identity provider's JWKS URL,
+    # issuer and audience, and the role claim it uses. Locally: an Ed25519 key pair made on first
+    # use in token_keys_dir (default <state_dir>/tokens), which `appointments token` signs with.
+    token_issuer: str = "station-appointments-local"
+    token_audience: str = "station-appointments"
+    token_jwks_url: str = ""
+    token_keys_dir: Path | None = None
+    token_algorithms: list[str] = Field(default_factory=lambda: ["EdDSA"])
+    token_role_claim: str = "role"
+    # Clock skew allowed on exp, nbf and iat between the issuer and this process.
+    token_leeway_seconds: float = Field(default=10.0, ge=0, le=300)
     # Prepended to every topic name on the wire. Empty in production (the contract's names);
     # integration tests set a unique prefix so they never touch a running stack's topics.
     topic_prefix: str = ""
@@ -89,6 +106,20 @@ class Settings(BaseSettings):
     log_json: bool = True
     # Booking's processes on its one port; optimistic concurrency keeps them from double booking.
     booking_workers: int = Field(default_factory=_cores, ge=1)
+
+    @field_validator("token_algorithms")
+    @classmethod
+    def _asymmetric_only(cls, algorithms: list[str]) -> list[str]:
+        # An HMAC or "none" algorithm beside public keys would let a public key sign tokens.
+        refused = [a for a in algorithms if a not in ASYMMETRIC_ALGORITHMS]
+        if refused or not algorithms:
+            raise ValueError(f"token algorithms must be among {sorted(ASYMMETRIC_ALGORITHMS)}: {refused}")
+        return algorithms
+
+    @property
+    def token_keys(self) -> Path:
+        """The folder of the local token key pair."""
+        return self.token_keys_dir or self.state_dir / "tokens"
 
     def database_url(self, database: str) -> str:
         """The owner's URL of one service's own database."""

@@ -5,7 +5,8 @@ from __future__ import annotations
 import os
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, HTTPException, Request, Response
@@ -17,45 +18,69 @@ from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.common import metrics
-from services.common.auth import Caller, InvalidToken, Role, read_token
-from services.common.config import settings
+from services.common.auth import Caller, InvalidToken
 from services.common.db import is_outage
 from services.common.logging import correlation_id, get_logger
+from services.common.roles import OPEN, RoleTable, describe, role_table, roles, spoken, unguarded
+from services.common.token_keys import token_verifier
 
 log = get_logger(__name__)
 
 # Health probes: name -> coroutine returning None when up, or raising/returning a reason.
 Probe = Callable[[], Awaitable[None]]
 
-_bearer = HTTPBearer(auto_error=False)
+_bearer = HTTPBearer(
+    auto_error=False,
+    description="A JWT from the identity provider (locally: `appointments token ROLE`).",
+)
 
 
-async def current_caller(
+async def authorized(
+    request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Caller:
-    """The caller named by the bearer token; 401 without a valid one."""
+    """The caller, when the role matrix lets their role call this operation; 401 or 403 otherwise.
+
+    Async, like every dependency here: a plain function would cost a thread hop per request.
+    """
     if credentials is None:
         raise HTTPException(401, "a bearer token is required", headers={"WWW-Authenticate": "Bearer"})
     try:
-        return read_token(credentials.credentials, settings().token_secret)
+        # A verifier whose keys cannot be fetched raises KeysUnavailable: a 503, as any outage.
+        caller = await token_verifier().caller(credentials.credentials)
     except InvalidToken as exc:
-        raise HTTPException(401, str(exc), headers={"WWW-Authenticate": "Bearer"}) from exc
+        challenge = f'Bearer error="invalid_token", error_description="{exc}"'
+        raise HTTPException(401, str(exc), headers={"WWW-Authenticate": challenge}) from exc
+    operation = f"{request.method} {request.scope['route'].path_format}"
+    table: RoleTable | None = getattr(request.app.state, "role_table", None)
+    allowed = None if table is None else table.get(operation)
+    if allowed is None or (allowed != OPEN and caller.role not in allowed):
+        raise HTTPException(
+            403, f"role {caller.role.value} may not call {operation}; allowed: {spoken(allowed or roles())}"
+        )
+    return caller
 
 
-def allow(*roles: Role) -> Callable[[Caller], Awaitable[Caller]]:
-    """A dependency that lets only ``roles`` (and admin) through; 403 for any other role."""
-    allowed = {*roles, Role.ADMIN}
+# The caller of an operation the role matrix (services.common.roles) lets them call.
+Authorized = Annotated[Caller, Depends(authorized)]
 
-    # Async, like every dependency here: a plain function would cost a thread hop per request.
-    async def check(caller: Annotated[Caller, Depends(current_caller)]) -> Caller:
-        if caller.role not in allowed:
-            raise HTTPException(
-                403, f"role {caller.role.value} may not do this; allowed: "
-                + ", ".join(sorted(r.value for r in allowed)),
-            )
-        return caller
 
-    return check
+Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[Any]]
+
+
+def _checked_at_startup(table: RoleTable, inner: Lifespan | None) -> Lifespan:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[Any]:
+        problems = unguarded(app, table, authorized)
+        if problems:
+            raise RuntimeError("the role matrix does not cover this app: " + "; ".join(problems))
+        if inner is None:
+            yield None
+        else:
+            async with inner(app) as state:
+                yield state
+
+    return lifespan
 
 
 def problem(status: int, detail: str, **extra: Any) -> JSONResponse:
@@ -147,9 +172,26 @@ class Correlate:
             metrics.HTTP_LATENCY.labels(scope["method"], route).observe(time.perf_counter() - started)
 
 
-def create_http_app(service: str, probes: dict[str, Probe], **fastapi_kwargs: Any) -> FastAPI:
-    """A FastAPI app with /health, /metrics, correlation ids, request metrics and 422 bodies."""
+def create_http_app(
+    service: str, probes: dict[str, Probe], *, roles: RoleTable | None = None, **fastapi_kwargs: Any
+) -> FastAPI:
+    """A FastAPI app with /health, /metrics, correlation ids, request metrics and 422 bodies.
+
+    A service of the role matrix (or one given ``roles``) refuses to start while a route of
+    it is not covered, and its OpenAPI document names each operation's roles.
+    """
+    table = roles if roles is not None else role_table(service)
+    if table is not None:
+        fastapi_kwargs["lifespan"] = _checked_at_startup(table, fastapi_kwargs.get("lifespan"))
     app = FastAPI(title=f"Station Appointments: {service}", **fastapi_kwargs)
+    app.state.role_table = table
+    if table is not None:
+        generate = app.openapi
+
+        def openapi() -> dict[str, Any]:
+            return describe(generate(), table)
+
+        app.openapi = openapi  # type: ignore[method-assign]
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(HTTPException, _http_error)
     app.add_middleware(Correlate, served_by=str(os.getpid()))
@@ -181,8 +223,3 @@ def create_http_app(service: str, probes: dict[str, Probe], **fastapi_kwargs: An
 def field_error(field: str, reason: str, status: int = 422) -> HTTPException:
     """An HTTPException whose body names the field and the reason."""
     return HTTPException(status, detail={"errors": [{"field": field, "reason": reason}]})
-
-
-def roles_doc(roles: Sequence[Role]) -> str:
-    """A line for OpenAPI descriptions saying who may call."""
-    return "Roles: " + ", ".join(r.value for r in roles) + " (and admin)."

@@ -14,9 +14,12 @@ from pathlib import Path
 
 import httpx
 
-from services.common.auth import Role, issue_token
+from services.common.auth import Role
 from services.common.reference import County, load_county
+from services.common.token_keys import local_issuer
 
+# The key of personal data's pseudonyms in the test services (tokens are signed with the state
+# folder's key pair, which test services and the local stack share).
 TEST_SECRET = "integration-test-secret"
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -30,8 +33,8 @@ def free_port() -> int:
 
 
 def token(role: Role, subject: str = "test") -> str:
-    """A bearer token the test services accept."""
-    return issue_token(role, subject, TEST_SECRET)
+    """A bearer token the test services accept: signed with the state folder's key, as locally."""
+    return local_issuer().token(role, subject)
 
 
 def auth(role: Role, subject: str = "test") -> dict[str, str]:

@@ -3,24 +3,25 @@
 from __future__ import annotations
 
 import os
-from typing import Annotated
 
 import httpx
-from fastapi import Depends, FastAPI
+from fastapi import FastAPI
 
-from services.common.auth import Caller, Role, issue_token
-from services.common.config import settings
-from services.common.http import allow, create_http_app
+from services.common.auth import Role
+from services.common.http import Authorized, create_http_app
 from services.common.logging import correlation_id
+from services.common.roles import OPEN, RoleTable, roles
+from services.common.token_keys import local_issuer
 
-Officer = Annotated[Caller, Depends(allow(Role.OFFICER))]
+# This app's own role matrix: the services' is services.common.roles.ROLE_MATRIX.
+ROLES: RoleTable = {"GET /echo": roles(Role.OFFICER), "GET /boom": OPEN}
 
 
 def _app() -> FastAPI:
-    app = create_http_app("test", {})
+    app = create_http_app("test", {}, roles=ROLES)
 
     @app.get("/echo")
-    async def echo(caller: Officer) -> dict[str, str]:
+    async def echo(caller: Authorized) -> dict[str, str]:
         return {"correlation_id": correlation_id.get() or "", "actor": caller.actor}
 
     @app.get("/boom")
@@ -37,7 +38,7 @@ async def _get(path: str, **headers: str) -> httpx.Response:
 
 
 def _bearer(role: Role) -> str:
-    return f"Bearer {issue_token(role, 'u1', settings().token_secret)}"
+    return f"Bearer {local_issuer().token(role, 'u1')}"
 
 
 async def test_the_correlation_id_is_carried_through_the_request_and_echoed() -> None:

@@ -11,9 +11,9 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from services.common.auth import Role, read_token
-from services.common.config import settings
+from services.common.auth import Role
 from services.common.reference import load_county
+from services.common.token_keys import read_local_token
 from web.app import create_app
 from web.london_input import LocalTimeError, london_instant
 
@@ -130,7 +130,7 @@ def test_diary_page_shows_the_day_and_times_as_london_reads_them(
     assert 'href="/appointments/apt-123"' in page.text
     assert "day=2026-12-01" in page.text and "day=2026-12-03" in page.text
     (call,) = services.calls
-    caller = read_token(call.headers["authorization"].removeprefix("Bearer "), settings().token_secret)
+    caller = read_local_token(call.headers["authorization"].removeprefix("Bearer "))
     assert caller.role is Role.SUPERVISOR
 
 

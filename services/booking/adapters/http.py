@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field, TypeAdapter
 
@@ -14,19 +14,18 @@ from services.booking.adapters.personal import InvalidPersonalData
 from services.booking.adapters.refusals import status_of
 from services.booking.app.forms import BookingForm
 from services.booking.app.handlers import BookingHandlers, NotSeeded
+from services.booking.domain.county_checks import CountyRefused
 from services.booking.domain.errors import BookingRefused, SlotTaken
 from services.booking.domain.state import Appointment, DiaryDay
-from services.common.auth import Caller, Role
-from services.common.http import allow, problem
+from services.booking.domain.stranded import WouldStrand
+from services.common.auth import Caller
+from services.common.http import Authorized, problem
 from services.common.logging import correlation_id
 from services.common.london import local, spoken_day, spoken_range
 from services.common.reference import County
 from services.common.unit_of_work import Metadata, TooMuchContention
 
 router = APIRouter()
-Booker = Annotated[Caller, Depends(allow(Role.CALL_TAKER, Role.SUPERVISOR))]
-Admin = Annotated[Caller, Depends(allow(Role.ADMIN))]
-Viewer = Annotated[Caller, Depends(allow(Role.CALL_TAKER, Role.SUPERVISOR, Role.OFFICER))]
 
 
 class FreeSlot(BaseModel):
@@ -116,16 +115,42 @@ FromDay = Annotated[date | None, Query(alias="from", description="First London d
 ToDay = Annotated[date | None, Query(alias="to", description="Last London date (default a week on).")]
 
 
-@router.put("/reference/county", tags=["reference"], status_code=200)
-async def load_county_reference(request: Request, county: County, caller: Admin) -> dict[str, object]:
-    """Load the county's reference data (`appointments seed` does this); a new version is recorded."""
+COUNTY_RESPONSES: dict[int | str, dict[str, object]] = {
+    409: {
+        "description": "Refused (code would-strand): the load would remove or close a station, room or "
+        "district holding booked appointments; `stranded` lists each place, why and how many."
+    },
+    422: {"description": "Refused: the document is not whole; `errors` names every field and reason."},
+}
+
+
+@router.put("/reference/county", tags=["reference"], status_code=200, responses=COUNTY_RESPONSES)
+async def load_county_reference(request: Request, county: County, caller: Authorized) -> dict[str, object]:
+    """Load the county's reference data (`appointments seed` does this); a new version is recorded.
+
+    Decided as a whole: a document that is not whole, or that would strand booked
+    appointments, is refused and nothing changes.
+    """
     handlers = handlers_of(request)
-    changed = await handlers.seed_reference(county, meta_of(caller))
+    try:
+        changed = await handlers.seed_reference(county, meta_of(caller))
+    except CountyRefused as exc:
+        errors = [{"field": p.field, "reason": p.reason} for p in exc.problems]
+        raise HTTPException(status_of(exc), {"detail": exc.summary, "errors": errors, "code": "invalid"}) from exc
+    except WouldStrand as exc:
+        errors = [{"field": s.field, "reason": s.reason} for s in exc.stranded]
+        stranded = [
+            {"place": s.place, "place_id": s.place_id, "room_id": s.room_id, "why": s.why,
+             "appointments": s.appointments, "first_day": s.first_day.isoformat()}
+            for s in exc.stranded
+        ]  # fmt: skip
+        detail = {"detail": exc.reason, "errors": errors, "code": "would-strand", "stranded": stranded}
+        raise HTTPException(status_of(exc), detail) from exc
     return {"changed": changed, "sha256": handlers.reference.sha256}
 
 
 @router.get("/reference/county", tags=["reference"], response_model=County)
-async def county_reference(request: Request, _: Viewer) -> County:
+async def county_reference(request: Request, _: Authorized) -> County:
     """The county's reference data in force: districts, stations, rooms, hours, diary cars."""
     try:
         return handlers_of(request).county
@@ -151,7 +176,7 @@ async def _offer(
 
 @router.get("/stations/{station_id}/free-slots", response_model=list[FreeSlot], tags=["booking"])
 async def station_free_slots(
-    request: Request, station_id: str, _: Viewer, first: FromDay = None, last: ToDay = None
+    request: Request, station_id: str, _: Authorized, first: FromDay = None, last: ToDay = None
 ) -> object:
     """The free hourly slots of a station's appointment room(s) over a date range."""
     return await _offer(request, "station", station_id, first, last)
@@ -159,7 +184,7 @@ async def station_free_slots(
 
 @router.get("/diary-cars/{district_id}/free-windows", response_model=list[FreeSlot], tags=["booking"])
 async def diary_car_free_windows(
-    request: Request, district_id: str, _: Viewer, first: FromDay = None, last: ToDay = None
+    request: Request, district_id: str, _: Authorized, first: FromDay = None, last: ToDay = None
 ) -> object:
     """The free home-visit windows of a district's diary car over a date range."""
     return await _offer(request, "diary-car", district_id, first, last)
@@ -194,7 +219,9 @@ BOOKING_RESPONSES: dict[int | str, dict[str, object]] = {
 @router.post(
     "/stations/{station_id}/appointments", status_code=201, responses=BOOKING_RESPONSES, tags=["booking"]
 )
-async def book_station_slot(request: Request, station_id: str, form: BookingForm, caller: Booker) -> object:
+async def book_station_slot(
+    request: Request, station_id: str, form: BookingForm, caller: Authorized
+) -> object:
     """Book an hourly slot in a station's confidential room."""
     return await _book(request, "station", station_id, form, caller)
 
@@ -203,7 +230,7 @@ async def book_station_slot(request: Request, station_id: str, form: BookingForm
     "/diary-cars/{district_id}/visits", status_code=201, responses=BOOKING_RESPONSES, tags=["booking"]
 )
 async def book_diary_car_visit(
-    request: Request, district_id: str, form: BookingForm, caller: Booker
+    request: Request, district_id: str, form: BookingForm, caller: Authorized
 ) -> object:
     """Book a home visit by the district's diary car in one of its windows."""
     return await _book(request, "diary-car", district_id, form, caller)

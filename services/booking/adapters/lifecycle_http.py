@@ -6,21 +6,19 @@ from collections.abc import Awaitable
 from datetime import date, time
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from schemas.base import DomainEvent
 from schemas.booking import CancelReason, Initiator, Outcome
-from services.booking.adapters.http import Booker, handlers_of, meta_of, refused
+from services.booking.adapters.http import handlers_of, meta_of, refused
 from services.booking.app.handlers import NotSeeded
 from services.booking.app.lifecycle import Lifecycle
 from services.booking.domain.errors import BookingRefused
-from services.common.auth import Caller, Role
 from services.common.commands import TooMuchContention
-from services.common.http import allow, problem
+from services.common.http import Authorized, problem
 
 router = APIRouter(tags=["appointments"])
-Attending = Annotated[Caller, Depends(allow(Role.OFFICER, Role.SUPERVISOR))]
 
 
 class _Body(BaseModel):
@@ -79,7 +77,9 @@ def _lifecycle(request: Request) -> Lifecycle:
 
 
 @router.post("/appointments/{appointment_id}/reschedule", response_model=Changed)
-async def reschedule(request: Request, appointment_id: str, body: RescheduleBody, caller: Booker) -> object:
+async def reschedule(
+    request: Request, appointment_id: str, body: RescheduleBody, caller: Authorized
+) -> object:
     """Move an appointment to another slot, on its day or another; 409 with alternatives if taken."""
     work = _lifecycle(request).reschedule(
         appointment_id, body.day, body.start, body.initiated_by, body.reason, meta_of(caller)
@@ -88,21 +88,21 @@ async def reschedule(request: Request, appointment_id: str, body: RescheduleBody
 
 
 @router.post("/appointments/{appointment_id}/cancel", response_model=Changed)
-async def cancel(request: Request, appointment_id: str, body: CancelBody, caller: Booker) -> object:
+async def cancel(request: Request, appointment_id: str, body: CancelBody, caller: Authorized) -> object:
     """Cancel an appointment, by the police or the public, with the reason."""
     work = _lifecycle(request).cancel(appointment_id, body.initiated_by, body.reason, meta_of(caller))
     return await _run(appointment_id, work)
 
 
 @router.post("/appointments/{appointment_id}/attendance", response_model=Changed)
-async def attended(request: Request, appointment_id: str, body: AttendanceBody, caller: Attending) -> object:
+async def attended(request: Request, appointment_id: str, body: AttendanceBody, caller: Authorized) -> object:
     """Record that the meeting took place and its outcome."""
     work = _lifecycle(request).attended(appointment_id, body.outcome, body.officer_id, meta_of(caller))
     return await _run(appointment_id, work)
 
 
 @router.post("/appointments/{appointment_id}/no-show", response_model=Changed)
-async def no_show(request: Request, appointment_id: str, body: NoShowBody, caller: Attending) -> object:
+async def no_show(request: Request, appointment_id: str, body: NoShowBody, caller: Authorized) -> object:
     """Record a no-show by the public, or an officer no-show by the police."""
     work = _lifecycle(request).missed(appointment_id, body.missed_by, body.reason, meta_of(caller))
     return await _run(appointment_id, work)

@@ -12,14 +12,14 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from schemas.base import DomainEvent
 from schemas.booking import PLACE_ID, Place
-from services.booking.adapters.http import Booked, Booker, Viewer, booked, handlers_of, meta_of, refused
+from services.booking.adapters.http import Booked, booked, handlers_of, meta_of, refused
 from services.booking.adapters.personal import InvalidPersonalData
 from services.booking.app.handlers import NotSeeded
 from services.booking.app.waitlist import Answers, EntryState, Taken, WaitlistForm, Waitlists
 from services.booking.domain.errors import BookingRefused
 from services.booking.domain.state import Status
 from services.common.commands import TooMuchContention
-from services.common.http import problem
+from services.common.http import Authorized, problem
 from services.common.london import spoken_day, spoken_range, spoken_time
 
 router = APIRouter(tags=["waitlist"])
@@ -104,7 +104,7 @@ def _names(events: list[DomainEvent]) -> list[str]:
 
 
 @router.post("/waitlist", status_code=201, responses={201: {"model": Joined}, **RESPONSES})
-async def join_waitlist(request: Request, form: WaitlistForm, caller: Booker) -> object:
+async def join_waitlist(request: Request, form: WaitlistForm, caller: Authorized) -> object:
     """Put a caller for whom nothing suited on the waitlist of a station or diary car for some days."""
     waitlists = _waitlists(request)
 
@@ -125,7 +125,7 @@ async def join_waitlist(request: Request, form: WaitlistForm, caller: Booker) ->
 
 
 @router.get("/waitlist/{appointment_id}", response_model=Entry, responses=RESPONSES)
-async def waitlist_entry(request: Request, appointment_id: str, _: Viewer) -> object:
+async def waitlist_entry(request: Request, appointment_id: str, _: Authorized) -> object:
     """Where a waitlist entry stands: waiting, offered a slot (until when), booked, or left."""
     waitlists = _waitlists(request)
 
@@ -153,7 +153,7 @@ async def waitlist_entry(request: Request, appointment_id: str, _: Viewer) -> ob
 
 
 @router.post("/waitlist/{appointment_id}/leave", response_model=Changed, responses=RESPONSES)
-async def leave_waitlist(request: Request, appointment_id: str, caller: Booker) -> object:
+async def leave_waitlist(request: Request, appointment_id: str, caller: Authorized) -> object:
     """Take a caller off the waitlist; a slot held for them is freed for the next caller."""
     answers = _answers(request)
     return await _answer(
@@ -167,7 +167,7 @@ def _accepted(taken: Taken) -> Accepted:
 
 
 @router.post("/offers/{appointment_id}/accept", response_model=Accepted, responses=RESPONSES)
-async def accept_offer(request: Request, appointment_id: str, caller: Booker) -> object:
+async def accept_offer(request: Request, appointment_id: str, caller: Authorized) -> object:
     """The caller takes the slot held for them: it is booked and they leave the waitlist."""
     answers = _answers(request)
     return await _answer(lambda: answers.accept(appointment_id, meta_of(caller)), _accepted)
@@ -175,7 +175,7 @@ async def accept_offer(request: Request, appointment_id: str, caller: Booker) ->
 
 @router.post("/offers/{appointment_id}/decline", response_model=Changed, responses=RESPONSES)
 async def decline_offer(
-    request: Request, appointment_id: str, caller: Booker, body: DeclineBody | None = None
+    request: Request, appointment_id: str, caller: Authorized, body: DeclineBody | None = None
 ) -> object:
     """The caller does not want the slot held for them: it goes to the next caller waiting."""
     answers = _answers(request)

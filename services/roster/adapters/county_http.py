@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from services.common.auth import Caller, Role
-from services.common.http import allow, problem
+from services.common.http import Authorized, problem
 from services.roster.app.county import CountyNotReceived
 from services.roster.app.handlers import RosterHandlers
 
 router = APIRouter(tags=["reference"])
-Reader = Annotated[Caller, Depends(allow(Role.OFFICER, Role.SUPERVISOR, Role.CALL_TAKER))]
 
 
 class CountyVersion(BaseModel):
@@ -33,8 +30,8 @@ class CountyVersion(BaseModel):
     response_model=CountyVersion,
     responses={503: {"description": "No version of the county has reached the roster yet."}},
 )
-async def county_in_force(request: Request, _: Reader) -> CountyVersion:
-    """The version of the county in force at the roster. Roles: officer, supervisor, call-taker."""
+async def county_in_force(request: Request, _: Authorized) -> CountyVersion:
+    """The version of the county in force at the roster."""
     handlers: RosterHandlers | None = getattr(request.app.state, "handlers", None)
     if handlers is None:
         raise HTTPException(503, "the roster is starting: its database or Kafka is not up yet")

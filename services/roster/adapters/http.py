@@ -13,14 +13,14 @@ from datetime import UTC, date, datetime
 from typing import Annotated
 
 import asyncpg
-from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
+from fastapi import APIRouter, HTTPException, Path, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from schemas.booking import Place
-from services.common.auth import Caller, Role
+from services.common.auth import Caller
 from services.common.commands import Metadata, TooMuchContention
-from services.common.http import allow, problem
+from services.common.http import Authorized, problem
 from services.common.logging import correlation_id
 from services.common.london import spoken_day
 from services.roster.adapters.refusals import status_of
@@ -42,8 +42,6 @@ from services.roster.domain.ids import officer_id_for
 from services.roster.domain.state import Officer
 
 router = APIRouter(tags=["roster"])
-Supervisor = Annotated[Caller, Depends(allow(Role.SUPERVISOR))]
-Reader = Annotated[Caller, Depends(allow(Role.OFFICER, Role.SUPERVISOR, Role.CALL_TAKER))]
 OfficerId = Annotated[str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
 DutyId = Annotated[str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
 
@@ -105,8 +103,8 @@ async def _decided(
 
 
 @router.post("/officers", status_code=201, response_model=OfficerView, responses=_REFUSALS)
-async def register_officer(request: Request, form: OfficerForm, caller: Supervisor) -> object:
-    """Register an officer (collar number, home station). Roles: supervisor (and admin)."""
+async def register_officer(request: Request, form: OfficerForm, caller: Authorized) -> object:
+    """Register an officer (collar number, home station)."""
     meta = _meta(caller)
     officer_id = form.officer_id or officer_id_for(form.collar_number)
     command = RegisterOfficer(
@@ -120,8 +118,8 @@ async def register_officer(request: Request, form: OfficerForm, caller: Supervis
 
 
 @router.post("/officers/{officer_id}/duties", status_code=201, response_model=DutyView, responses=_REFUSALS)
-async def assign_duty(request: Request, officer_id: OfficerId, form: DutyForm, caller: Supervisor) -> object:
-    """Put an officer on a duty; 409 names the duty it clashes with. Roles: supervisor (and admin)."""
+async def assign_duty(request: Request, officer_id: OfficerId, form: DutyForm, caller: Authorized) -> object:
+    """Put an officer on a duty; 409 names the duty it clashes with."""
     meta = _meta(caller)
     duty_id = form.duty_id or str(uuid.uuid4())
     command = AssignDuty(
@@ -143,9 +141,9 @@ async def assign_duty(request: Request, officer_id: OfficerId, form: DutyForm, c
 
 @router.post("/officers/{officer_id}/duties/{duty_id}/end", response_model=DutyView, responses=_REFUSALS)
 async def end_duty(
-    request: Request, officer_id: OfficerId, duty_id: DutyId, form: EndDutyForm, caller: Supervisor
+    request: Request, officer_id: OfficerId, duty_id: DutyId, form: EndDutyForm, caller: Authorized
 ) -> object:
-    """End a duty early or as planned (ending it again changes nothing). Roles: supervisor (and admin)."""
+    """End a duty early or as planned (ending it again changes nothing)."""
     meta = _meta(caller)
     command = EndDuty(
         officer_id=officer_id, duty_id=duty_id, ends_at=form.ends_at, reason=form.reason, now=meta.now
@@ -161,9 +159,9 @@ async def end_duty(
     "/officers/{officer_id}/withdrawals", status_code=201, response_model=WithdrawalView, responses=_REFUSALS
 )
 async def withdraw_officer(
-    request: Request, officer_id: OfficerId, form: WithdrawalForm, caller: Supervisor
+    request: Request, officer_id: OfficerId, form: WithdrawalForm, caller: Authorized
 ) -> object:
-    """Withdraw an officer from appointment or diary-car duty for a span. Roles: supervisor (and admin)."""
+    """Withdraw an officer from appointment or diary-car duty for a span."""
     meta = _meta(caller)
     withdrawal_id = form.withdrawal_id or str(uuid.uuid4())
     command = WithdrawOfficer(
@@ -203,8 +201,8 @@ async def _read(read: Awaitable[object]) -> object:
 
 
 @router.get("/officers/{officer_id}", response_model=OfficerView, responses=_READ_REFUSALS)
-async def officer(request: Request, officer_id: OfficerId, _: Reader) -> object:
-    """An officer with every duty and withdrawal. Roles: officer, supervisor, call-taker (and admin)."""
+async def officer(request: Request, officer_id: OfficerId, _: Authorized) -> object:
+    """An officer with every duty and withdrawal."""
 
     async def read() -> object:
         return officer_view(await _handlers(request).officer(officer_id))
@@ -215,11 +213,11 @@ async def officer(request: Request, officer_id: OfficerId, _: Reader) -> object:
 @router.get("/officers", response_model=list[OfficerView], responses=_READ_REFUSALS)
 async def officers(
     request: Request,
-    _: Reader,
+    _: Authorized,
     station_id: Annotated[str | None, Query(description="Only officers based at this station.")] = None,
     district_id: Annotated[str | None, Query(description="Only officers of this district.")] = None,
 ) -> object:
-    """The officers on the roster, by home station or district. Roles: officer, supervisor, call-taker."""
+    """The officers on the roster, by home station or district."""
 
     async def read() -> object:
         return [officer_view(o) for o in await _handlers(request).officers(station_id, district_id)]
@@ -230,12 +228,12 @@ async def officers(
 @router.get("/duties", response_model=PlaceRoster, responses=_READ_REFUSALS)
 async def duties(
     request: Request,
-    _: Reader,
+    _: Authorized,
     place: Annotated[Place, Query(description="A station's appointments, or a district's diary car.")],
     place_id: Annotated[str, Query(description="The station id, or the diary car's district id.")],
     day: Annotated[date, Query(description="The Europe/London date, YYYY-MM-DD.")],
 ) -> object:
-    """Who is on appointment duty at a place on a London day, net of withdrawals. Roles: all readers."""
+    """Who is on appointment duty at a place on a London day, net of withdrawals."""
 
     async def read() -> object:
         cover = await _handlers(request).cover(place, place_id, day)

@@ -8,12 +8,16 @@ import importlib
 import importlib.util
 import inspect
 import os
+import re
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 
 import typer
 
 from cli import stack
+from services.common.auth import Role
 from services.common.config import settings
+from services.common.token_keys import local_issuer
 
 app = typer.Typer(
     help="Station Appointments: the local stack and the operations and audit commands.",
@@ -119,6 +123,44 @@ def topics() -> None:
         stack.wait_for_kafka(bootstrap)
         created = stack.ensure_topics(bootstrap)
         stack.console.print(f"topics created: {', '.join(created) or 'none (all existed)'}")
+
+
+# The longest a local token may be asked for: a pasted token should stop working soon.
+LONGEST_LOCAL_TOKEN = timedelta(days=7)
+_DURATION = re.compile(r"(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?")
+
+
+def parse_duration(text: str) -> timedelta:
+    """A duration written as 8h, 30m, 1h30m, 2d or 90s; ValueError for anything else."""
+    match = _DURATION.fullmatch(text.strip().lower())
+    if not text.strip() or match is None:
+        raise ValueError(f"{text!r} is not a duration such as 8h, 30m, 1h30m or 2d")
+    days, hours, minutes, seconds = (int(part or 0) for part in match.groups())
+    return timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds)
+
+
+@app.command()
+def token(
+    role: Role = typer.Argument(..., help="The role the token carries."),
+    sub: str = typer.Option("", "--sub", help="Who it is for: a collar number or a system's name."),
+    ttl: str = typer.Option("8h", "--ttl", help="How long it is valid: 30m, 8h, 1h30m, 2d (at most 7d)."),
+) -> None:
+    """Print a bearer token for ROLE that the local stack accepts (signed with its state folder's key)."""
+    try:
+        valid_for = parse_duration(ttl)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--ttl") from exc
+    if not timedelta(0) < valid_for <= LONGEST_LOCAL_TOKEN:
+        raise typer.BadParameter("a local token lasts more than 0s and at most 7d", param_hint="--ttl")
+    try:
+        issuer = local_issuer()
+    except RuntimeError as exc:  # production: tokens come from the identity provider
+        stack.console.print(str(exc), style="red", markup=False)
+        raise typer.Exit(1) from exc
+    subject = sub or f"local-{role.value}"
+    typer.echo(issuer.token(role, subject, valid_for))
+    until = (datetime.now(UTC) + valid_for).isoformat(timespec="seconds")
+    stack.console.print(f"{role.value} token for {subject}, valid until {until}", markup=False)
 
 
 def _register(module_name: str) -> None:

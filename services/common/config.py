@@ -80,6 +80,12 @@ class Settings(BaseSettings):
     pg_password_roster: SecretStr | None = None
     pg_password_notifications: SecretStr | None = None
     pg_password_projections: SecretStr | None = None
+    # Seals the values put aside on the deadletter topic (services.common.deadletters).
+    # Production must set it; elsewhere one is generated into the state folder when unset.
+    deadletter_key: SecretStr | None = None
+    # How long the topics holding callers' details in clear (the control room's requests) and
+    # the dead letters keep a record: long enough to process and look into it, no longer.
+    personal_topic_retention_hours: float = Field(default=7 * 24, gt=0)
     # Appended to every database name, so tests can run beside a live stack.
     db_suffix: str = ""
     host: str = "127.0.0.1"
@@ -140,6 +146,16 @@ class Settings(BaseSettings):
                 "service's database password comes from the environment"
             )
         return state_secret(self.state_dir / "pg-passwords" / service)
+
+    def deadletter_secret(self) -> str:
+        """The dead-letter sealing secret: the environment's, else (not in production) the state folder's."""
+        if self.deadletter_key is not None:
+            return self.deadletter_key.get_secret_value()
+        if self.is_production:
+            raise RuntimeError(
+                "APPOINTMENTS_DEADLETTER_KEY is not set: production seals dead letters with it"
+            )
+        return state_secret(self.state_dir / "deadletter-key")
 
     def service_of(self, database: str) -> str | None:
         """The service whose login role serves ``database`` (its full name); None: the owner's alone."""

@@ -17,6 +17,7 @@ from services.common import kafka
 from services.common.config import Settings
 from services.common.consumer import IdempotentConsumer, Subscription
 from services.common.db import COMMON_MIGRATIONS, open_pool
+from services.common.deadletters import DeadLetterSeal, sealing
 from services.common.logging import get_logger
 from services.common.relay import OutboxRelay
 
@@ -65,7 +66,10 @@ class Runtime:
         )
         self.broker = kafka.make_broker(self.settings.kafka_bootstrap, client_id=self.service)
         prefix = self.settings.topic_prefix
-        publish = kafka.publisher(self.broker, prefix)
+        # Dead letters leave sealed: a copy of a control-room request holds a caller in clear.
+        publish = sealing(
+            kafka.publisher(self.broker, prefix), DeadLetterSeal(self.settings.deadletter_secret())
+        )
         for s in subscriptions:
             consumer = IdempotentConsumer(
                 s.consumer, self.pool, s.apply, publish, s.apply_batch, s.wants, s.contract

@@ -15,6 +15,7 @@ from schemas.topics import CONTROLROOM_REQUESTS, DEADLETTER
 from services.booking.app.handlers import appointment_id_for
 from services.common import kafka
 from services.common.config import Settings
+from services.common.deadletters import SEALED_HEADER, DeadLetterSeal
 from tests.integration.test_first_flow import booking_form
 from tests.support.kafka_reader import header, read_topic
 from tests.support.services import ServiceProcess
@@ -155,3 +156,9 @@ async def test_a_record_with_no_readable_request_id_goes_to_the_dead_letter_topi
     assert "control-room request" in reason and "request_id" in reason
     assert "900789" not in reason
     assert header(mine[0], "dlq_source_topic") == test_settings.topic(CONTROLROOM_REQUESTS)
+    # The copy put aside holds the caller's phone only sealed, and opens with the deployment's key.
+    assert b"900789" not in mine[0].value
+    assert (header(mine[0], SEALED_HEADER) or "").startswith("aes-256-gcm:")
+    seal = DeadLetterSeal(test_settings.deadletter_secret())
+    opened = json.loads(seal.open(mine[0].value, test_settings.topic(CONTROLROOM_REQUESTS)))
+    assert opened["caller"]["phone"] == "07700 900789"

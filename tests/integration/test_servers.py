@@ -11,6 +11,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
+from cli.stack.topics import personal_retention_ms
 from schemas.topics import TOPICS
 from tests.support.servers import Servers
 
@@ -75,18 +76,27 @@ async def test_every_contract_topic_exists_with_its_declared_partitions(
     assert partitions == {spec.name: spec.partitions for spec in TOPICS}
 
 
-async def test_event_topics_keep_their_records_forever(admin: AIOKafkaAdminClient) -> None:
-    kept = [spec.name for spec in TOPICS if spec.keep_forever]
+async def _retention(admin: AIOKafkaAdminClient, names: list[str]) -> dict[str, str]:
     responses = await admin.describe_configs(
-        [ConfigResource(ConfigResourceType.TOPIC, name, {"retention.ms": None}) for name in kept]
+        [ConfigResource(ConfigResourceType.TOPIC, name, {"retention.ms": None}) for name in names]
     )
-
-    retention = {
+    return {
         resource[3]: {entry[0]: entry[1] for entry in resource[4]}["retention.ms"]
         for response in responses
         for resource in response.resources
     }
-    assert retention == dict.fromkeys(kept, "-1")
+
+
+async def test_topics_holding_callers_in_clear_keep_records_for_the_configured_time_only(
+    admin: AIOKafkaAdminClient,
+) -> None:
+    personal = [spec.name for spec in TOPICS if spec.personal]
+    assert await _retention(admin, personal) == dict.fromkeys(personal, str(personal_retention_ms()))
+
+
+async def test_event_topics_keep_their_records_forever(admin: AIOKafkaAdminClient) -> None:
+    kept = [spec.name for spec in TOPICS if spec.keep_forever]
+    assert await _retention(admin, kept) == dict.fromkeys(kept, "-1")
 
 
 async def test_postgresql_answers_select_version(servers: Servers) -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import holidays
-from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from services.common.config import PROJECT_ROOT
 
@@ -47,7 +47,8 @@ class OpeningHours(_Frozen):
     days: tuple[Weekday, ...]
     first_slot: time
     closes: time
-    slot_minutes: int = 60
+    # Bounded: slot_starts walks the day in steps of it.
+    slot_minutes: int = Field(default=60, ge=5, le=24 * 60)
 
     def slot_starts(self) -> tuple[time, ...]:
         """The local start time of every slot, the last one ending by closing time."""
@@ -129,17 +130,25 @@ class County(_Frozen):
     districts: tuple[District, ...]
     stations: tuple[Station, ...]
 
-    @model_validator(mode="after")
-    def _consistent(self) -> County:
-        district_ids = [d.id for d in self.districts]
-        station_ids = [s.id for s in self.stations]
-        for kind, ids in (("district", district_ids), ("station", station_ids)):
-            if len(set(ids)) != len(ids):
-                raise ValueError(f"a {kind} id appears twice")
-        unknown = {s.district for s in self.stations} - set(district_ids)
-        if unknown:
-            raise ValueError(f"stations name unknown districts: {sorted(unknown)}")
-        return self
+    # Lookups by id need these whatever the document; the rest of what makes a county whole is
+    # checked where a load is decided (services.booking.domain.county_checks), not on every read.
+    @field_validator("districts")
+    @classmethod
+    def _district_ids_unique(cls, districts: tuple[District, ...]) -> tuple[District, ...]:
+        _unique("district", [d.id for d in districts])
+        return districts
+
+    @field_validator("stations")
+    @classmethod
+    def _stations_in_known_districts(
+        cls, stations: tuple[Station, ...], info: ValidationInfo
+    ) -> tuple[Station, ...]:
+        _unique("station", [s.id for s in stations])
+        known = {d.id for d in info.data.get("districts", ())}
+        unknown = sorted({s.district for s in stations} - known)
+        if "districts" in info.data and unknown:
+            raise ValueError(f"stations name unknown districts: {', '.join(unknown)}")
+        return stations
 
     def district(self, district_id: str) -> District:
         """The district with this id; LookupError when there is none."""
@@ -166,6 +175,12 @@ class County(_Frozen):
     def stations_in(self, district_id: str) -> tuple[Station, ...]:
         """Every station of a district."""
         return tuple(s for s in self.stations if s.district == district_id)
+
+
+def _unique(kind: str, ids: list[str]) -> None:
+    twice = sorted({i for i in ids if ids.count(i) > 1})
+    if twice:
+        raise ValueError(f"a {kind} id appears twice: {', '.join(twice)}")
 
 
 @cache

@@ -14,8 +14,10 @@ from services.booking.adapters.personal import InvalidPersonalData
 from services.booking.adapters.refusals import status_of
 from services.booking.app.forms import BookingForm
 from services.booking.app.handlers import BookingHandlers, NotSeeded
+from services.booking.domain.county_checks import CountyRefused
 from services.booking.domain.errors import BookingRefused, SlotTaken
 from services.booking.domain.state import Appointment, DiaryDay
+from services.booking.domain.stranded import WouldStrand
 from services.common.auth import Caller
 from services.common.http import Authorized, problem
 from services.common.logging import correlation_id
@@ -113,11 +115,38 @@ FromDay = Annotated[date | None, Query(alias="from", description="First London d
 ToDay = Annotated[date | None, Query(alias="to", description="Last London date (default a week on).")]
 
 
-@router.put("/reference/county", tags=["reference"], status_code=200)
+COUNTY_RESPONSES: dict[int | str, dict[str, object]] = {
+    409: {
+        "description": "Refused (code would-strand): the load would remove or close a station, room or "
+        "district holding booked appointments; `stranded` lists each place, why and how many."
+    },
+    422: {"description": "Refused: the document is not whole; `errors` names every field and reason."},
+}
+
+
+@router.put("/reference/county", tags=["reference"], status_code=200, responses=COUNTY_RESPONSES)
 async def load_county_reference(request: Request, county: County, caller: Authorized) -> dict[str, object]:
-    """Load the county's reference data (`appointments seed` does this); a new version is recorded."""
+    """Load the county's reference data (`appointments seed` does this); a new version is recorded.
+
+    Decided as a whole: a document that is not whole, or that would strand booked
+    appointments, is refused and nothing changes.
+    """
     handlers = handlers_of(request)
-    changed = await handlers.seed_reference(county, meta_of(caller))
+    try:
+        changed = await handlers.seed_reference(county, meta_of(caller))
+    except CountyRefused as exc:
+        errors = [{"field": p.field, "reason": p.reason} for p in exc.problems]
+        detail = {"detail": exc.summary, "errors": errors, "code": "invalid"}
+        raise HTTPException(status_of(exc), detail) from exc
+    except WouldStrand as exc:
+        errors = [{"field": s.field, "reason": s.reason} for s in exc.stranded]
+        stranded = [
+            {"place": s.place, "place_id": s.place_id, "room_id": s.room_id, "why": s.why,
+             "appointments": s.appointments, "first_day": s.first_day.isoformat()}
+            for s in exc.stranded
+        ]  # fmt: skip
+        detail = {"detail": exc.reason, "errors": errors, "code": "would-strand", "stranded": stranded}
+        raise HTTPException(status_of(exc), detail) from exc
     return {"changed": changed, "sha256": handlers.reference.sha256}
 
 

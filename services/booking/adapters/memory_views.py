@@ -116,6 +116,15 @@ class MemoryBookingViews:
         """The diary-day stream an appointment lives in now."""
         return self.locations.get(appointment_id)
 
+    async def placed_days(
+        self, stations: Sequence[str], districts: Sequence[str], first: date
+    ) -> list[Diary]:
+        """The diary days from ``first`` on where appointments at these stations or diary cars were placed."""
+        wanted = {("station", s) for s in stations} | {("diary-car", d) for d in districts}
+        days = {Diary.parse(stream) for stream in self.locations.values()}
+        found = (d for d in days if (d.place, d.place_id) in wanted and d.day >= first)
+        return sorted(found, key=lambda d: d.stream_id)
+
     async def record_placement(
         self, events: Sequence[DomainEvent], request: RequestUse | None = None
     ) -> None:

@@ -87,6 +87,14 @@ from unnest($1::text[], $2::text[], $3::text[]) as q(r, a, f)
 """
 # Another unit recorded the same request id first: decide again (and find it used).
 _REQUEST_TAKEN = frozenset({"decided_requests_pkey"})
+# Diary-day stream ids read "{place}:{place_id}:{YYYY-MM-DD}": the day compares as text.
+_PLACED_DAYS = """
+select distinct stream_id from appointment_locations
+where split_part(stream_id, ':', 3) >= $3
+  and ((split_part(stream_id, ':', 1) = 'station' and split_part(stream_id, ':', 2) = any($1::text[]))
+    or (split_part(stream_id, ':', 1) = 'diary-car' and split_part(stream_id, ':', 2) = any($2::text[])))
+order by stream_id
+"""
 # The lapse timer LISTENs here; a new deadline may be sooner than the one it sleeps towards.
 DEADLINES_CHANNEL = "offer_deadlines"
 _OFFERED = f"""
@@ -204,6 +212,16 @@ class BookingViews:
             "select stream_id from appointment_locations where appointment_id = $1", appointment_id
         )
         return stream
+
+    async def placed_days(
+        self, stations: Sequence[str], districts: Sequence[str], first: date
+    ) -> list[Diary]:
+        """The diary days from ``first`` on where appointments at these stations or diary cars were placed.
+
+        Read when a county load changes those places (rarely): a scan of the locations is fine.
+        """
+        rows = await self.conn.fetch(_PLACED_DAYS, list(stations), list(districts), first.isoformat())
+        return [Diary.parse(r["stream_id"]) for r in rows]
 
     async def record_placement(
         self, events: Sequence[DomainEvent], request: RequestUse | None = None

@@ -17,11 +17,12 @@ from services.booking.app.forms import BookingForm, BriefingForm, CallerForm
 from services.booking.app.ports import BookingStore, BookingUnit, RequestUse
 from services.booking.domain import commands, decider
 from services.booking.domain import reference as county_reference
-from services.booking.domain.calendar import to_utc
+from services.booking.domain.calendar import local_date, to_utc
 from services.booking.domain.capacity import free_slots, nearest_alternatives
 from services.booking.domain.errors import Refusal, RequestReused, SlotTaken, UnknownAppointment
 from services.booking.domain.reference import CountyState, LoadCounty
 from services.booking.domain.state import Appointment, Diary, DiaryDay, DiaryDayEvent
+from services.booking.domain.stranded import places_changed
 from services.common.config import Settings
 from services.common.consumer import Transient
 from services.common.db import session_connection
@@ -142,11 +143,16 @@ class BookingHandlers:
         self.reference = await run_unit(self.store, work)
 
     async def seed_reference(self, county: County, meta: Metadata) -> bool:
-        """Record the county's reference data if it changed; returns whether it did."""
+        """Record the county's reference data if it changed; returns whether it did.
+
+        Refused whole (``CountyRefused``) when the document is not, and (``WouldStrand``) when
+        it would remove or close a place that holds booked appointments.
+        """
 
         async def work(unit: BookingUnit) -> tuple[CountyState, bool]:
             loaded = await load_one(unit, COUNTY, county_reference.STREAM)
-            events = county_reference.decide(LoadCounty(county, meta.now), loaded.state)
+            held = await days_a_load_changes(unit, loaded.state, county, meta.now)
+            events = county_reference.decide(LoadCounty(county, meta.now, held), loaded.state)
             if events:
                 await unit.views.announce(COUNTY_CHANNEL)  # delivered to every process on commit
             return unit.append(loaded, events, meta).state, bool(events)
@@ -288,6 +294,29 @@ class BookingHandlers:
         last = diary.day + timedelta(days=ALTERNATIVE_DAYS)
         free = await self.free_slots(diary.place, diary.place_id, first, last, now)
         return SlotTaken(taken.reason, nearest_alternatives(wanted, free, 3))
+
+
+async def days_a_load_changes(
+    unit: BookingUnit, reference: CountyState, county: County, now: datetime
+) -> tuple[DiaryDay, ...]:
+    """The diary days from today holding appointments at the places ``county`` would change.
+
+    Folded under the county in force, so a load is decided against what is booked there now.
+    """
+    if reference.county is None or reference.county == county:
+        return ()
+    stations, districts = places_changed(reference.county, county)
+    diaries = await unit.views.placed_days(sorted(stations), sorted(districts), local_date(now))
+    if not diaries:
+        return ()
+    in_force = reference.county
+    days: Fold[DiaryDay, DiaryDayEvent] = Fold(
+        initial=lambda stream: decider.initial_state(Diary.parse(stream), in_force),
+        evolve=decider.evolve,
+        narrow=decider.event_of,
+        tag=f"diary-day:{reference.sha256}",
+    )
+    return tuple(day.state for day in await unit.load(days, [d.stream_id for d in diaries]))
 
 
 def booking_on(day: Loaded[DiaryDay], appointment_id: str, *, again: bool = False) -> Booking:

@@ -85,6 +85,13 @@ class Views(Protocol):
         """The diary-day stream an appointment lives in now."""
         ...
 
+    async def placed_days(
+        self, stations: Sequence[str], districts: Sequence[str], first: date
+    ) -> list[Diary]:
+        """The diary days from ``first`` on where appointments at these stations or diary cars
+        were placed (cancelled or not: the days themselves say)."""
+        ...
+
     async def booking_facts(self, diary: Diary, request_id: str | None) -> BookingFacts:
         """Who is on duty that day, and what the request id was used for, in one read."""
         ...

@@ -1,4 +1,9 @@
-"""The county reference stream: a new version is recorded only when the document changed."""
+"""The county reference stream: a new version is recorded only when the document changed.
+
+A load is decided as a whole: the document must be whole (``county_checks``), and it must not
+strand booked appointments (``stranded``: the handler hands over the diary days holding
+appointments at the places the load changes).
+"""
 
 from __future__ import annotations
 
@@ -11,6 +16,10 @@ from typing import Any, assert_never
 
 from schemas.base import DomainEvent
 from schemas.reference import CountyReferenceLoaded
+from services.booking.domain.calendar import local_date
+from services.booking.domain.county_checks import check_county
+from services.booking.domain.state import DiaryDay
+from services.booking.domain.stranded import WouldStrand, stranded
 from services.common.reference import County
 
 STREAM = "county:hertfordshire"
@@ -21,10 +30,15 @@ CountyEvent = CountyReferenceLoaded
 
 @dataclass(frozen=True)
 class LoadCounty:
-    """Put this version of the county's reference data in force (``appointments seed``)."""
+    """Put this version of the county's reference data in force (``appointments seed``).
+
+    ``held``: the diary days from today holding appointments at the places this version
+    changes (``stranded.places_changed``), as they stand under the county in force.
+    """
 
     county: County
     now: datetime
+    held: tuple[DiaryDay, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -53,13 +67,21 @@ def event_of(event: DomainEvent) -> CountyEvent:
 
 
 def decide(command: LoadCounty, state: CountyState) -> list[CountyEvent]:
-    """Record the county's reference data, unless this very version is already in force."""
+    """Record the county's reference data, unless this very version is already in force.
+
+    Refused (``CountyRefused``, every problem named) when the document is not whole, and
+    (``WouldStrand``, each place named) when it would strand booked appointments.
+    """
     match command:
         case LoadCounty():
             document = command.county.model_dump(mode="json")
             sha = fingerprint(document)
             if sha == state.sha256:
                 return []
+            check_county(command.county, local_date(command.now))
+            left = stranded(command.county, command.held, command.now)
+            if left:
+                raise WouldStrand(left)
             loaded = CountyReferenceLoaded(
                 county_id="hertfordshire", sha256=sha, document=document, loaded_at=command.now
             )

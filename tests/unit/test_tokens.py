@@ -23,6 +23,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from jwt.algorithms import ECAlgorithm
 from pydantic import ValidationError
 
+from services.common import http
 from services.common.auth import (
     Caller,
     InvalidToken,
@@ -35,6 +36,7 @@ from services.common.auth import (
 )
 from services.common.config import Settings
 from services.common.jwks import JwksKeys
+from services.common.roles import roles
 from services.common.token_keys import (
     PUBLIC_KEY,
     SIGNING_KEY,
@@ -251,3 +253,24 @@ async def test_jwks_fetches_by_many_requests_at_once_are_one(provider: _Provider
     callers = await asyncio.gather(*(verifier.caller(t) for t in tokens))
     assert {c.role for c in callers} == {Role.GATEWAY}
     assert provider.fetches == 1
+
+
+class _ProviderDown:
+    async def key_for(self, token: str) -> Any:
+        raise KeysUnavailable("the identity provider's keys cannot be fetched just now")
+
+
+async def test_keys_that_cannot_be_fetched_are_a_503_with_a_retry_hint_not_a_401(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(http, "token_verifier", lambda: TokenVerifier(_ProviderDown(), RULES))
+    app = http.create_http_app("test", {}, roles={"GET /echo": roles(Role.CALL_TAKER)})
+
+    @app.get("/echo")
+    async def echo(caller: http.Authorized) -> str:
+        return caller.actor
+
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
+        answer = await client.get("/echo", headers={"authorization": f"Bearer {_token()}"})
+    assert answer.status_code == 503
+    assert answer.headers["retry-after"] == "2"

@@ -212,6 +212,10 @@ async def _set_password(owner_url: str, login: Login) -> None:
 
 
 # A server not answering, restarting or full: not the request's fault, and likely to pass.
+# How long a request waits for a pooled connection before it is an outage (503, try again): a
+# pool whose every connection is busy this long is not keeping up, and waiting on would only
+# pile up requests that their callers have given up on.
+ACQUIRE_SECONDS = 5.0
 OUTAGES: tuple[type[BaseException], ...] = (
     OSError,
     TimeoutError,

@@ -24,6 +24,7 @@ from typing import Any, Generic, Protocol, TypeVar
 import asyncpg
 from asyncpg.transaction import Transaction
 
+from services.common.db import ACQUIRE_SECONDS
 from services.common.eventstore import Companion, append_streams, load_streams
 from services.common.logging import get_logger
 from services.common.staging import StagedUnit
@@ -172,10 +173,18 @@ class PgEventStore(Generic[V]):
     """
 
     def __init__(
-        self, pool: asyncpg.Pool, source: str, views: Views[V], *, cache: bool = True, lazy: bool = False
+        self,
+        pool: asyncpg.Pool,
+        source: str,
+        views: Views[V],
+        *,
+        cache: bool = True,
+        lazy: bool = False,
+        acquire_seconds: float = ACQUIRE_SECONDS,
     ) -> None:
         self.pool = pool
         self.source = source
+        self._acquire_seconds = acquire_seconds
         self._views = views
         self._lazy = lazy
         self.cache = StateCache() if cache else None
@@ -183,7 +192,8 @@ class PgEventStore(Generic[V]):
     @asynccontextmanager
     async def unit(self, within: asyncpg.Connection | None = None) -> AsyncIterator[PgUnit[V]]:
         """A unit of work on its own connection, or in a savepoint ``within`` a caller's transaction."""
-        conn = within if within is not None else await self.pool.acquire()
+        # A pool busy for longer than acquire_seconds raises TimeoutError: an outage, answered 503.
+        conn = within if within is not None else await self.pool.acquire(timeout=self._acquire_seconds)
         try:
             # Inside a caller's transaction nothing is committed here: it may start from cached
             # states (the tail is read all the same) but keeps none of its own.

@@ -15,6 +15,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from schemas.personal import Sealed
+from services.common.db import ACQUIRE_SECONDS
 
 KEYSTORE_MIGRATIONS = Path(__file__).with_name("keystore_migrations")
 KEYSTORE_DATABASE = "keystore"
@@ -81,11 +82,12 @@ returning key
 class PgKeyStore:
     """The subject keys, in a database of their own."""
 
-    def __init__(self, pool: asyncpg.Pool) -> None:
+    def __init__(self, pool: asyncpg.Pool, acquire_seconds: float = ACQUIRE_SECONDS) -> None:
         self._pool = pool
+        self._acquire_seconds = acquire_seconds
 
     async def _key(self, subject_id: str, create: bool) -> bytes:
-        async with self._pool.acquire() as conn:
+        async with self._pool.acquire(timeout=self._acquire_seconds) as conn:
             if create:
                 key: bytes | None = await conn.fetchval(_KEY, subject_id, os.urandom(32))
                 if key is None:
@@ -112,7 +114,7 @@ class PgKeyStore:
 
     async def erase(self, subject_id: str, erased_by: str) -> bool:
         """Destroy a subject's key; returns False when it was already erased or never existed."""
-        async with self._pool.acquire() as conn:
+        async with self._pool.acquire(timeout=self._acquire_seconds) as conn:
             result: str = await conn.execute(
                 "update subject_keys set key = null, erased_at = now(), erased_by = $2"
                 " where subject_id = $1 and key is not null",

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 import asyncpg
 import pytest
 
+from services.common.db import is_outage
 from services.common.eventstore import StoredEvent, load_stream
 from services.common.pg_store import PgEventStore
 from services.common.unit_of_work import Loaded, Unit, load_one, run_unit
@@ -73,8 +74,8 @@ class _PoolThatFailsToTakeBack:
         self._pool = pool
         self.dropped: list[asyncpg.Connection] = []
 
-    async def acquire(self) -> asyncpg.Connection:
-        return await self._pool.acquire()
+    async def acquire(self, timeout: float | None = None) -> asyncpg.Connection:
+        return await self._pool.acquire(timeout=timeout)
 
     async def release(self, conn: asyncpg.Connection) -> None:
         self.dropped.append(conn)
@@ -99,3 +100,18 @@ async def test_a_committed_unit_stays_a_success_when_its_connection_cannot_be_gi
         return await load_one(unit, COLLARS, "officer:late")
 
     assert (await run_unit(store, read)).state == ("1",)
+
+
+async def test_a_unit_that_waits_too_long_for_a_connection_is_an_outage_not_a_hang(
+    store: PgEventStore[None],
+) -> None:
+    busy = PgEventStore(store.pool, "urn:test", lambda _conn, _writes: None, acquire_seconds=0.2)
+    held = [await store.pool.acquire() for _ in range(store.pool.get_max_size())]
+    try:
+        with pytest.raises(TimeoutError) as waited:
+            await run_unit(busy, lambda unit: load_one(unit, COLLARS, "officer:busy"))
+        assert is_outage(waited.value)  # answered 503 with a retry hint, like a server down
+    finally:
+        for conn in held:
+            await store.pool.release(conn)
+    assert (await run_unit(busy, lambda unit: load_one(unit, COLLARS, "officer:busy"))).version == 0

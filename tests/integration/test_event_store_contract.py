@@ -74,7 +74,7 @@ class _PoolThatFailsToTakeBack:
         self._pool = pool
         self.dropped: list[asyncpg.Connection] = []
 
-    async def acquire(self, timeout: float | None = None) -> asyncpg.Connection:
+    async def acquire(self, timeout: float | None = None) -> asyncpg.Connection:  # noqa: ASYNC109
         return await self._pool.acquire(timeout=timeout)
 
     async def release(self, conn: asyncpg.Connection) -> None:

@@ -8,16 +8,21 @@ are personal data: they appear only ``Sealed`` under the data subject's key.
 
 from __future__ import annotations
 
-from typing import Annotated, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
-from schemas.base import DomainEvent, event
+from schemas.base import DomainEvent, event, upcaster
 from schemas.booking import Instant
 from schemas.personal import Sealed
 from schemas.topics import NOTIFICATIONS_EVENTS
 
 ReplyIntent = Literal["confirm", "cancel", "satisfaction", "unknown"]
+# GOV.UK Notify's final statuses of a text (its delivery receipts), and "rejected": Notify refused
+# the request itself (a 400, with its reason).
+NotifyStatus = Literal["permanent-failure", "temporary-failure", "technical-failure", "rejected"]
+Recipient = Literal["public", "officer"]
+CallBackReason = Literal["text-not-delivered", "asked-to-move", "asked-which-appointment"]
 
 
 class _MessageEvent(DomainEvent):
@@ -31,9 +36,12 @@ class _MessageEvent(DomainEvent):
 
 
 @event
-class SmsQueued(_MessageEvent):
+class SmsQueuedV1(_MessageEvent):
     """A text is ready for the SMS gateway (now, or at ``send_at`` for a reminder)."""
 
+    # Version 1 (never published) carried the number and the body, sealed; version 2 carries neither.
+
+    model_config = ConfigDict(title="SmsQueued")
     event_type: ClassVar[str] = "SmsQueued"
 
     appointment_id: str | None
@@ -45,6 +53,33 @@ class SmsQueued(_MessageEvent):
 
 
 @event
+class SmsQueued(_MessageEvent):
+    """A text is queued for the SMS gateway, to go at ``send_at`` (never in quiet hours).
+
+    Only what ties it to its appointment and its Notify template: no number, no body.
+    ``reference`` is Notify's reference of the text (the appointment and message ids).
+    """
+
+    event_type: ClassVar[str] = "SmsQueued"
+    schema_version: ClassVar[int] = 2
+
+    appointment_id: str | None
+    template: str
+    template_id: str
+    reference: str
+    recipient: Recipient = "public"
+    send_at: Instant
+    queued_at: Instant
+
+
+@upcaster("SmsQueued", 1)
+def _sms_queued_v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
+    # The sealed number and body are dropped: version 2 keeps no personal data at all.
+    kept = {k: v for k, v in data.items() if k not in ("to", "body")}
+    return kept | {"template_id": "", "reference": data["message_id"]}
+
+
+@event
 class SmsDelivered(_MessageEvent):
     """The gateway's receipt: the handset has the text."""
 
@@ -52,6 +87,8 @@ class SmsDelivered(_MessageEvent):
 
     gateway_reference: str
     delivered_at: Instant
+    # Added: the receipt's own id (Notify's callback id), so a repeated receipt changes nothing.
+    receipt_id: str | None = None
 
 
 @event
@@ -63,6 +100,9 @@ class SmsFailed(_MessageEvent):
     reason: str
     permanent: bool
     failed_at: Instant
+    # Added: Notify's status, and the receipt's id when a receipt said so.
+    status: NotifyStatus | None = None
+    receipt_id: str | None = None
 
 
 @event
@@ -88,3 +128,18 @@ class SatisfactionRecorded(_MessageEvent):
     appointment_id: str
     score: Annotated[int, Field(ge=1, le=5)]
     recorded_at: Instant
+
+
+@event
+class CallBackRequested(_MessageEvent):
+    """The appointment needs a person to call the caller (a text could not reach them, or they asked)."""
+
+    event_type: ClassVar[str] = "CallBackRequested"
+
+    appointment_id: str
+    reason: CallBackReason
+    requested_at: Instant
+
+
+# The gateway's messages (sms-outbound, sms-receipts, sms-inbound) are published with these events.
+import schemas.gateway  # noqa: E402, F401

@@ -24,7 +24,7 @@ _PLACEHOLDER = re.compile(r"\(\(([a-z_]+)\)\)")
 
 # The most each placeholder holds, as Notify counts it.
 PLACE_MAX = 48  # "Bishop's Stortford Police Station" and room for longer names
-LINK_MAX = 100
+LINK_MAX = 140  # the service's public address (at most 60) and /calendar/{id}.ics?k={16}
 CODE_MAX = 6
 LIMITS: Mapping[str, int] = {
     "place": PLACE_MAX,

@@ -1,0 +1,226 @@
+"""The notifications service's own tables: appointments as it knows them, texts waiting, reminders.
+
+Every function takes the connection of the caller's transaction (a consumer's, a timer's),
+so a change here commits with the events and offsets that go with it.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import asyncpg
+from pydantic import TypeAdapter
+
+from schemas.personal import Sealed
+from services.notifications.domain.appointment import Appointment
+from services.notifications.domain.reminders import Reminder
+
+TEXTS_CHANNEL = "texts_due"
+_APPOINTMENT = TypeAdapter(Appointment)
+
+
+async def appointment(
+    conn: asyncpg.Connection, appointment_id: str, *, lock: bool = False
+) -> Appointment | None:
+    """The appointment as this service knows it (locked for the caller's transaction when asked)."""
+    row = await conn.fetchrow(
+        f"select state from appointments where appointment_id = $1{' for update' if lock else ''}",
+        appointment_id,
+    )
+    return None if row is None else _APPOINTMENT.validate_json(row["state"])
+
+
+async def number_hash_of(conn: asyncpg.Connection, appointment_id: str) -> str | None:
+    """The keyed hash of the appointment's number, if it has one."""
+    found: str | None = await conn.fetchval(
+        "select number_hash from appointments where appointment_id = $1", appointment_id
+    )
+    return found
+
+
+async def save_appointment(conn: asyncpg.Connection, state: Appointment, number_hash: str | None) -> None:
+    """Keep the appointment's state (its number stays sealed; only its keyed hash is kept beside it)."""
+    await conn.execute(
+        "insert into appointments (appointment_id, state, number_hash, starts_at, status)"
+        " values ($1, $2::jsonb, $3, $4, $5)"
+        " on conflict (appointment_id) do update set state = excluded.state,"
+        " number_hash = coalesce(excluded.number_hash, appointments.number_hash),"
+        " starts_at = excluded.starts_at, status = excluded.status, updated_at = now()",
+        state.appointment_id,
+        _APPOINTMENT.dump_json(state).decode(),
+        number_hash,
+        state.starts_at,
+        state.status,
+    )
+
+
+async def flag_call_back(conn: asyncpg.Connection, appointment_id: str) -> None:
+    """Mark the appointment as needing a person to call the caller."""
+    await conn.execute("update appointments set call_back = true where appointment_id = $1", appointment_id)
+
+
+async def upcoming_for_number(conn: asyncpg.Connection, number_hash: str, now: datetime) -> list[Appointment]:
+    """The booked appointments of one number still ahead, soonest first."""
+    rows = await conn.fetch(
+        "select state from appointments where number_hash = $1 and status = 'booked' and starts_at > $2"
+        " order by starts_at",
+        number_hash,
+        now,
+    )
+    return [_APPOINTMENT.validate_json(r["state"]) for r in rows]
+
+
+async def latest_attended_for_number(conn: asyncpg.Connection, number_hash: str) -> Appointment | None:
+    """The number's most recent attended appointment, if any."""
+    row = await conn.fetchrow(
+        "select state from appointments where number_hash = $1 and status = 'attended'"
+        " order by starts_at desc limit 1",
+        number_hash,
+    )
+    return None if row is None else _APPOINTMENT.validate_json(row["state"])
+
+
+@dataclass(frozen=True)
+class DueText:
+    """A text waiting for its time, with what the gateway will need (the number still sealed)."""
+
+    message_id: uuid.UUID
+    appointment_id: str | None
+    phone: Sealed
+    template: str
+    template_id: str
+    personalisation: dict[str, str]
+    reference: str
+    send_at: datetime
+    correlation_id: str
+    queued_at: datetime
+    attempt: int
+
+
+async def add_text(conn: asyncpg.Connection, text: DueText) -> bool:
+    """Put a text in the queue (once: a message id seen before is left as it is); wakes the sender."""
+    added = await conn.fetchval(
+        "insert into texts_due (message_id, appointment_id, subject_id, phone, template, template_id,"
+        " personalisation, reference, send_at, correlation_id, queued_at)"
+        " values ($1, $2, $3, $4::jsonb, $5, $6, $7::jsonb, $8, $9, $10, $11)"
+        " on conflict (message_id) do nothing returning true",
+        text.message_id,
+        text.appointment_id,
+        text.phone.subject_id,
+        text.phone.model_dump_json(),
+        text.template,
+        text.template_id,
+        json.dumps(text.personalisation),
+        text.reference,
+        text.send_at,
+        text.correlation_id,
+        text.queued_at,
+    )
+    await conn.execute(f"select pg_notify('{TEXTS_CHANNEL}', '')")
+    return bool(added)
+
+
+async def send_again(conn: asyncpg.Connection, message_id: uuid.UUID, at: datetime) -> None:
+    """Queue a text again (Notify failed for its own reasons), as a new attempt."""
+    await conn.execute(
+        "update texts_due set sent_at = null, outcome = null, send_at = $2, attempt = attempt + 1"
+        " where message_id = $1",
+        message_id,
+        at,
+    )
+    await conn.execute(f"select pg_notify('{TEXTS_CHANNEL}', '')")
+
+
+def _due(row: asyncpg.Record) -> DueText:
+    return DueText(
+        row["message_id"],
+        row["appointment_id"],
+        Sealed.model_validate_json(row["phone"]),
+        row["template"],
+        row["template_id"],
+        json.loads(row["personalisation"]),
+        row["reference"],
+        row["send_at"],
+        row["correlation_id"],
+        row["queued_at"],
+        row["attempt"],
+    )
+
+
+async def due_texts(conn: asyncpg.Connection, now: datetime, limit: int = 200) -> list[DueText]:
+    """Texts whose time has come and that have not gone yet, oldest first (locked, skipping others')."""
+    rows = await conn.fetch(
+        "select * from texts_due where sent_at is null and send_at <= $1 order by send_at"
+        " limit $2 for update skip locked",
+        now,
+        limit,
+    )
+    return [_due(r) for r in rows]
+
+
+async def next_due(conn: asyncpg.Connection) -> datetime | None:
+    """When the next waiting text (or reminder) falls due."""
+    found: datetime | None = await conn.fetchval(
+        "select least((select min(send_at) from texts_due where sent_at is null),"
+        " (select min(due_at) from reminders))"
+    )
+    return found
+
+
+async def mark_sent(
+    conn: asyncpg.Connection, outcomes: Sequence[tuple[uuid.UUID, str]], at: datetime
+) -> None:
+    """Record what became of each text: sent to the gateway, or not (erased, stopped)."""
+    if outcomes:
+        await conn.execute(
+            "update texts_due t set sent_at = $3, outcome = o.outcome"
+            " from unnest($1::uuid[], $2::text[]) as o(id, outcome) where t.message_id = o.id",
+            [m for m, _ in outcomes],
+            [o for _, o in outcomes],
+            at,
+        )
+
+
+async def replace_reminders(
+    conn: asyncpg.Connection, appointment_id: str, reminders: Sequence[Reminder]
+) -> None:
+    """The appointment's reminders are these now (those of an old time or a cancelled one go)."""
+    await conn.execute("delete from reminders where appointment_id = $1", appointment_id)
+    if reminders:
+        await conn.execute(
+            "insert into reminders (appointment_id, kind, moves, due_at)"
+            " select * from unnest($1::text[], $2::text[], $3::int[], $4::timestamptz[])",
+            [r.appointment_id for r in reminders],
+            [r.kind for r in reminders],
+            [r.moves for r in reminders],
+            [r.due_at for r in reminders],
+        )
+    await conn.execute(f"select pg_notify('{TEXTS_CHANNEL}', '')")
+
+
+async def put_reminder(conn: asyncpg.Connection, reminder: Reminder) -> None:
+    """Keep one reminder (again), due when it says."""
+    await conn.execute(
+        "insert into reminders (appointment_id, kind, moves, due_at) values ($1, $2, $3, $4)"
+        " on conflict (appointment_id, kind, moves) do update set due_at = excluded.due_at",
+        reminder.appointment_id,
+        reminder.kind,
+        reminder.moves,
+        reminder.due_at,
+    )
+
+
+async def take_due_reminders(conn: asyncpg.Connection, now: datetime, limit: int = 200) -> list[Reminder]:
+    """Reminders due by now, taken out of the table (the caller's transaction sends them or keeps them)."""
+    rows = await conn.fetch(
+        "delete from reminders where (appointment_id, kind, moves) in ("
+        " select appointment_id, kind, moves from reminders where due_at <= $1 order by due_at"
+        " limit $2 for update skip locked) returning *",
+        now,
+        limit,
+    )
+    return [Reminder(r["appointment_id"], r["kind"], r["due_at"], r["moves"]) for r in rows]

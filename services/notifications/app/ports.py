@@ -1,0 +1,25 @@
+"""What the notifications handlers need from outside, and the rules they decide by."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import asyncpg
+
+from services.common.pg_store import PgEventStore
+from services.notifications.adapters.keys import Keys
+from services.notifications.domain.decider import Rules
+from services.notifications.domain.reminders import ReminderPolicy
+
+
+@dataclass(frozen=True)
+class Notifications:
+    """The service's parts: its event store, the keys it may read, its rules, the key of number hashes."""
+
+    store: PgEventStore[asyncpg.Connection]
+    keys: Keys
+    rules: Rules
+    reminders: ReminderPolicy
+    # Keys the hash of phone numbers (replies are matched by it): never the number in a table.
+    number_secret: str
+    source: str

@@ -27,8 +27,17 @@ class InvalidPersonalData(ValueError):
         self.reason = reason
 
 
+_PHONE_CHARACTERS = re.compile(r"[0-9 +()\-.]+")
+
+
 def normalise_phone(raw: str, field: str, *, production: bool) -> str:
-    """A UK (or international) number in E.164, or InvalidPersonalData."""
+    """A UK (or international) number in E.164, or InvalidPersonalData.
+
+    Only the characters a phone number is written with: phonenumbers would find the number
+    in "Zeb 07700 900462" and take it, and with it a name typed into the wrong field.
+    """
+    if not _PHONE_CHARACTERS.fullmatch(raw):
+        raise InvalidPersonalData(field, "a phone number holds only digits, spaces and + ( ) - .")
     try:
         number = phonenumbers.parse(raw, "GB")
     except phonenumbers.NumberParseException as exc:

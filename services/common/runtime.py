@@ -22,6 +22,15 @@ from services.common.logging import get_logger
 from services.common.relay import OutboxRelay
 
 log = get_logger(__name__)
+START_RETRY_MAX_SECONDS = 30.0
+
+
+def _not_ready_yet(exc: BaseException) -> bool:
+    """A server not (yet) answering: the usual reason a start fails, and one that passes."""
+    if isinstance(exc, OSError | asyncpg.PostgresError | ConnectionError):
+        return True
+    # Kafka clients have their own hierarchy of errors.
+    return type(exc).__module__.startswith(("aiokafka", "kafka", "faststream"))
 
 
 @dataclass
@@ -37,6 +46,8 @@ class Runtime:
     producer: AIOKafkaProducer | None = None
     _relay_task: asyncio.Task[None] | None = None
     ready: asyncio.Event = field(default_factory=asyncio.Event)
+    # What kind of failure stopped the last start, shown by /health until a start succeeds.
+    start_error: str | None = None
 
     @property
     def source(self) -> str:
@@ -123,14 +134,18 @@ class Runtime:
     async def probe_database(self) -> None:
         """Health probe: the database answers."""
         if self.pool is None:
-            raise ConnectionError("not connected yet")
+            raise ConnectionError(
+                f"not started: {self.start_error}" if self.start_error else "not connected yet"
+            )
         async with self.db.acquire() as conn:
             await conn.fetchval("select 1")
 
     async def probe_kafka(self) -> None:
         """Health probe: the broker answers."""
         if self.broker is None or not self.ready.is_set():
-            raise ConnectionError("not connected yet")
+            raise ConnectionError(
+                f"not started: {self.start_error}" if self.start_error else "not connected yet"
+            )
         if not await self.kafka.ping(timeout=2.0):
             raise ConnectionError("Kafka does not answer")
 
@@ -158,25 +173,29 @@ class Runtime:
         subscriptions: Sequence[Subscription],
         extra_setup: Callable[[KafkaBroker], None] | None,
     ) -> None:
+        """Start, and start again after any failure, backing off to 30 s, saying why each time.
+
+        A server not up yet is the usual reason (a warning); anything else (a password the
+        production environment lacks, a migration that fails) is logged as an error and shown
+        by /health, instead of leaving the service silently unhealthy until someone stops it.
+        """
         delay = 0.5
         while True:
             try:
                 await self.start(subscriptions, extra_setup)
+                self.start_error = None
                 self.ready.set()
                 return
-            except (OSError, asyncpg.PostgresError, ConnectionError) as exc:
-                log.warning("dependencies not ready; retrying", error=str(exc), delay=delay)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                # /health (open to anyone) names the kind of failure; the log says what it was.
+                self.start_error = type(exc).__name__
+                if _not_ready_yet(exc):
+                    log.warning("dependencies not ready; retrying", error=str(exc), delay=delay)
+                else:
+                    log.error("the service cannot start; retrying", error=f"{exc!r}", delay=delay)
                 await self.stop()
                 self.pool, self.broker, self.relay, self._relay_task, self.producer = (None,) * 5
                 await asyncio.sleep(delay)
-                delay = min(delay * 2, 5.0)
-            except Exception as exc:
-                # Kafka client errors have their own hierarchy; treat them as not-ready too.
-                if type(exc).__module__.startswith(("aiokafka", "kafka", "faststream")):
-                    log.warning("kafka not ready; retrying", error=str(exc), delay=delay)
-                    await self.stop()
-                    self.pool, self.broker, self.relay, self._relay_task, self.producer = (None,) * 5
-                    await asyncio.sleep(delay)
-                    delay = min(delay * 2, 5.0)
-                    continue
-                raise
+                delay = min(delay * 2, START_RETRY_MAX_SECONDS)

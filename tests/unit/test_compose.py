@@ -119,3 +119,18 @@ def test_the_image_installs_the_project_on_python_3_11_slim() -> None:
 
     assert "FROM python:3.11-slim" in dockerfile
     assert "pip install ." in dockerfile
+
+
+def test_every_app_container_shares_one_token_key_pair_and_one_dead_letter_key(
+    compose: dict[str, Any],
+) -> None:
+    keys_dirs, dead_letter_keys = set(), set()
+    for name in APP_SERVICES:
+        service = compose["services"][name]
+        env = service["environment"]
+        keys_dir = env["APPOINTMENTS_TOKEN_KEYS_DIR"]
+        assert any(str(v).split(":")[1] == keys_dir for v in service.get("volumes", [])), name
+        keys_dirs.add((keys_dir, tuple(v for v in service["volumes"] if str(v).endswith(keys_dir))))
+        dead_letter_keys.add(env["APPOINTMENTS_DEADLETTER_KEY"])
+    assert len(keys_dirs) == 1 and len(dead_letter_keys) == 1
+    assert "tokens" in compose["volumes"]

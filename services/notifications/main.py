@@ -9,7 +9,7 @@ from pathlib import Path
 import asyncpg
 from fastapi import FastAPI
 
-from schemas.topics import BOOKING_EVENTS, SMS_OUTBOUND
+from schemas.topics import BOOKING_EVENTS, SMS_OUTBOUND, SMS_RECEIPTS
 from services.common import kafka
 from services.common.pg_store import PgEventStore
 from services.common.reference import load_county
@@ -17,6 +17,7 @@ from services.common.runtime import Runtime
 from services.common.wiring import Consumer, cancel_on_exit, service_app
 from services.notifications.adapters.calendar_links import calendar_links
 from services.notifications.adapters.keys import PgReadOnlyKeys, open_keys
+from services.notifications.app import receipts
 from services.notifications.app.booking_events import WANTS, BookingEvents
 from services.notifications.app.ports import Notifications
 from services.notifications.app.sending import Sender
@@ -61,6 +62,9 @@ async def wire(runtime: Runtime, cleanups: AsyncExitStack) -> Notifications:
 
 CONSUMERS: tuple[Consumer[Notifications], ...] = (
     Consumer("notifications-booking", BOOKING_EVENTS, lambda n: BookingEvents(n).apply, wants=WANTS),
+    Consumer(
+        "notifications-receipts", SMS_RECEIPTS, lambda n: receipts.Receipts(n).apply, wants=receipts.WANTS
+    ),
 )
 
 

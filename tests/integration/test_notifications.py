@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import uuid
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest
 
+from schemas.gateway import SmsReceipt
 from schemas.topics import NOTIFICATIONS_EVENTS, SMS_OUTBOUND
+from services.common import kafka
 from services.common.auth import Role
 from services.common.config import Settings
+from services.common.staging import outgoing
+from services.common.unit_of_work import Metadata
 from tests.integration.test_first_flow import booking_form
 from tests.support.kafka_reader import header, read_topic
 from tests.support.services import ServiceProcess, auth, service
@@ -103,3 +111,72 @@ async def test_not_safe_to_text_sends_nothing(
 def test_the_service_log_names_no_number_and_no_case_detail(notifications: ServiceProcess) -> None:
     text = Path(notifications.log_path).read_text()
     assert "900456" not in text and "Bike stolen" not in text and "Jane Citizen" not in text
+
+
+async def publish_receipt(settings: Settings, receipt: SmsReceipt) -> None:
+    """Put a delivery receipt on sms-receipts, as the gateway's callback does."""
+    broker = kafka.make_broker(settings.kafka_bootstrap, "test-gateway")
+    await broker.start()
+    try:
+        meta = Metadata(correlation_id=str(uuid.uuid4()), actor="gateway:test", now=datetime.now(UTC))
+        out = outgoing(
+            receipt, f"receipt:{receipt.id}", "urn:herts-police:station-appointments:gateway", meta
+        )
+        send = kafka.publisher(broker, settings.topic_prefix)
+        await send(out.topic, out.key.encode(), out.envelope.kafka_value(), out.envelope.kafka_headers())
+    finally:
+        await broker.stop()
+
+
+async def events_of(settings: Settings, message_id: str, at_least: int) -> list[str]:
+    """The event types on notifications.events for one text, once at least ``at_least`` are there."""
+    found: list[str] = []
+    for _ in range(10):
+        records = await read_topic(
+            settings.kafka_bootstrap, settings.topic(NOTIFICATIONS_EVENTS), at_least=10_000, wait_seconds=2
+        )
+        found = [
+            header(r, "ce_type") or "" for r in records if json.loads(r.value).get("message_id") == message_id
+        ]
+        if len(found) >= at_least:
+            return found
+    return found
+
+
+def receipt_of(text: dict[str, Any], receipt_id: str, status: str) -> SmsReceipt:
+    now = datetime.now(UTC)
+    return SmsReceipt.model_validate(
+        {"id": receipt_id, "reference": text["reference"], "status": status, "created_at": now,
+         "completed_at": now, "sent_at": now, "template_id": text["template_id"], "template_version": 1}
+    )  # fmt: skip
+
+
+async def test_a_receipt_moves_its_text_once_and_a_permanent_failure_flags_the_appointment(
+    booking_and_projections: tuple[ServiceProcess, ServiceProcess],
+    notifications: ServiceProcess,
+    test_settings: Settings,
+) -> None:
+    booking, _ = booking_and_projections
+    delivered = json.loads(
+        (await texts_for(test_settings, await book(booking, "2027-02-11", "17:00")))[0].value
+    )
+    await publish_receipt(test_settings, receipt_of(delivered, "receipt-1", "delivered"))
+    await publish_receipt(test_settings, receipt_of(delivered, "receipt-1", "delivered"))  # Notify repeats
+    assert await events_of(test_settings, delivered["message_id"], 2) == ["SmsQueued", "SmsDelivered"]
+    await asyncio.sleep(1.0)
+    assert await events_of(test_settings, delivered["message_id"], 3) == ["SmsQueued", "SmsDelivered"]
+
+    appointment_id = await book(booking, "2027-02-11", "18:00")
+    failed = json.loads((await texts_for(test_settings, appointment_id))[0].value)
+    await publish_receipt(test_settings, receipt_of(failed, "receipt-2", "permanent-failure"))
+    assert await events_of(test_settings, failed["message_id"], 3) == [
+        "SmsQueued", "SmsFailed", "CallBackRequested",
+    ]  # fmt: skip
+    conn = await asyncpg.connect(test_settings.database_url("notifications"))
+    try:
+        flagged = await conn.fetchval(
+            "select call_back from appointments where appointment_id = $1", appointment_id
+        )
+    finally:
+        await conn.close()
+    assert flagged is True

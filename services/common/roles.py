@@ -78,7 +78,14 @@ ROLE_MATRIX: Final[Mapping[str, RoleTable]] = {
         "GET /duties": READERS,
         "GET /reference/county": VIEWERS,
     },
-    "notifications": {},
+    "notifications": {
+        # GOV.UK Notify's callbacks, with the bearer token Notify is configured with.
+        "POST /gateway/receipts": roles(GATEWAY),
+        "POST /gateway/inbound": roles(GATEWAY),
+        "GET /appointments/{appointment_id}/messages": BOOKERS,
+        # The link in a text: the key in its query opens it, for a phone with no token.
+        "GET /calendar/{appointment_id}.ics": OPEN,
+    },
     "projections": {
         "GET /diaries/stations/{station_id}/{day}": READERS,
         "GET /diaries/diary-cars/{district_id}/{day}": READERS,

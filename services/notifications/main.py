@@ -15,6 +15,7 @@ from services.common.pg_store import PgEventStore
 from services.common.reference import load_county
 from services.common.runtime import Runtime
 from services.common.wiring import Consumer, cancel_on_exit, service_app
+from services.notifications.adapters import http
 from services.notifications.adapters.calendar_links import calendar_links
 from services.notifications.adapters.keys import PgReadOnlyKeys, open_keys
 from services.notifications.app import receipts
@@ -22,7 +23,10 @@ from services.notifications.app.booking_events import WANTS, BookingEvents
 from services.notifications.app.ports import Notifications
 from services.notifications.app.sending import Sender
 from services.notifications.domain.decider import Rules
-from services.notifications.settings import notify_settings
+from services.notifications.gateway.notify import NotifyGateway
+from services.notifications.gateway.outbound import WANTS as TEXTS_TO_SEND
+from services.notifications.gateway.outbound import OutboundTexts
+from services.notifications.settings import NotifySettings, notify_settings
 
 SERVICE = "notifications"
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -30,6 +34,26 @@ MIGRATIONS = Path(__file__).with_name("migrations")
 
 def _own_connection(conn: asyncpg.Connection, _: object) -> asyncpg.Connection:
     return conn
+
+
+def gateway(own: NotifySettings) -> NotifyGateway | None:
+    """GOV.UK Notify (locally its simulator) when a key is configured."""
+    if own.api_key is None:
+        return None
+    return NotifyGateway(
+        own.api_key.get_secret_value(),
+        own.base_url,
+        sms_sender_id=own.sms_sender_id,
+        rate_per_minute=own.rate_per_minute,
+        daily_allowance=own.daily_allowance,
+        timeout_seconds=own.timeout_seconds,
+        attempts=own.attempts,
+    )
+
+
+def _outbound(n: Notifications) -> OutboundTexts:
+    assert n.gateway is not None
+    return OutboundTexts(n, n.gateway)
 
 
 async def wire(runtime: Runtime, cleanups: AsyncExitStack) -> Notifications:
@@ -50,6 +74,7 @@ async def wire(runtime: Runtime, cleanups: AsyncExitStack) -> Notifications:
         reminders=own.reminders,
         number_secret=cfg.token_secret,
         source=runtime.source,
+        gateway=gateway(own),
     )
     assert runtime.producer is not None
     sender = Sender(
@@ -68,6 +93,13 @@ CONSUMERS: tuple[Consumer[Notifications], ...] = (
 )
 
 
+# The gateway's side: texts to Notify, run when a Notify key is configured.
+GATEWAY: Consumer[Notifications] = Consumer(
+    "notifications-gateway", SMS_OUTBOUND, lambda n: _outbound(n).apply, wants=TEXTS_TO_SEND
+)
+
+
 def create_app() -> FastAPI:
     """The notifications service's ASGI app."""
-    return service_app(SERVICE, MIGRATIONS, wire=wire, consumers=CONSUMERS)
+    consumers = (*CONSUMERS, GATEWAY) if notify_settings().api_key is not None else CONSUMERS
+    return service_app(SERVICE, MIGRATIONS, wire=wire, routers=[http.router], consumers=consumers)

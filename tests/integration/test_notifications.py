@@ -4,23 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import json
-import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import httpx
 import pytest
 
-from schemas.gateway import SmsReceipt
 from schemas.topics import NOTIFICATIONS_EVENTS, SMS_OUTBOUND
-from services.common import kafka
 from services.common.auth import Role
 from services.common.config import Settings
-from services.common.staging import outgoing
-from services.common.unit_of_work import Metadata
 from tests.integration.test_first_flow import booking_form
 from tests.support.kafka_reader import header, read_topic
 from tests.support.services import ServiceProcess, auth, service
@@ -32,19 +26,41 @@ PHONE = "+447700900456"
 ANY_HOUR = {"APPOINTMENTS_NOTIFY_QUIET_STARTS": "00:00", "APPOINTMENTS_NOTIFY_QUIET_ENDS": "00:00"}
 
 
+SIMULATOR_KEY = "local_simulator-26785a09-ab16-4eb0-8407-a37497a57506-3d844edf-8d35-48ac-975b-e847b4f122b0"
+
+
 @pytest.fixture(scope="module")
-async def notifications(
+async def gateway_and_notifications(
     booking_and_projections: tuple[ServiceProcess, ServiceProcess], tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[ServiceProcess]:
-    """The notifications service, beside the run's booking and projections."""
-    process = await service("notifications", tmp_path_factory.mktemp("notifications"), **ANY_HOUR).start()
-    yield process
-    process.stop()
+) -> AsyncIterator[tuple[ServiceProcess, ServiceProcess]]:
+    """The notifications service sending through the Notify simulator, which calls it back."""
+    logs = tmp_path_factory.mktemp("notifications")
+    notifications = service("notifications", logs, **ANY_HOUR, APPOINTMENTS_NOTIFY_API_KEY=SIMULATOR_KEY)
+    simulator = service(
+        "notifications.gateway.simulator", logs,
+        APPOINTMENTS_NOTIFY_API_KEY=SIMULATOR_KEY, APPOINTMENTS_SIMULATOR_CALLBACK_URL=notifications.url,
+        APPOINTMENTS_SIMULATOR_FAILURE_SHARE="0", APPOINTMENTS_SIMULATOR_DELAY_SECONDS="0.1",
+    )  # fmt: skip
+    simulator.env["APPOINTMENTS_SIMULATOR_PORT"] = str(simulator.port)
+    notifications.env["APPOINTMENTS_NOTIFY_BASE_URL"] = simulator.url
+    await simulator.start()
+    await notifications.start()
+    yield simulator, notifications
+    notifications.stop()
+    simulator.stop()
 
 
-async def book(booking: ServiceProcess, day: str, start: str, **briefing: Any) -> str:
-    """Book a Stevenage appointment for the caller on PHONE; returns its id."""
-    form = booking_form(day, start, phone="07700 900456")
+@pytest.fixture(scope="module")
+def notifications(gateway_and_notifications: tuple[ServiceProcess, ServiceProcess]) -> ServiceProcess:
+    """The notifications service of this module."""
+    return gateway_and_notifications[1]
+
+
+async def book(
+    booking: ServiceProcess, day: str, start: str, phone: str = "07700 900456", **briefing: Any
+) -> str:
+    """Book a Stevenage appointment for the caller on ``phone``; returns its id."""
+    form = booking_form(day, start, phone=phone)
     form["briefing"] |= briefing
     async with httpx.AsyncClient(base_url=booking.url, headers=auth(Role.CALL_TAKER)) as client:
         response = await client.post(f"/stations/{STATION}/appointments", json=form)
@@ -113,25 +129,10 @@ def test_the_service_log_names_no_number_and_no_case_detail(notifications: Servi
     assert "900456" not in text and "Bike stolen" not in text and "Jane Citizen" not in text
 
 
-async def publish_receipt(settings: Settings, receipt: SmsReceipt) -> None:
-    """Put a delivery receipt on sms-receipts, as the gateway's callback does."""
-    broker = kafka.make_broker(settings.kafka_bootstrap, "test-gateway")
-    await broker.start()
-    try:
-        meta = Metadata(correlation_id=str(uuid.uuid4()), actor="gateway:test", now=datetime.now(UTC))
-        out = outgoing(
-            receipt, f"receipt:{receipt.id}", "urn:herts-police:station-appointments:gateway", meta
-        )
-        send = kafka.publisher(broker, settings.topic_prefix)
-        await send(out.topic, out.key.encode(), out.envelope.kafka_value(), out.envelope.kafka_headers())
-    finally:
-        await broker.stop()
-
-
 async def events_of(settings: Settings, message_id: str, at_least: int) -> list[str]:
     """The event types on notifications.events for one text, once at least ``at_least`` are there."""
     found: list[str] = []
-    for _ in range(10):
+    for _ in range(15):
         records = await read_topic(
             settings.kafka_bootstrap, settings.topic(NOTIFICATIONS_EVENTS), at_least=10_000, wait_seconds=2
         )
@@ -143,40 +144,63 @@ async def events_of(settings: Settings, message_id: str, at_least: int) -> list[
     return found
 
 
-def receipt_of(text: dict[str, Any], receipt_id: str, status: str) -> SmsReceipt:
-    now = datetime.now(UTC)
-    return SmsReceipt.model_validate(
-        {"id": receipt_id, "reference": text["reference"], "status": status, "created_at": now,
-         "completed_at": now, "sent_at": now, "template_id": text["template_id"], "template_version": 1}
-    )  # fmt: skip
-
-
-async def test_a_receipt_moves_its_text_once_and_a_permanent_failure_flags_the_appointment(
+async def test_booked_through_the_simulator_the_text_is_delivered_and_a_repeated_receipt_changes_nothing(
     booking_and_projections: tuple[ServiceProcess, ServiceProcess],
-    notifications: ServiceProcess,
+    gateway_and_notifications: tuple[ServiceProcess, ServiceProcess],
     test_settings: Settings,
 ) -> None:
     booking, _ = booking_and_projections
-    delivered = json.loads(
-        (await texts_for(test_settings, await book(booking, "2027-02-11", "17:00")))[0].value
+    simulator, notifications = gateway_and_notifications
+    appointment_id = await book(booking, "2027-02-11", "17:00")
+    text = json.loads((await texts_for(test_settings, appointment_id))[0].value)
+    assert await events_of(test_settings, text["message_id"], 2) == ["SmsQueued", "SmsDelivered"]
+    async with httpx.AsyncClient(base_url=simulator.url) as client:
+        (seen,) = [t for t in (await client.get("/texts")).json() if t["reference"] == text["reference"]]
+    assert seen["status"] == "delivered"
+    assert seen["body"].startswith(
+        "Hertfordshire Police: your appointment at Stevenage Police Station is at 5pm"
     )
-    await publish_receipt(test_settings, receipt_of(delivered, "receipt-1", "delivered"))
-    await publish_receipt(test_settings, receipt_of(delivered, "receipt-1", "delivered"))  # Notify repeats
-    assert await events_of(test_settings, delivered["message_id"], 2) == ["SmsQueued", "SmsDelivered"]
+    # Notify calls back up to five times: the same receipt again changes nothing.
+    now = datetime.now(UTC).isoformat()
+    receipt = {
+        "id": seen["id"], "reference": text["reference"], "to": "+447700900456", "status": "delivered",
+        "created_at": now, "completed_at": now, "sent_at": now, "notification_type": "sms",
+        "template_id": text["template_id"], "template_version": 1,
+    }  # fmt: skip
+    async with httpx.AsyncClient(base_url=notifications.url, headers=auth(Role.GATEWAY, "notify")) as client:
+        for _ in range(2):
+            assert (await client.post("/gateway/receipts", json=receipt)).status_code == 204
+        texts = await client.get(f"/appointments/{appointment_id}/messages", headers=auth(Role.CALL_TAKER))
     await asyncio.sleep(1.0)
-    assert await events_of(test_settings, delivered["message_id"], 3) == ["SmsQueued", "SmsDelivered"]
+    assert await events_of(test_settings, text["message_id"], 3) == ["SmsQueued", "SmsDelivered"]
+    assert texts.status_code == 200, texts.text
+    assert [(t["template"], t["status"]) for t in texts.json()["texts"]] == [
+        ("appointment-booked", "delivered")
+    ]
 
-    appointment_id = await book(booking, "2027-02-11", "18:00")
-    failed = json.loads((await texts_for(test_settings, appointment_id))[0].value)
-    await publish_receipt(test_settings, receipt_of(failed, "receipt-2", "permanent-failure"))
-    assert await events_of(test_settings, failed["message_id"], 3) == [
+
+async def test_a_permanent_failure_flags_the_appointment_for_a_call_back(
+    booking_and_projections: tuple[ServiceProcess, ServiceProcess],
+    gateway_and_notifications: tuple[ServiceProcess, ServiceProcess],
+    test_settings: Settings,
+) -> None:
+    booking, projections = booking_and_projections
+    _, notifications = gateway_and_notifications
+    # Notify's smoke-test number that always fails for good.
+    appointment_id = await book(booking, "2027-02-11", "18:00", phone="07700 900002")
+    text = json.loads((await texts_for(test_settings, appointment_id))[0].value)
+    assert await events_of(test_settings, text["message_id"], 3) == [
         "SmsQueued", "SmsFailed", "CallBackRequested",
     ]  # fmt: skip
-    conn = await asyncpg.connect(test_settings.database_url("notifications"))
-    try:
-        flagged = await conn.fetchval(
-            "select call_back from appointments where appointment_id = $1", appointment_id
-        )
-    finally:
-        await conn.close()
-    assert flagged is True
+    async with httpx.AsyncClient(base_url=notifications.url, headers=auth(Role.CALL_TAKER)) as client:
+        answer = (await client.get(f"/appointments/{appointment_id}/messages")).json()
+    assert answer["call_back"] is True
+    assert [t["status"] for t in answer["texts"]] == ["failed"]
+    async with httpx.AsyncClient(base_url=projections.url, headers=auth(Role.SUPERVISOR)) as client:
+        for _ in range(50):
+            history = (await client.get(f"/appointments/{appointment_id}/history")).json()
+            kinds = [item.get("event_type") for item in history]
+            if "CallBackRequested" in kinds:
+                break
+            await asyncio.sleep(0.2)
+    assert "CallBackRequested" in kinds

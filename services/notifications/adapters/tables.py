@@ -124,10 +124,40 @@ async def add_text(conn: asyncpg.Connection, text: DueText) -> bool:
     return bool(added)
 
 
+async def set_status(conn: asyncpg.Connection, message_id: str, status: str) -> None:
+    """What became of a text at the gateway: delivered, failed, rejected."""
+    await conn.execute("update texts_due set status = $2 where message_id = $1::uuid", message_id, status)
+
+
+@dataclass(frozen=True)
+class TextState:
+    """One text of an appointment, as a call taker sees it (no number, no body)."""
+
+    message_id: str
+    template: str
+    send_at: datetime
+    sent_at: datetime | None
+    status: str
+
+
+async def texts_of(conn: asyncpg.Connection, appointment_id: str) -> tuple[list[TextState], bool | None]:
+    """An appointment's texts, oldest first, and whether it is flagged for a call back (None: unknown)."""
+    flag = await conn.fetchval("select call_back from appointments where appointment_id = $1", appointment_id)
+    rows = await conn.fetch(
+        "select message_id, template, send_at, sent_at, status from texts_due where appointment_id = $1"
+        " order by queued_at, send_at",
+        appointment_id,
+    )
+    return [
+        TextState(str(r["message_id"]), r["template"], r["send_at"], r["sent_at"], r["status"]) for r in rows
+    ], flag
+
+
 async def send_again(conn: asyncpg.Connection, message_id: uuid.UUID, at: datetime) -> None:
     """Queue a text again (Notify failed for its own reasons), as a new attempt."""
     await conn.execute(
-        "update texts_due set sent_at = null, outcome = null, send_at = $2, attempt = attempt + 1"
+        "update texts_due set sent_at = null, outcome = null, send_at = $2, attempt = attempt + 1,"
+        " status = 'queued'"
         " where message_id = $1",
         message_id,
         at,

@@ -10,6 +10,7 @@ from services.common.pg_store import PgEventStore
 from services.notifications.adapters.keys import Keys
 from services.notifications.domain.decider import Rules
 from services.notifications.domain.reminders import ReminderPolicy
+from services.notifications.gateway.notify import SmsGateway
 
 
 @dataclass(frozen=True)
@@ -23,3 +24,5 @@ class Notifications:
     # Keys the hash of phone numbers (replies are matched by it): never the number in a table.
     number_secret: str
     source: str
+    # GOV.UK Notify (or its simulator) when a key is configured; None: texts wait on sms-outbound.
+    gateway: SmsGateway | None = None

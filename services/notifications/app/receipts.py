@@ -56,6 +56,8 @@ class Receipts:
                     )
                 if isinstance(event, CallBackRequested):
                     await tables.flag_call_back(conn, event.appointment_id)
+            if events:
+                await tables.set_status(conn, message_id, after.state.status)
             return events
 
         events = await run_unit(self._n.store, work, within=conn)

@@ -1,0 +1,182 @@
+"""The notifications service's HTTP operations: Notify's callbacks, an appointment's texts, its .ics.
+
+The callbacks take GOV.UK Notify's shapes (delivery receipt; received text) from the
+``gateway`` role (the bearer token Notify is configured with) and put each on its topic,
+keyed and identified by Notify's id: Notify retries a callback up to five times, and every
+repeat carries the same event id, which the consumer has applied already. A sender's
+number is turned into its keyed hash here and goes no further in clear.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+import phonenumbers
+from fastapi import APIRouter, HTTPException, Query, Request, Response
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from schemas.base import DomainEvent
+from schemas.envelope import Envelope
+from schemas.gateway import SmsReceipt, SmsReplied
+from services.common import kafka
+from services.common.http import Authorized
+from services.common.runtime import Runtime
+from services.notifications.adapters import tables
+from services.notifications.adapters.calendar_links import opens
+from services.notifications.adapters.keys import number_hash
+from services.notifications.app.ports import Notifications
+from services.notifications.domain.calendar import ics
+
+router = APIRouter()
+CALLBACK_NAMESPACE = uuid.UUID("6a0d3c52-8f41-4e7b-b2d9-0c1e5f7a9b34")
+NotifyStatus = Literal[
+    "delivered", "permanent-failure", "temporary-failure", "technical-failure", "sending", "sent", "pending"
+]
+FINAL = frozenset({"delivered", "permanent-failure", "temporary-failure", "technical-failure"})
+
+
+class DeliveryReceipt(BaseModel):
+    """Notify's delivery receipt callback (its documented fields)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    id: str = Field(min_length=1, max_length=100)
+    reference: str | None = Field(default=None, max_length=1000)
+    to: str = Field(max_length=40)
+    status: NotifyStatus
+    created_at: AwareDatetime
+    completed_at: AwareDatetime | None = None
+    sent_at: AwareDatetime | None = None
+    notification_type: Literal["sms"] = "sms"
+    template_id: str | None = None
+    template_version: int | None = None
+
+
+class ReceivedText(BaseModel):
+    """Notify's received text callback."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    id: str = Field(min_length=1, max_length=100)
+    source_number: str = Field(min_length=3, max_length=40)
+    destination_number: str = Field(max_length=40)
+    message: str = Field(max_length=918)
+    date_received: AwareDatetime
+
+
+def _runtime(request: Request) -> tuple[Runtime, Notifications]:
+    handlers: Notifications | None = getattr(request.app.state, "handlers", None)
+    if handlers is None:
+        raise ConnectionError("the service is still starting")  # an outage: 503 with a retry hint
+    runtime: Runtime = request.app.state.runtime
+    return runtime, handlers
+
+
+async def _publish(
+    runtime: Runtime, event: DomainEvent, event_id: uuid.UUID, subject: str, actor: str
+) -> None:
+    envelope = Envelope(
+        event_id=event_id,
+        event_type=event.event_type,
+        schema_version=event.schema_version,
+        source=runtime.source,
+        subject=subject,
+        time=datetime.now(UTC),
+        correlation_id=str(event_id),
+        actor=actor,
+        data=event.model_dump(mode="json"),
+    )
+    send = kafka.publisher(runtime.kafka, runtime.settings.topic_prefix)
+    await send(event.topic, event.stream_key().encode(), envelope.kafka_value(), envelope.kafka_headers())
+
+
+@router.post("/gateway/receipts", status_code=204, tags=["gateway"])
+async def delivery_receipt(body: DeliveryReceipt, request: Request, caller: Authorized) -> Response:
+    """Notify's delivery receipt of a text: onto notifications.sms-receipts (the number is not kept)."""
+    if body.status not in FINAL:
+        return Response(status_code=204)  # not final yet: Notify calls again when it is
+    runtime, _ = _runtime(request)
+    receipt = SmsReceipt.model_validate(body.model_dump(exclude={"to"}))
+    event_id = uuid.uuid5(CALLBACK_NAMESPACE, f"receipt:{body.id}")
+    await _publish(runtime, receipt, event_id, f"receipt:{body.id}", f"{caller.role.value}:{caller.subject}")
+    return Response(status_code=204)
+
+
+def e164(raw: str) -> str:
+    """A sender's number in E.164 (Notify sends UK numbers as 447700900123)."""
+    try:
+        number = phonenumbers.parse(raw if raw.startswith(("+", "0")) else f"+{raw}", "GB")
+    except phonenumbers.NumberParseException:
+        raise HTTPException(422, {"detail": "the request is not valid", "errors": [
+            {"field": "source_number", "reason": "not a phone number"}]}) from None  # fmt: skip
+    return str(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
+
+
+@router.post("/gateway/inbound", status_code=204, tags=["gateway"])
+async def received_text(body: ReceivedText, request: Request, caller: Authorized) -> Response:
+    """A text the public sent: onto notifications.sms-inbound under the keyed hash of the sender's number."""
+    runtime, n = _runtime(request)
+    hashed = number_hash(e164(body.source_number), n.number_secret)
+    replied = SmsReplied(
+        id=body.id,
+        source_hash=hashed,
+        destination_number=body.destination_number,
+        message=body.message,
+        date_received=body.date_received,
+    )
+    event_id = uuid.uuid5(CALLBACK_NAMESPACE, f"inbound:{body.id}")
+    await _publish(runtime, replied, event_id, f"inbound:{body.id}", f"{caller.role.value}:{caller.subject}")
+    return Response(status_code=204)
+
+
+class TextLine(BaseModel):
+    """One text of an appointment: which, when, and what became of it (no number, no body)."""
+
+    message_id: str
+    template: str
+    send_at: datetime
+    sent_at: datetime | None
+    status: str
+
+
+class AppointmentTexts(BaseModel):
+    """An appointment's texts, and whether someone must call the caller."""
+
+    appointment_id: str
+    call_back: bool
+    texts: list[TextLine]
+
+
+@router.get("/appointments/{appointment_id}/messages", response_model=AppointmentTexts, tags=["texts"])
+async def appointment_texts(appointment_id: str, request: Request, _: Authorized) -> AppointmentTexts:
+    """The texts of an appointment and their state, and the call-back flag."""
+    runtime, _n = _runtime(request)
+    async with runtime.db.acquire() as conn:
+        texts, flag = await tables.texts_of(conn, appointment_id)
+    if flag is None:
+        raise HTTPException(404, f"no appointment {appointment_id} is known to the notifications service")
+    return AppointmentTexts(
+        appointment_id=appointment_id,
+        call_back=flag,
+        texts=[TextLine(**t.__dict__) for t in texts],
+    )
+
+
+@router.get("/calendar/{appointment_id}.ics", tags=["texts"])
+async def calendar_file(
+    appointment_id: str, request: Request, k: Annotated[str, Query(max_length=64)] = ""
+) -> Response:
+    """The appointment's .ics, for the link in its text (the key in the link opens it; no token)."""
+    runtime, n = _runtime(request)
+    if not opens(appointment_id, k, n.number_secret):
+        raise HTTPException(404, "no such calendar file")
+    async with runtime.db.acquire() as conn:
+        appointment = await tables.appointment(conn, appointment_id)
+    if appointment is None or appointment.starts_at is None:
+        raise HTTPException(404, "no such calendar file")
+    body: Any = ics(appointment, n.rules, datetime.now(UTC))
+    return Response(
+        body, media_type="text/calendar", headers={"content-disposition": "inline; filename=appointment.ics"}
+    )

@@ -10,6 +10,7 @@ subject of the bearer token, never a person's name).
 from __future__ import annotations
 
 import json
+from collections import OrderedDict
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
@@ -17,9 +18,14 @@ from uuid import UUID
 from pydantic import AwareDatetime, BaseModel, ConfigDict, field_validator
 from pydantic_core import from_json
 
+from schemas.base import DomainEvent, parse_event
+
 SPEC_VERSION = "1.0"
 SOURCE_PREFIX = "urn:herts-police:station-appointments:"
 _REQUIRED = ("ce_id", "ce_type", "ce_source", "ce_time")
+# Events parsed lately, by the id of their data (a consumer's fetch is at most a few thousand).
+_PARSED: OrderedDict[int, tuple[dict[str, Any], tuple[str, int], DomainEvent]] = OrderedDict()
+_PARSED_SIZE = 8192
 
 
 class Envelope(BaseModel):
@@ -37,6 +43,25 @@ class Envelope(BaseModel):
     causation_id: str | None = None
     actor: str | None = None
     data: dict[str, Any]
+
+    def domain_event(self) -> DomainEvent:
+        """The registered event (upcast) this envelope carries; parsed once, however often asked.
+
+        A consumer checks every record against the contract before acting, and then acts on
+        the same event: without this, each record was validated by its model twice. Raises
+        UnknownEvent or ValidationError as ``parse_event`` does.
+        """
+        key = id(self.data)
+        found = _PARSED.get(key)
+        # The cache holds the data itself, so its id cannot be reused while the entry lives.
+        if found is not None and found[0] is self.data and found[1] == (self.event_type, self.schema_version):
+            _PARSED.move_to_end(key)
+            return found[2]
+        event = parse_event(self.event_type, self.schema_version, self.data)
+        _PARSED[key] = (self.data, (self.event_type, self.schema_version), event)
+        while len(_PARSED) > _PARSED_SIZE:
+            _PARSED.popitem(last=False)
+        return event
 
     @field_validator("time")
     @classmethod

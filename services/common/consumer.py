@@ -36,7 +36,7 @@ from pydantic import ValidationError
 
 # Every published event registered, whichever of them this service itself imports.
 from schemas import booking, notifications, reference, roster  # noqa: F401
-from schemas.base import UnknownEvent, parse_event
+from schemas.base import UnknownEvent
 from schemas.envelope import Envelope
 from schemas.topics import DEADLETTER
 from services.common import metrics
@@ -137,7 +137,7 @@ def why_unreadable(exc: Exception) -> str:
 def contract_breach(envelope: Envelope) -> str | None:
     """Why an event is outside the published contract (type, version, or data its model refuses)."""
     try:
-        parse_event(envelope.event_type, envelope.schema_version, envelope.data)
+        envelope.domain_event()
     except UnknownEvent as exc:
         return f"outside the contract: {exc}"
     except ValidationError as exc:

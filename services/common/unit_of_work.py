@@ -16,7 +16,7 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import Any, Generic, Protocol, TypeVar
 
-from schemas.base import DomainEvent, parse_event
+from schemas.base import DomainEvent
 from services.common.eventstore import StoredEvent, StreamConflict
 
 S = TypeVar("S")
@@ -28,7 +28,7 @@ V = TypeVar("V", covariant=True)
 def as_domain_event(stored: StoredEvent) -> DomainEvent:
     """A stored envelope read back as its (upcast) domain event."""
     env = stored.envelope
-    return parse_event(env.event_type, env.schema_version, env.data)
+    return env.domain_event()
 
 
 def any_event(event: DomainEvent) -> DomainEvent:

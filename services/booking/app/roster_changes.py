@@ -13,7 +13,6 @@ from datetime import UTC, datetime, timedelta
 
 import asyncpg
 
-from schemas.base import parse_event
 from schemas.booking import AppointmentDisplaced
 from schemas.envelope import Envelope
 from schemas.roster import DutyAssigned, DutyEnded, OfficerWithdrawn
@@ -44,7 +43,7 @@ class RosterChanges:
 
     async def apply(self, conn: asyncpg.Connection, env: Envelope, _: Position) -> None:
         """The consumer's apply: record the roster fact, then cover what it takes away."""
-        event = parse_event(env.event_type, env.schema_version, env.data)
+        event = env.domain_event()
         meta = Metadata(
             correlation_id=env.correlation_id,
             actor=env.actor or "roster",

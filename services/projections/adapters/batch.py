@@ -17,7 +17,6 @@ from uuid import UUID
 import asyncpg
 from pydantic_core import to_json
 
-from schemas.base import parse_event
 from schemas.envelope import Envelope
 from services.common.consumer import Position
 from services.projections.domain.diary import DiaryEntry
@@ -97,7 +96,7 @@ def fact_of(env: Envelope) -> Fact | None:
     if not isinstance(appointment_id, str):
         return None
     return Fact(
-        appointment_id, env.event_id, env.time, parse_event(env.event_type, env.schema_version, env.data)
+        appointment_id, env.event_id, env.time, env.domain_event()
     )
 
 

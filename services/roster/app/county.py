@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncpg
 
-from schemas.base import parse_event
 from schemas.envelope import Envelope
 from schemas.reference import CountyReferenceLoaded
 from services.common.consumer import PoisonRecord, Position
@@ -59,7 +58,7 @@ class CountyReference:
         """The consumer's apply: keep a new version of the county, ignore every other booking event."""
         if env.event_type != CountyReferenceLoaded.event_type:
             return
-        loaded = parse_event(env.event_type, env.schema_version, env.data)
+        loaded = env.domain_event()
         assert isinstance(loaded, CountyReferenceLoaded)
         try:
             county = County.model_validate(loaded.document)

@@ -28,7 +28,7 @@ from datetime import UTC, datetime, timedelta
 
 import asyncpg
 
-from schemas.base import DomainEvent, parse_event
+from schemas.base import DomainEvent
 from schemas.booking import (
     AppointmentCancelled,
     AppointmentDisplaced,
@@ -85,7 +85,7 @@ class WaitlistReactor:
         """The consumer's apply: react to one record inside the consumer's transaction."""
         if env.event_type not in REACTS_TO:
             return
-        event = parse_event(env.event_type, env.schema_version, env.data)
+        event = env.domain_event()
         meta = Metadata(
             correlation_id=env.correlation_id, actor=ACTOR, now=self._clock(), causation_id=str(env.event_id)
         )

@@ -53,10 +53,17 @@ def pg_url(port: int) -> str:
 
 
 def postgres_running() -> bool:
-    """Whether the local cluster in the state folder runs."""
+    """Whether the local cluster in the state folder runs.
+
+    The postmaster named by its lock file must be alive, not a zombie: `pg_ctl status` asks
+    kill(pid, 0), which a killed postmaster not yet reaped still answers, and `up` then
+    waited a full minute on a cluster that was gone.
+    """
     data = state_dir() / "pg" / "data"
     bin_dir = pg_bin_dir()
     if bin_dir is None or not (data / "PG_VERSION").exists():
+        return False
+    if postgres_pid() is None:
         return False
     status = subprocess.run(
         pg_command(bin_dir, "pg_ctl", "-D", str(data.resolve()), "status"),

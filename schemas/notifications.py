@@ -18,6 +18,8 @@ from schemas.personal import Sealed
 from schemas.topics import NOTIFICATIONS_EVENTS
 
 ReplyIntent = Literal["confirm", "cancel", "satisfaction", "unknown"]
+# Version 2 of ReplyReceived reads more: asked to move, to stop texts, or asked which appointment.
+ReplyIntentV2 = Literal["confirm", "cancel", "move", "satisfaction", "stop", "which", "unknown"]
 # GOV.UK Notify's final statuses of a text (its delivery receipts), and "rejected": Notify refused
 # the request itself (a 400, with its reason).
 NotifyStatus = Literal["permanent-failure", "temporary-failure", "technical-failure", "rejected"]
@@ -106,9 +108,10 @@ class SmsFailed(_MessageEvent):
 
 
 @event
-class ReplyReceived(_MessageEvent):
+class ReplyReceivedV1(_MessageEvent):
     """A reply from the public, matched to the message it answers."""
 
+    model_config = ConfigDict(title="ReplyReceived")
     event_type: ClassVar[str] = "ReplyReceived"
 
     appointment_id: str | None
@@ -117,6 +120,30 @@ class ReplyReceived(_MessageEvent):
     body: Sealed
     intent: ReplyIntent
     received_at: Instant
+
+
+@event
+class ReplyReceived(_MessageEvent):
+    """A text from the public, from a number that has appointments, read and matched to one of them.
+
+    ``message_id`` is the reply's own (from the gateway's id of it); ``appointment_id`` the one it
+    was matched to (None: it could not be told which). The words are sealed under the caller's key.
+    """
+
+    event_type: ClassVar[str] = "ReplyReceived"
+    schema_version: ClassVar[int] = 2
+
+    appointment_id: str | None
+    # HMAC-SHA-256 of the E.164 number with the service's key: lets replies be matched, never read.
+    from_hash: str
+    body: Sealed
+    intent: ReplyIntentV2
+    received_at: Instant
+
+
+@upcaster("ReplyReceived", 1)
+def _reply_received_v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
+    return dict(data)  # every version 1 intent reads the same in version 2
 
 
 @event

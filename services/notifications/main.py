@@ -9,16 +9,17 @@ from pathlib import Path
 import asyncpg
 from fastapi import FastAPI
 
-from schemas.topics import BOOKING_EVENTS, SMS_OUTBOUND, SMS_RECEIPTS
+from schemas.topics import BOOKING_EVENTS, SMS_INBOUND, SMS_OUTBOUND, SMS_RECEIPTS
 from services.common import kafka
 from services.common.pg_store import PgEventStore
 from services.common.reference import load_county
 from services.common.runtime import Runtime
 from services.common.wiring import Consumer, cancel_on_exit, service_app
 from services.notifications.adapters import http
+from services.notifications.adapters.booking_client import HttpBooking, local_token
 from services.notifications.adapters.calendar_links import calendar_links
 from services.notifications.adapters.keys import PgReadOnlyKeys, open_keys
-from services.notifications.app import receipts
+from services.notifications.app import receipts, replies
 from services.notifications.app.booking_events import WANTS, BookingEvents
 from services.notifications.app.ports import Notifications
 from services.notifications.app.sending import Sender
@@ -51,6 +52,24 @@ def gateway(own: NotifySettings) -> NotifyGateway | None:
     )
 
 
+def booking(own: NotifySettings, production: bool) -> HttpBooking:
+    """Booking's API, called with the configured token (locally, one signed on the spot)."""
+    token = own.booking_token
+    if token is not None:
+        fixed = token.get_secret_value()
+        return HttpBooking(own.booking_url, lambda: fixed)
+    if production:
+        raise RuntimeError(
+            "APPOINTMENTS_NOTIFY_BOOKING_TOKEN is not set: replies cannot cancel through booking"
+        )
+    return HttpBooking(own.booking_url, local_token)
+
+
+def _replies(n: Notifications) -> replies.Replies:
+    assert n.booking is not None
+    return replies.Replies(n, n.booking)
+
+
 def _outbound(n: Notifications) -> OutboundTexts:
     assert n.gateway is not None
     return OutboundTexts(n, n.gateway)
@@ -75,6 +94,7 @@ async def wire(runtime: Runtime, cleanups: AsyncExitStack) -> Notifications:
         number_secret=cfg.token_secret,
         source=runtime.source,
         gateway=gateway(own),
+        booking=booking(own, cfg.is_production),
     )
     assert runtime.producer is not None
     sender = Sender(
@@ -90,6 +110,7 @@ CONSUMERS: tuple[Consumer[Notifications], ...] = (
     Consumer(
         "notifications-receipts", SMS_RECEIPTS, lambda n: receipts.Receipts(n).apply, wants=receipts.WANTS
     ),
+    Consumer("notifications-replies", SMS_INBOUND, lambda n: _replies(n).apply, wants=replies.WANTS),
 )
 
 

@@ -37,6 +37,11 @@ class NotifySettings(BaseSettings):
     timeout_seconds: float = Field(default=10.0, gt=0)
     attempts: int = Field(default=5, ge=1)
 
+    # Booking, which a reply CANCEL cancels through, and the token it is called with (locally
+    # one is signed with the state folder's key; production gives one from the identity provider).
+    booking_url: str = "http://127.0.0.1:8001"
+    booking_token: SecretStr | None = None
+
     @property
     def quiet(self) -> QuietHours:
         """The quiet hours."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -12,10 +13,14 @@ from typing import Any
 import httpx
 import pytest
 
+from schemas.booking import AppointmentAttended
 from schemas.topics import NOTIFICATIONS_EVENTS, SMS_OUTBOUND
+from services.common import kafka
 from services.common.auth import Role
 from services.common.config import Settings
-from tests.integration.test_first_flow import booking_form
+from services.common.staging import outgoing
+from services.common.unit_of_work import Metadata
+from tests.integration.test_first_flow import booking_form, diary_of
 from tests.support.kafka_reader import header, read_topic
 from tests.support.services import ServiceProcess, auth, service
 
@@ -35,7 +40,11 @@ async def gateway_and_notifications(
 ) -> AsyncIterator[tuple[ServiceProcess, ServiceProcess]]:
     """The notifications service sending through the Notify simulator, which calls it back."""
     logs = tmp_path_factory.mktemp("notifications")
-    notifications = service("notifications", logs, **ANY_HOUR, APPOINTMENTS_NOTIFY_API_KEY=SIMULATOR_KEY)
+    booking, _ = booking_and_projections
+    notifications = service(
+        "notifications", logs, **ANY_HOUR,
+        APPOINTMENTS_NOTIFY_API_KEY=SIMULATOR_KEY, APPOINTMENTS_NOTIFY_BOOKING_URL=booking.url,
+    )  # fmt: skip
     simulator = service(
         "notifications.gateway.simulator", logs,
         APPOINTMENTS_NOTIFY_API_KEY=SIMULATOR_KEY, APPOINTMENTS_SIMULATOR_CALLBACK_URL=notifications.url,
@@ -76,6 +85,7 @@ async def texts_for(settings: Settings, appointment_id: str, at_least: int = 1) 
             settings.kafka_bootstrap, settings.topic(SMS_OUTBOUND), at_least=10_000, wait_seconds=5
         )
         mine = [r for r in records if json.loads(r.value).get("appointment_id") == appointment_id]
+        mine.sort(key=lambda r: json.loads(r.value)["queued_at"])  # texts of one appointment span partitions
         if len(mine) >= at_least:
             return mine
     return mine
@@ -204,3 +214,127 @@ async def test_a_permanent_failure_flags_the_appointment_for_a_call_back(
                 break
             await asyncio.sleep(0.2)
     assert "CallBackRequested" in kinds
+
+
+async def reply(simulator: ServiceProcess, phone: str, message: str) -> None:
+    """A person types a reply on the simulated phone."""
+    async with httpx.AsyncClient(base_url=simulator.url) as client:
+        answer = await client.post("/texts/replies", json={"to_force_from": phone, "message": message})
+    assert answer.status_code == 202, answer.text
+
+
+async def notification_events(
+    settings: Settings, wanted: str, appointment_id: str, wait: float = 30
+) -> list[Any]:
+    """The values of one type of event on notifications.events about one appointment, once there is one."""
+    found: list[Any] = []
+    for _ in range(int(wait / 2)):
+        records = await read_topic(
+            settings.kafka_bootstrap, settings.topic(NOTIFICATIONS_EVENTS), at_least=10_000, wait_seconds=2
+        )
+        found = [
+            json.loads(r.value) for r in records
+            if header(r, "ce_type") == wanted and json.loads(r.value).get("appointment_id") == appointment_id
+        ]  # fmt: skip
+        if found:
+            return found
+    return found
+
+
+async def test_a_reply_cancel_cancels_the_appointment_in_booking_and_in_the_diary(
+    booking_and_projections: tuple[ServiceProcess, ServiceProcess],
+    gateway_and_notifications: tuple[ServiceProcess, ServiceProcess],
+    test_settings: Settings,
+) -> None:
+    booking, projections = booking_and_projections
+    simulator, _ = gateway_and_notifications
+    appointment_id = await book(booking, "2027-02-15", "17:00", phone="07700 900501")
+    await texts_for(test_settings, appointment_id)  # the booked text reached the gateway
+    await reply(simulator, "07700900501", "  Cancel. ")
+    (received,) = await notification_events(test_settings, "ReplyReceived", appointment_id)
+    assert received["intent"] == "cancel" and "Cancel" not in json.dumps(received)
+    for _ in range(100):
+        lines = [
+            line
+            for line in await diary_of(projections, STATION, "2027-02-15")
+            if line["appointment_id"] == appointment_id
+        ]
+        if lines and lines[0]["status"] == "cancelled":
+            break
+        await asyncio.sleep(0.2)
+    else:
+        raise AssertionError("the appointment cancelled by text never showed cancelled in the diary")
+    cancelled = await texts_for(test_settings, appointment_id, at_least=2)
+    assert [json.loads(r.value)["template"] for r in cancelled] == [
+        "appointment-booked",
+        "appointment-cancelled",
+    ]
+
+
+async def test_two_appointments_ahead_the_caller_is_asked_which_and_a_code_settles_it(
+    booking_and_projections: tuple[ServiceProcess, ServiceProcess],
+    gateway_and_notifications: tuple[ServiceProcess, ServiceProcess],
+    test_settings: Settings,
+) -> None:
+    booking, _ = booking_and_projections
+    simulator, _ = gateway_and_notifications
+    first = await book(booking, "2027-02-16", "17:00", phone="07700 900502")
+    second = await book(booking, "2027-02-16", "18:00", phone="07700 900502")
+    await texts_for(test_settings, second)
+    await reply(simulator, "07700900502", "YES")
+    asked = await texts_for(test_settings, first, at_least=2)
+    assert [json.loads(r.value)["template"] for r in asked] == ["appointment-booked", "which-appointment"]
+    code = json.loads((await texts_for(test_settings, second))[0].value)["personalisation"]["code"]
+    await reply(simulator, "07700900502", f"yes {code.lower()}")
+    confirmed = await texts_for(test_settings, second, at_least=2)
+    assert [json.loads(r.value)["template"] for r in confirmed] == ["appointment-booked", "confirmed"]
+
+
+async def test_a_score_after_attendance_is_recorded_and_an_unknown_number_hears_nothing(
+    booking_and_projections: tuple[ServiceProcess, ServiceProcess],
+    gateway_and_notifications: tuple[ServiceProcess, ServiceProcess],
+    test_settings: Settings,
+) -> None:
+    booking, _ = booking_and_projections
+    simulator, _ = gateway_and_notifications
+    appointment_id = await book(booking, "2027-02-17", "17:00", phone="07700 900503")
+    await texts_for(test_settings, appointment_id)
+    attended = AppointmentAttended(
+        appointment_id=appointment_id, diary="station:stevenage:2027-02-17", officer_id=None,
+        starts_at=datetime(2027, 2, 17, 17, 0, tzinfo=UTC), outcome="advice-given",
+        recorded_at=datetime.now(UTC),
+    )  # fmt: skip
+    await publish_booking_event(test_settings, attended)
+    thanked = await texts_for(test_settings, appointment_id, at_least=2)
+    assert [json.loads(r.value)["template"] for r in thanked] == ["appointment-booked", "thank-you"]
+    await reply(simulator, "07700900503", "4")
+    (score,) = await notification_events(test_settings, "SatisfactionRecorded", appointment_id)
+    assert score["score"] == 4
+    before = await read_topic(
+        test_settings.kafka_bootstrap,
+        test_settings.topic(NOTIFICATIONS_EVENTS),
+        at_least=10_000,
+        wait_seconds=2,
+    )
+    await reply(simulator, "07700900999", "YES")  # nobody booked on this number
+    await asyncio.sleep(3)
+    after = await read_topic(
+        test_settings.kafka_bootstrap,
+        test_settings.topic(NOTIFICATIONS_EVENTS),
+        at_least=10_000,
+        wait_seconds=2,
+    )
+    assert len(after) == len(before)
+
+
+async def publish_booking_event(settings: Settings, event: AppointmentAttended) -> None:
+    """Put one of booking's events on booking.events, as booking's relay would."""
+    broker = kafka.make_broker(settings.kafka_bootstrap, "test-booking")
+    await broker.start()
+    try:
+        meta = Metadata(correlation_id=str(uuid.uuid4()), actor="officer:test", now=datetime.now(UTC))
+        out = outgoing(event, event.diary, "urn:herts-police:station-appointments:booking", meta)
+        send = kafka.publisher(broker, settings.topic_prefix)
+        await send(out.topic, out.key.encode(), out.envelope.kafka_value(), out.envelope.kafka_headers())
+    finally:
+        await broker.stop()

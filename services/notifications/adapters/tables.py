@@ -254,3 +254,36 @@ async def take_due_reminders(conn: asyncpg.Connection, now: datetime, limit: int
         limit,
     )
     return [Reminder(r["appointment_id"], r["kind"], r["due_at"], r["moves"]) for r in rows]
+
+
+async def stop_number(conn: asyncpg.Connection, number_hash: str, at: datetime) -> None:
+    """No more texts to this number (it replied STOP)."""
+    await conn.execute(
+        "insert into stopped_numbers (number_hash, stopped_at) values ($1, $2) on conflict do nothing",
+        number_hash,
+        at,
+    )
+
+
+async def stopped(conn: asyncpg.Connection, number_hashes: Sequence[str]) -> set[str]:
+    """Which of these numbers replied STOP."""
+    rows = await conn.fetch(
+        "select number_hash from stopped_numbers where number_hash = any($1::text[])", list(number_hashes)
+    )
+    return {r["number_hash"] for r in rows}
+
+
+async def number_known(conn: asyncpg.Connection, number_hash: str) -> bool:
+    """Whether any appointment, past or ahead, has this number."""
+    return bool(
+        await conn.fetchval("select exists(select 1 from appointments where number_hash = $1)", number_hash)
+    )
+
+
+async def any_for_number(conn: asyncpg.Connection, number_hash: str) -> Appointment | None:
+    """The number's most recent appointment, whatever its state."""
+    row = await conn.fetchrow(
+        "select state from appointments where number_hash = $1 order by starts_at desc nulls last limit 1",
+        number_hash,
+    )
+    return None if row is None else _APPOINTMENT.validate_json(row["state"])

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import asyncpg
 
 from services.common.pg_store import PgEventStore
+from services.notifications.adapters.booking_client import Booking
 from services.notifications.adapters.keys import Keys
 from services.notifications.domain.decider import Rules
 from services.notifications.domain.reminders import ReminderPolicy
@@ -26,3 +27,5 @@ class Notifications:
     source: str
     # GOV.UK Notify (or its simulator) when a key is configured; None: texts wait on sms-outbound.
     gateway: SmsGateway | None = None
+    # Booking, which a reply CANCEL cancels through.
+    booking: Booking | None = None

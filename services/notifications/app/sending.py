@@ -25,10 +25,12 @@ from services.common.db import session_connection
 from services.common.logging import get_logger
 from services.common.unit_of_work import Metadata
 from services.notifications.adapters import tables
+from services.notifications.adapters.keys import number_hash
 from services.notifications.app.ports import Notifications
 from services.notifications.app.texts import queue_texts
 from services.notifications.domain.message import stream_of
 from services.notifications.domain.reminders import Reminder, reminder_text, still_due
+from services.notifications.domain.templates import STOPPED
 
 log = get_logger(__name__)
 SENDER_LOCK = 7_061_970
@@ -143,10 +145,16 @@ class Sender:
                 return 0
             outcomes: list[tuple[uuid.UUID, str]] = []
             acks = []
+            numbers = {text.message_id: await self._n.keys.open(text.phone) for text in due}
+            hashes = {m: number_hash(n, self._n.number_secret) for m, n in numbers.items() if n is not None}
+            stopped = await tables.stopped(conn, list(hashes.values()))
             for text in due:
-                number = await self._n.keys.open(text.phone)
+                number = numbers[text.message_id]
                 if number is None:
                     outcomes.append((text.message_id, "erased"))
+                    continue
+                if hashes[text.message_id] in stopped and text.template != STOPPED.name:
+                    outcomes.append((text.message_id, "stopped"))
                     continue
                 record = SmsToSend(
                     message_id=str(text.message_id),

@@ -95,6 +95,13 @@ class SmsRequest(BaseModel):
     sms_sender_id: str | None = None
 
 
+class Reply(BaseModel):
+    """A text a person types on the simulated phone, to the force."""
+
+    to_force_from: str
+    message: str = Field(min_length=1, max_length=918)
+
+
 def uk_mobile(raw: str) -> str:
     """The number in E.164 when Notify would take it (a UK mobile, or the drama range)."""
     try:
@@ -251,10 +258,6 @@ def create_app(cfg: SimulatorSettings | None = None, api_key: str | None = None)
     @app.get("/texts")
     async def texts() -> list[dict[str, Any]]:
         return [asdict(t) for t in sim.texts]
-
-    class Reply(BaseModel):
-        to_force_from: str
-        message: str = Field(min_length=1, max_length=918)
 
     @app.post("/texts/replies", status_code=202)
     async def reply(body: Reply) -> dict[str, Any]:

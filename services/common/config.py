@@ -109,6 +109,10 @@ class Settings(BaseSettings):
     # The relay wakes on each commit's NOTIFY; this slow poll only backs up a lost notification,
     # so an idle stack asks its database almost nothing.
     relay_poll_seconds: float = 5.0
+    # Whether each serving process may run the outbox relay (one at a time holds its lock).
+    # A service served by several processes runs it in the supervisor instead (serve.py), so
+    # the relay's event loop never waits behind HTTP requests.
+    relay_in_workers: bool = True
     log_json: bool = True
     # Booking's processes on its one port; optimistic concurrency keeps them from double booking.
     booking_workers: int = Field(default_factory=_cores, ge=1)

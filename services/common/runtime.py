@@ -25,6 +25,69 @@ log = get_logger(__name__)
 START_RETRY_MAX_SECONDS = 30.0
 
 
+async def start_relay(
+    service: str, settings: Settings, pool: asyncpg.Pool, source: str
+) -> tuple[AIOKafkaProducer, OutboxRelay]:
+    """The outbox relay of a service's database, with its own idempotent producer (started)."""
+    producer = kafka.relay_producer(settings.kafka_bootstrap, service)
+    await producer.start()
+    prefix = settings.topic_prefix
+    relay = OutboxRelay(
+        pool,
+        kafka.sender(producer, prefix),
+        source,
+        settings.relay_poll_seconds,
+        kafka.recent_ids(settings.kafka_bootstrap, prefix),
+    )
+    return producer, relay
+
+
+async def run_relay(relay: OutboxRelay) -> None:
+    """Run the relay until it is stopped, starting it again after a failure."""
+    while True:
+        try:
+            await relay.run()
+            return
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            # Kafka or PostgreSQL blipped; nothing is lost (rows stay unpublished), so retry.
+            log.exception("outbox relay failed; retrying")
+            await asyncio.sleep(1.0)
+
+
+async def relay_only(service: str, settings: Settings, stopping: asyncio.Event) -> None:
+    """A service's outbox relay on its own (a supervisor's): its own small pool and producer.
+
+    Waits for the database the workers create and migrate, and for Kafka; runs until
+    ``stopping`` is set.
+    """
+    delay = 0.5
+    while not stopping.is_set():
+        pool: asyncpg.Pool | None = None
+        producer: AIOKafkaProducer | None = None
+        try:
+            pool = await open_pool(settings.database_url(service), [], max_size=2)
+            producer, relay = await start_relay(service, settings, pool, source_of(service))
+            task = asyncio.create_task(run_relay(relay), name=f"{service}-relay")
+            await stopping.wait()
+            relay.stop()
+            await asyncio.wait_for(task, 10)
+            return
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.warning("the relay cannot start yet; retrying", error=type(exc).__name__, delay=delay)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stopping.wait(), delay)
+            delay = min(delay * 2, START_RETRY_MAX_SECONDS)
+        finally:
+            if producer is not None:
+                await producer.stop()
+            if pool is not None:
+                await pool.close()
+
+
 def _not_ready_yet(exc: BaseException) -> bool:
     """A server not (yet) answering: the usual reason a start fails, and one that passes."""
     if isinstance(exc, OSError | asyncpg.PostgresError | ConnectionError):
@@ -91,30 +154,10 @@ class Runtime:
         if extra_setup is not None:
             extra_setup(self.broker)
         await self.broker.start()
-        self.producer = kafka.relay_producer(self.settings.kafka_bootstrap, self.service)
-        await self.producer.start()
-        self.relay = OutboxRelay(
-            self.pool,
-            kafka.sender(self.producer, prefix),
-            self.source,
-            self.settings.relay_poll_seconds,
-            kafka.recent_ids(self.settings.kafka_bootstrap, prefix),
-        )
-        self._relay_task = asyncio.create_task(self._run_relay(), name=f"{self.service}-relay")
+        if self.settings.relay_in_workers:
+            self.producer, self.relay = await start_relay(self.service, self.settings, self.pool, self.source)
+            self._relay_task = asyncio.create_task(run_relay(self.relay), name=f"{self.service}-relay")
         log.info("service started", service=self.service)
-
-    async def _run_relay(self) -> None:
-        assert self.relay is not None
-        while True:
-            try:
-                await self.relay.run()
-                return
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                # Kafka or PostgreSQL blipped; nothing is lost (rows stay unpublished), so retry.
-                log.exception("outbox relay failed; retrying")
-                await asyncio.sleep(1.0)
 
     async def stop(self) -> None:
         """Stop the relay, the broker and the pool, in that order."""

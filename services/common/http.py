@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -11,10 +12,13 @@ from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, HTTPException, Request, Response
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi.routing import iter_route_contexts
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.datastructures import Headers
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.common import metrics
@@ -83,13 +87,98 @@ def _checked_at_startup(table: RoleTable, inner: Lifespan | None) -> Lifespan:
     return lifespan
 
 
+class FieldProblem(BaseModel):
+    """One field of a request and why it was refused; never the value that was sent."""
+
+    field: str = Field(description="Where the field is: its name, dotted for a nested one (caller.phone).")
+    reason: str
+
+
+class Problem(BaseModel):
+    """Every error answer of every service: the status, a sentence, and what was wrong with which field.
+
+    Refusals add what helps the caller further: ``code`` (the refusal's kind), ``alternatives``
+    (a lost race), ``stranded`` (a county load), ``clashing_duty``, ``retry_after_seconds``.
+    """
+
+    model_config = ConfigDict(extra="allow")
+
+    status: int = Field(ge=400, le=599)
+    detail: str
+    errors: list[FieldProblem] | None = Field(default=None, description="Each field refused, and why.")
+    code: str | None = Field(default=None, description="The kind of refusal, e.g. slot-taken, past.")
+    retry_after_seconds: int | None = Field(default=None, description="On a 503: when to try again.")
+
+
+# What every guarded operation may answer besides its own statuses.
+COMMON_ERRORS: dict[str, str] = {
+    "401": "No bearer token, or one that is forged, expired, not yet valid, or for another audience or "
+    "issuer (header WWW-Authenticate says why).",
+    "403": "The token's role may not call this operation; the detail names the roles that may.",
+    "422": "The request is not valid: `errors` names each field and the reason.",
+    "503": "A database, the broker or the identity provider's keys are not answering, or the service is "
+    "still starting: nothing was done; try again after `retry_after_seconds`.",
+}
+_PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
+
+
+def declare_errors(document: dict[str, Any]) -> dict[str, Any]:
+    """Declare every error an operation can answer, each with the Problem body, in an OpenAPI document.
+
+    Guarded operations (those naming roles) may answer 401, 403, 422 and 503 besides their own;
+    every 4xx or 5xx declared without a body gets the Problem body, and FastAPI's own 422 body
+    (which this edge never sends) gives way to it.
+    """
+    components = document.setdefault("components", {}).setdefault("schemas", {})
+    components["Problem"] = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
+    field_problem = components["Problem"].pop("$defs", {}).get("FieldProblem")
+    if field_problem is not None:
+        components["FieldProblem"] = field_problem
+    for item in document.get("paths", {}).values():
+        for operation in item.values():
+            responses: dict[str, Any] = operation.setdefault("responses", {})
+            if "x-roles" in operation:
+                for status, description in COMMON_ERRORS.items():
+                    if status != "422" or "parameters" in operation or "requestBody" in operation:
+                        responses.setdefault(status, {"description": description})
+            for status, response in responses.items():
+                if not status.startswith(("4", "5")):
+                    continue
+                content = response.setdefault("content", {}).setdefault("application/json", {})
+                schema = content.get("schema")
+                if not schema or schema.get("$ref", "").endswith("/HTTPValidationError"):
+                    content["schema"] = _PROBLEM_REF
+    for unused in ("HTTPValidationError", "ValidationError"):
+        components.pop(unused, None)
+    return document
+
+
 def problem(status: int, detail: str, **extra: Any) -> JSONResponse:
     """A JSON error body: the status, a sentence, and any structured extras."""
     return JSONResponse({"status": status, "detail": detail, **extra}, status_code=status)
 
 
-async def _http_error(_: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, HTTPException)
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method some route serves at the request's path (Starlette names only one route's)."""
+    path = request.scope["path"]
+    methods: set[str] = set()
+    for context in iter_route_contexts(request.app.routes):
+        regex = getattr(context, "path_regex", None)
+        if regex is not None and regex.match(path):
+            methods |= set(context.methods or ())
+    return sorted(methods)
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 400:
+        # The framework's only 400: a body that is not text (UTF-8) at all. Bad input: 422, as all.
+        unreadable = [{"field": "body", "reason": "the body is not JSON in UTF-8"}]
+        return problem(422, INVALID_REQUEST, errors=unreadable)
+    if exc.status_code == 405:
+        body = problem(405, f"{request.method} is not served at this path")
+        body.headers["Allow"] = ", ".join(_allowed_methods(request))
+        return body
     detail = exc.detail
     if isinstance(detail, dict):
         body = problem(exc.status_code, str(detail.get("detail", "the request cannot be done")), **{
@@ -102,13 +191,25 @@ async def _http_error(_: Request, exc: Exception) -> JSONResponse:
     return body
 
 
+# The detail of a request refused by its shape (the document's schemas), before any rule is asked.
+INVALID_REQUEST = "the request is not valid"
+
+
 async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     errors = [
         {"field": ".".join(str(p) for p in err["loc"] if p != "body"), "reason": err["msg"]}
         for err in exc.errors()
     ]
-    return problem(422, "the request is not valid", errors=errors)
+    return problem(422, INVALID_REQUEST, errors=errors)
+
+
+class Health(BaseModel):
+    """Whether the service and each dependency it needs answer."""
+
+    service: str
+    status: str = Field(pattern="^(up|down)$")
+    checks: dict[str, str] = Field(description="Each dependency: up, or down with why.")
 
 
 # How long a caller is asked to wait when a database or broker is down.
@@ -189,14 +290,22 @@ def create_http_app(
         generate = app.openapi
 
         def openapi() -> dict[str, Any]:
-            return describe(generate(), table)
+            if app.openapi_schema is None:
+                app.openapi_schema = declare_errors(describe(generate(), table))
+            return app.openapi_schema
 
         app.openapi = openapi  # type: ignore[method-assign]
     app.add_exception_handler(RequestValidationError, _validation_error)
-    app.add_exception_handler(HTTPException, _http_error)
+    # Starlette's own (405, 404 for no route) as well as FastAPI's, which is one of them.
+    app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_middleware(Correlate, served_by=str(os.getpid()))
 
-    @app.get("/health", tags=["operations"])
+    @app.get(
+        "/health",
+        tags=["operations"],
+        response_model=Health,
+        responses={503: {"model": Health, "description": "A dependency is down: `checks` names it."}},
+    )
     async def health() -> JSONResponse:
         """200 when every dependency answers, 503 naming the ones that do not."""
         status: dict[str, str] = {}
@@ -212,12 +321,41 @@ def create_http_app(
             status_code=200 if healthy else 503,
         )
 
-    @app.get("/metrics", tags=["operations"])
+    @app.get(
+        "/metrics",
+        tags=["operations"],
+        response_class=PlainTextResponse,
+        responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}},
+    )
     async def prometheus() -> Response:
         """Prometheus metrics."""
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     return app
+
+
+# The code of every 404: a station, district, diary car, officer or appointment nobody knows.
+NOT_FOUND = "not-found"
+# Longer ids, or ids holding control characters, name nothing any service keeps.
+_IMPLAUSIBLE = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+MAX_ID_LENGTH = 200
+
+
+def plausible_id(value: str) -> bool:
+    """Whether an id from a path could name something kept (else it is unknown without a lookup)."""
+    return len(value) <= MAX_ID_LENGTH and _IMPLAUSIBLE.search(value) is None
+
+
+def not_found(field: str, reason: str) -> JSONResponse:
+    """The one 404 body of every service: the field whose id is unknown, and the reason."""
+    return problem(404, reason, errors=[{"field": field, "reason": reason}], code=NOT_FOUND)
+
+
+def unknown(field: str, reason: str) -> HTTPException:
+    """``not_found`` to raise (from a dependency or a helper)."""
+    return HTTPException(
+        404, detail={"detail": reason, "errors": [{"field": field, "reason": reason}], "code": NOT_FOUND}
+    )
 
 
 def field_error(field: str, reason: str, status: int = 422) -> HTTPException:

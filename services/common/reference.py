@@ -16,6 +16,7 @@ import holidays
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from services.common.config import PROJECT_ROOT
+from services.common.fields import LocalTime
 
 COUNTY_FILE = PROJECT_ROOT / "seed" / "hertfordshire.toml"
 
@@ -45,8 +46,8 @@ class OpeningHours(_Frozen):
     """When a station takes appointments on some weekdays: hourly slots from first_slot."""
 
     days: tuple[Weekday, ...]
-    first_slot: time
-    closes: time
+    first_slot: LocalTime
+    closes: LocalTime
     # Bounded: slot_starts walks the day in steps of it.
     slot_minutes: int = Field(default=60, ge=5, le=24 * 60)
 
@@ -97,8 +98,8 @@ class Station(_Frozen):
 class Window(_Frozen):
     """A diary-car home-visit window, local time."""
 
-    start: time
-    end: time
+    start: LocalTime
+    end: LocalTime
 
 
 class DiaryCar(_Frozen):

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel, Field, TypeAdapter
+from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 
 from schemas.booking import PLACE_ID, Place, Slot
 from services.booking.adapters.personal import InvalidPersonalData
@@ -19,7 +19,8 @@ from services.booking.domain.errors import BookingRefused, SlotTaken
 from services.booking.domain.state import Appointment, DiaryDay
 from services.booking.domain.stranded import WouldStrand
 from services.common.auth import Caller
-from services.common.http import Authorized, problem
+from services.common.fields import Day
+from services.common.http import Authorized, Problem, not_found, plausible_id, problem, unknown
 from services.common.logging import correlation_id
 from services.common.london import local, spoken_day, spoken_range
 from services.common.reference import County
@@ -100,6 +101,8 @@ def meta_of(caller: Caller) -> Metadata:
 def refused(exc: BookingRefused | InvalidPersonalData) -> JSONResponse:
     """A refusal as HTTP: the status, the field and the reason, and alternatives on a lost race."""
     status = status_of(exc) if isinstance(exc, BookingRefused) else 422
+    if status == 404:
+        return not_found(exc.field, exc.reason)
     errors = [{"field": exc.field, "reason": exc.reason}]
     if isinstance(exc, SlotTaken):
         return problem(
@@ -111,26 +114,82 @@ def refused(exc: BookingRefused | InvalidPersonalData) -> JSONResponse:
     return problem(status, exc.reason, errors=errors, code=getattr(exc, "code", "invalid"))
 
 
-FromDay = Annotated[date | None, Query(alias="from", description="First London date (default today).")]
-ToDay = Annotated[date | None, Query(alias="to", description="Last London date (default a week on).")]
+FromDay = Annotated[Day | None, Query(alias="from", description="First London date (default today).")]
+ToDay = Annotated[Day | None, Query(alias="to", description="Last London date (default a week on).")]
 
 
-COUNTY_RESPONSES: dict[int | str, dict[str, object]] = {
-    409: {
-        "description": "Refused (code would-strand): the load would remove or close a station, room or "
-        "district holding booked appointments; `stranded` lists each place, why and how many."
-    },
-    422: {"description": "Refused: the document is not whole; `errors` names every field and reason."},
+class LostRace(Problem):
+    """A refused booking: on a lost race (code slot-taken), the three nearest free slots come with it."""
+
+    alternatives: list[FreeSlot] | None = None
+
+
+def responses(**described: str) -> dict[int | str, dict[str, Any]]:
+    """An operation's own error statuses (``_404="why"``), each answered with the Problem body."""
+    return {int(status[1:]): {"model": Problem, "description": text} for status, text in described.items()}
+
+
+UNKNOWN_PLACE = "No such station or district: the id names none of the county's."
+
+
+def check_place(request: Request, place: Place, place_id: str) -> None:
+    """404 for a station or district the county does not have (the same answer on every service)."""
+    county = handlers_of(request).county
+    try:
+        if not plausible_id(place_id):
+            raise LookupError(place_id)
+        if place == "station":
+            county.station(place_id)
+        else:
+            county.district(place_id)
+    except LookupError:
+        field, what = ("station_id", "station") if place == "station" else ("district_id", "district")
+        raise unknown(field, f"there is no {what} with this id") from None
+
+
+COUNTY_RESPONSES = responses(
+    _409="Refused (code would-strand): the load would remove or close a station, room or district "
+    "holding booked appointments; `stranded` lists each place, why and how many.",
+    _422="Refused: the document is not whole; `errors` names every field and reason.",
+)
+
+
+# The document is read by the handler, not by FastAPI: its rules across fields (ids unique, stations in
+# known districts) are refusals of a county that is not whole, like the checks after them.
+COUNTY_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/County"}}},
+    }
 }
 
 
-@router.put("/reference/county", tags=["reference"], status_code=200, responses=COUNTY_RESPONSES)
-async def load_county_reference(request: Request, county: County, caller: Authorized) -> dict[str, object]:
+async def county_document(request: Request) -> County:
+    """The county sent, read whole; 422 naming every field that does not read."""
+    try:
+        return County.model_validate_json(await request.body())
+    except ValidationError as exc:
+        errors = [
+            {"field": ".".join(str(p) for p in e["loc"]) or "body", "reason": e["msg"]} for e in exc.errors()
+        ]
+        detail = {"detail": "the county's reference data is not whole", "errors": errors, "code": "invalid"}
+        raise HTTPException(422, detail) from None
+
+
+@router.put(
+    "/reference/county",
+    tags=["reference"],
+    status_code=200,
+    responses=COUNTY_RESPONSES,
+    openapi_extra=COUNTY_BODY,
+)
+async def load_county_reference(request: Request, caller: Authorized) -> dict[str, object]:
     """Load the county's reference data (`appointments seed` does this); a new version is recorded.
 
     Decided as a whole: a document that is not whole, or that would strand booked
     appointments, is refused and nothing changes.
     """
+    county = await county_document(request)
     handlers = handlers_of(request)
     try:
         changed = await handlers.seed_reference(county, meta_of(caller))
@@ -150,7 +209,12 @@ async def load_county_reference(request: Request, county: County, caller: Author
     return {"changed": changed, "sha256": handlers.reference.sha256}
 
 
-@router.get("/reference/county", tags=["reference"], response_model=County)
+@router.get(
+    "/reference/county",
+    tags=["reference"],
+    response_model=County,
+    responses=responses(_503="The county's reference data is not loaded yet (`appointments seed`)."),
+)
 async def county_reference(request: Request, _: Authorized) -> County:
     """The county's reference data in force: districts, stations, rooms, hours, diary cars."""
     try:
@@ -166,16 +230,29 @@ async def _offer(
     first = first or now.date()
     last = last or first + timedelta(days=6)
     try:
+        check_place(request, place, place_id)
         slots = await handlers_of(request).free_slots(place, place_id, first, last, now)
     except BookingRefused as exc:
         return refused(exc)
     except NotSeeded as exc:
-        return problem(503, str(exc))
+        return problem(503, str(exc), retry_after_seconds=5)
     # Serialised once here: returning the models would have FastAPI validate them all again.
     return Response(FREE_SLOTS.dump_json([_free(s) for s in slots]), media_type="application/json")
 
 
-@router.get("/stations/{station_id}/free-slots", response_model=list[FreeSlot], tags=["booking"])
+OFFER_RESPONSES = responses(
+    _404=UNKNOWN_PLACE,
+    _422="Refused: the body names the field and the reason (a range that ends before it starts, or "
+    "longer than the service offers at once).",
+)
+
+
+@router.get(
+    "/stations/{station_id}/free-slots",
+    response_model=list[FreeSlot],
+    responses=OFFER_RESPONSES,
+    tags=["booking"],
+)
 async def station_free_slots(
     request: Request, station_id: str, _: Authorized, first: FromDay = None, last: ToDay = None
 ) -> object:
@@ -183,7 +260,12 @@ async def station_free_slots(
     return await _offer(request, "station", station_id, first, last)
 
 
-@router.get("/diary-cars/{district_id}/free-windows", response_model=list[FreeSlot], tags=["booking"])
+@router.get(
+    "/diary-cars/{district_id}/free-windows",
+    response_model=list[FreeSlot],
+    responses=OFFER_RESPONSES,
+    tags=["booking"],
+)
 async def diary_car_free_windows(
     request: Request, district_id: str, _: Authorized, first: FromDay = None, last: ToDay = None
 ) -> object:
@@ -193,6 +275,7 @@ async def diary_car_free_windows(
 
 async def _book(request: Request, place: Place, place_id: str, form: BookingForm, caller: Caller) -> object:
     try:
+        check_place(request, place, place_id)
         booking = await handlers_of(request).book(place, place_id, form, meta_of(caller))
     except (BookingRefused, InvalidPersonalData) as exc:
         return refused(exc)
@@ -204,17 +287,18 @@ async def _book(request: Request, place: Place, place_id: str, form: BookingForm
     return Response(body.model_dump_json(), status_code=201, headers=headers, media_type="application/json")
 
 
-BOOKING_RESPONSES: dict[int | str, dict[str, object]] = {
-    201: {"model": Booked, "description": "Booked."},
-    409: {
-        "description": "The slot was taken first: the body lists the three nearest alternatives; or the "
-        "request id was already used for a different booking (code request-reused)."
-    },
-    422: {
-        "description": "Refused: the body names the field and the reason (urgent or priority "
-        "incidents go to emergency response)."
-    },
+BOOKING_RESPONSES: dict[int | str, dict[str, Any]] = {
+    201: {"model": Booked, "description": "Booked (or, with Idempotent-Replayed: true, booked before)."},
+    **responses(
+        _404=UNKNOWN_PLACE,
+        _409="The slot was taken first: `alternatives` lists the three nearest free slots; or the "
+        "request id was already used for a different booking (code request-reused).",
+        _422="Refused: the body names the field and the reason (urgent or priority incidents go to "
+        "emergency response; a time in the past, outside the hours, on a closed day).",
+        _503="Booking is starting, or too many call takers raced for the same day: try again.",
+    ),
 }
+BOOKING_RESPONSES[409]["model"] = LostRace
 
 
 @router.post(

@@ -3,22 +3,33 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable
-from datetime import date, time
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Path, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from schemas.base import DomainEvent
 from schemas.booking import CancelReason, Initiator, Outcome
-from services.booking.adapters.http import handlers_of, meta_of, refused
+from services.booking.adapters.http import LostRace, handlers_of, meta_of, refused, responses
 from services.booking.app.handlers import NotSeeded
 from services.booking.app.lifecycle import Lifecycle
 from services.booking.domain.errors import BookingRefused
 from services.common.commands import TooMuchContention
-from services.common.http import Authorized, problem
+from services.common.fields import Day, LocalTime, Visible
+from services.common.http import Authorized, plausible_id, problem, unknown
 
 router = APIRouter(tags=["appointments"])
+AppointmentId = Annotated[str, Path(description="The appointment's id (a UUID), as booking answered it.")]
+Reason = Annotated[str, Visible(200)]
+
+RESPONSES: dict[int | str, dict[str, Any]] = responses(
+    _404="No appointment with this id.",
+    _409="The appointment's state forbids it (e.g. cancelled already, or not begun yet); on a "
+    "reschedule, the slot was taken first and `alternatives` lists the nearest free ones.",
+    _422="Refused: the body names the field and the reason.",
+    _503="Too many changes raced for the same day, or booking is starting: try again.",
+)
+RESPONSES[409]["model"] = LostRace
 
 
 class _Body(BaseModel):
@@ -28,10 +39,10 @@ class _Body(BaseModel):
 class RescheduleBody(_Body):
     """A new slot (London date and start) and why it moves."""
 
-    day: date
-    start: time
+    day: Day = Field(description="The Europe/London date of the new slot.")
+    start: LocalTime = Field(description="Its local start time, e.g. 17:00.")
     initiated_by: Initiator
-    reason: Annotated[str, Field(min_length=1, max_length=200)]
+    reason: Reason
 
 
 class CancelBody(_Body):
@@ -45,14 +56,14 @@ class AttendanceBody(_Body):
     """The meeting happened: its outcome, and which officer attended."""
 
     outcome: Outcome
-    officer_id: str | None = None
+    officer_id: Annotated[str, Visible(64)] | None = None
 
 
 class NoShowBody(_Body):
     """The meeting did not happen: the public did not come, or no officer did."""
 
     missed_by: Initiator
-    reason: Annotated[str, Field(min_length=1, max_length=200)]
+    reason: Reason
 
 
 class Changed(BaseModel):
@@ -68,41 +79,55 @@ async def _run(appointment_id: str, work: Awaitable[list[DomainEvent]]) -> objec
     except BookingRefused as exc:
         return refused(exc)
     except (TooMuchContention, NotSeeded) as exc:
-        return problem(503, str(exc))
+        return problem(503, str(exc), retry_after_seconds=1)
     return Changed(appointment_id=appointment_id, events=[e.event_type for e in events])
 
 
-def _lifecycle(request: Request) -> Lifecycle:
+def _lifecycle(request: Request, appointment_id: str) -> Lifecycle:
+    if not plausible_id(appointment_id):
+        raise unknown("appointment_id", "there is no appointment with this id")
     return Lifecycle(handlers_of(request))
 
 
-@router.post("/appointments/{appointment_id}/reschedule", response_model=Changed)
+@router.post("/appointments/{appointment_id}/reschedule", response_model=Changed, responses=RESPONSES)
 async def reschedule(
-    request: Request, appointment_id: str, body: RescheduleBody, caller: Authorized
+    request: Request, appointment_id: AppointmentId, body: RescheduleBody, caller: Authorized
 ) -> object:
     """Move an appointment to another slot, on its day or another; 409 with alternatives if taken."""
-    work = _lifecycle(request).reschedule(
+    work = _lifecycle(request, appointment_id).reschedule(
         appointment_id, body.day, body.start, body.initiated_by, body.reason, meta_of(caller)
     )
     return await _run(appointment_id, work)
 
 
-@router.post("/appointments/{appointment_id}/cancel", response_model=Changed)
-async def cancel(request: Request, appointment_id: str, body: CancelBody, caller: Authorized) -> object:
+@router.post("/appointments/{appointment_id}/cancel", response_model=Changed, responses=RESPONSES)
+async def cancel(
+    request: Request, appointment_id: AppointmentId, body: CancelBody, caller: Authorized
+) -> object:
     """Cancel an appointment, by the police or the public, with the reason."""
-    work = _lifecycle(request).cancel(appointment_id, body.initiated_by, body.reason, meta_of(caller))
+    work = _lifecycle(request, appointment_id).cancel(
+        appointment_id, body.initiated_by, body.reason, meta_of(caller)
+    )
     return await _run(appointment_id, work)
 
 
-@router.post("/appointments/{appointment_id}/attendance", response_model=Changed)
-async def attended(request: Request, appointment_id: str, body: AttendanceBody, caller: Authorized) -> object:
+@router.post("/appointments/{appointment_id}/attendance", response_model=Changed, responses=RESPONSES)
+async def attended(
+    request: Request, appointment_id: AppointmentId, body: AttendanceBody, caller: Authorized
+) -> object:
     """Record that the meeting took place and its outcome."""
-    work = _lifecycle(request).attended(appointment_id, body.outcome, body.officer_id, meta_of(caller))
+    work = _lifecycle(request, appointment_id).attended(
+        appointment_id, body.outcome, body.officer_id, meta_of(caller)
+    )
     return await _run(appointment_id, work)
 
 
-@router.post("/appointments/{appointment_id}/no-show", response_model=Changed)
-async def no_show(request: Request, appointment_id: str, body: NoShowBody, caller: Authorized) -> object:
+@router.post("/appointments/{appointment_id}/no-show", response_model=Changed, responses=RESPONSES)
+async def no_show(
+    request: Request, appointment_id: AppointmentId, body: NoShowBody, caller: Authorized
+) -> object:
     """Record a no-show by the public, or an officer no-show by the police."""
-    work = _lifecycle(request).missed(appointment_id, body.missed_by, body.reason, meta_of(caller))
+    work = _lifecycle(request, appointment_id).missed(
+        appointment_id, body.missed_by, body.reason, meta_of(caller)
+    )
     return await _run(appointment_id, work)

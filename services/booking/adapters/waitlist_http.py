@@ -19,7 +19,7 @@ from services.booking.app.waitlist import Answers, EntryState, Taken, WaitlistFo
 from services.booking.domain.errors import BookingRefused
 from services.booking.domain.state import Status
 from services.common.commands import TooMuchContention
-from services.common.http import Authorized, problem
+from services.common.http import Authorized, plausible_id, problem, unknown
 from services.common.london import spoken_day, spoken_range, spoken_time
 
 router = APIRouter(tags=["waitlist"])
@@ -78,6 +78,7 @@ RESPONSES: dict[int | str, dict[str, object]] = {
     404: {"description": "No such waitlist entry, or nothing offered under it."},
     409: {"description": "The offer lapsed, was declined, or was taken already."},
     422: {"description": "Refused: the body names the field and the reason."},
+    503: {"description": "Too many changes raced for the same waitlist, or booking is starting: try again."},
 }
 
 
@@ -95,8 +96,14 @@ def _waitlists(request: Request) -> Waitlists:
     return Waitlists(handlers_of(request))
 
 
-def _answers(request: Request) -> Answers:
+def _answers(request: Request, appointment_id: str) -> Answers:
+    _check_entry(appointment_id)
     return Answers(handlers_of(request))
+
+
+def _check_entry(appointment_id: str) -> None:
+    if not plausible_id(appointment_id):
+        raise unknown("appointment_id", "there is no waitlist entry with this id")
 
 
 def _names(events: list[DomainEvent]) -> list[str]:
@@ -127,6 +134,7 @@ async def join_waitlist(request: Request, form: WaitlistForm, caller: Authorized
 @router.get("/waitlist/{appointment_id}", response_model=Entry, responses=RESPONSES)
 async def waitlist_entry(request: Request, appointment_id: str, _: Authorized) -> object:
     """Where a waitlist entry stands: waiting, offered a slot (until when), booked, or left."""
+    _check_entry(appointment_id)
     waitlists = _waitlists(request)
 
     async def work() -> Entry:
@@ -155,7 +163,7 @@ async def waitlist_entry(request: Request, appointment_id: str, _: Authorized) -
 @router.post("/waitlist/{appointment_id}/leave", response_model=Changed, responses=RESPONSES)
 async def leave_waitlist(request: Request, appointment_id: str, caller: Authorized) -> object:
     """Take a caller off the waitlist; a slot held for them is freed for the next caller."""
-    answers = _answers(request)
+    answers = _answers(request, appointment_id)
     return await _answer(
         lambda: answers.leave(appointment_id, meta_of(caller)),
         lambda events: Changed(appointment_id=appointment_id, events=_names(events)),
@@ -169,7 +177,7 @@ def _accepted(taken: Taken) -> Accepted:
 @router.post("/offers/{appointment_id}/accept", response_model=Accepted, responses=RESPONSES)
 async def accept_offer(request: Request, appointment_id: str, caller: Authorized) -> object:
     """The caller takes the slot held for them: it is booked and they leave the waitlist."""
-    answers = _answers(request)
+    answers = _answers(request, appointment_id)
     return await _answer(lambda: answers.accept(appointment_id, meta_of(caller)), _accepted)
 
 
@@ -178,7 +186,7 @@ async def decline_offer(
     request: Request, appointment_id: str, caller: Authorized, body: DeclineBody | None = None
 ) -> object:
     """The caller does not want the slot held for them: it goes to the next caller waiting."""
-    answers = _answers(request)
+    answers = _answers(request, appointment_id)
     leave = body.leave_waitlist if body else False
     return await _answer(
         lambda: answers.decline(appointment_id, leave, meta_of(caller)),

@@ -7,15 +7,16 @@ only then builds the domain command.
 
 from __future__ import annotations
 
-from datetime import date, time
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field
 
 from schemas.booking import IncidentGrade, ThriveRisk, VulnerabilityFlag
+from services.common.fields import Day, LocalTime, Visible
 
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
-Short = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+# Texts as sent: visible characters, no control characters (free text keeps its line breaks).
+Text = Annotated[str, Visible(4000, lines=True)]
+Short = Annotated[str, Visible(200)]
 
 
 class _Form(BaseModel):
@@ -28,26 +29,26 @@ class AddressForm(_Form):
     line1: Short
     line2: Short | None = None
     town: Short
-    postcode: Annotated[str, StringConstraints(strip_whitespace=True, min_length=5, max_length=8)]
+    postcode: Annotated[str, Visible(8, min_length=5)]
 
 
 class CallerForm(_Form):
     """The person the appointment is with."""
 
     name: Short
-    phone: Annotated[str, StringConstraints(strip_whitespace=True, min_length=5, max_length=20)] | None = None
+    phone: Annotated[str, Visible(20, min_length=5)] | None = None
     address: AddressForm | None = None
 
 
 class BriefingForm(_Form):
     """What the attending officer needs to know before they arrive."""
 
-    case_reference: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+    case_reference: Annotated[str, Visible(64)]
     summary: Text
     background: Text | None = None
     vulnerability: Text | None = None
     access_needs: Text | None = None
-    vulnerability_flags: tuple[VulnerabilityFlag, ...] = ()
+    vulnerability_flags: tuple[VulnerabilityFlag, ...] = Field(default=(), max_length=20)
     preferred_contact: Annotated[str, Field(pattern="^(sms|phone|none)$")] = "sms"
     language: Annotated[str, Field(pattern="^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")] = "en"
     interpreter_needed: bool = False
@@ -59,8 +60,8 @@ class BriefingForm(_Form):
 class BookingForm(_Form):
     """A request to book a station slot or a diary-car window, in London local time."""
 
-    day: date = Field(description="The Europe/London date, e.g. 2026-12-01.")
-    start: time = Field(description="The local start time of the slot or window, e.g. 17:00.")
+    day: Day = Field(description="The Europe/London date, e.g. 2026-12-01.")
+    start: LocalTime = Field(description="The local start time of the slot or window, e.g. 17:00.")
     incident_grade: IncidentGrade = Field(
         description="urgent and priority incidents are refused: they go to emergency response."
     )

@@ -7,12 +7,13 @@ from datetime import date, timedelta
 from functools import lru_cache
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from schemas.booking import IncidentGrade, Place
 from services.booking.app.forms import BriefingForm, CallerForm, Short
 from services.booking.domain.errors import Conflict, Refusal
+from services.common.fields import Day, Visible
 
 MAX_RANGE_DAYS = 28
 # Joining with a request id twice joins once: the entry id is derived from it.
@@ -48,9 +49,9 @@ class WaitlistForm(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     place: Place
-    place_id: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
-    from_day: date = Field(description="The first Europe/London date that would suit.")
-    to_day: date = Field(description=f"The last date that would suit; at most {MAX_RANGE_DAYS} days in all.")
+    place_id: Annotated[str, Visible(64)]
+    from_day: Day = Field(description="The first Europe/London date that would suit.")
+    to_day: Day = Field(description=f"The last date that would suit; at most {MAX_RANGE_DAYS} days in all.")
     incident_grade: IncidentGrade = Field(
         description="urgent and priority incidents are refused: they go to emergency response."
     )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Annotated
 
 import asyncpg
@@ -20,7 +20,8 @@ from pydantic import BaseModel
 from schemas.booking import Place
 from services.common.auth import Caller
 from services.common.commands import Metadata, TooMuchContention
-from services.common.http import Authorized, problem
+from services.common.fields import Day, Visible
+from services.common.http import Authorized, not_found, problem, unknown
 from services.common.logging import correlation_id
 from services.common.london import spoken_day
 from services.roster.adapters.refusals import status_of
@@ -44,6 +45,7 @@ from services.roster.domain.state import Officer
 router = APIRouter(tags=["roster"])
 OfficerId = Annotated[str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
 DutyId = Annotated[str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
+PlaceId = Annotated[str, Visible(64)]
 
 # The database went away mid-request: say so (503), never a 500.
 UNAVAILABLE = (
@@ -55,8 +57,9 @@ UNAVAILABLE = (
 
 _READ_REFUSALS: dict[int | str, dict[str, object]] = {
     403: {"description": "The caller's role may not read the roster."},
-    404: {"description": "No such officer."},
+    404: {"description": "No such officer, station or district."},
     422: {"description": "Refused: the body names the field and the reason."},
+    503: {"description": "The roster's database is not answering, or the county has not reached it yet."},
 }
 _REFUSALS: dict[int | str, dict[str, object]] = {
     200: {"description": "Already recorded (the same ids again): the record as it stands; nothing appended."},
@@ -64,6 +67,7 @@ _REFUSALS: dict[int | str, dict[str, object]] = {
     404: {"description": "No such officer (or duty)."},
     409: {"description": "A clash: the body names the duty already held (clashing_duty), or the id used."},
     422: {"description": "Refused: the body names the field and the reason."},
+    503: {"description": "The roster's database is not answering, or the county has not reached it yet."},
 }
 
 
@@ -80,6 +84,8 @@ def _meta(caller: Caller) -> Metadata:
 
 def refused(exc: RosterRefused) -> JSONResponse:
     """A refusal as HTTP: the status, the field and the reason, and the clashing duty on a clash."""
+    if status_of(exc) == 404:
+        return not_found(exc.field, exc.reason)
     errors = [{"field": exc.field, "reason": exc.reason}]
     if isinstance(exc, DutyClash):
         clashing = duty_view(exc.clashing_officer, exc.clashing).model_dump(mode="json")
@@ -191,6 +197,16 @@ def _withdrawal(officer: Officer, withdrawal_id: str) -> WithdrawalView:
     return withdrawal_view(officer.officer_id, withdrawal)
 
 
+def _check_place(handlers: RosterHandlers, place: Place, place_id: str) -> None:
+    """404 for a station or district the county does not have (the same answer on every service)."""
+    county = handlers.reference.county  # CountyNotReceived (503) until the county has arrived
+    try:
+        county.station(place_id) if place == "station" else county.district(place_id)
+    except LookupError:
+        what = "station" if place == "station" else "district"
+        raise unknown("place_id", f"there is no {what} with this id") from None
+
+
 async def _read(read: Awaitable[object]) -> object:
     try:
         return await read
@@ -214,8 +230,8 @@ async def officer(request: Request, officer_id: OfficerId, _: Authorized) -> obj
 async def officers(
     request: Request,
     _: Authorized,
-    station_id: Annotated[str | None, Query(description="Only officers based at this station.")] = None,
-    district_id: Annotated[str | None, Query(description="Only officers of this district.")] = None,
+    station_id: Annotated[PlaceId | None, Query(description="Only officers based at this station.")] = None,
+    district_id: Annotated[PlaceId | None, Query(description="Only officers of this district.")] = None,
 ) -> object:
     """The officers on the roster, by home station or district."""
 
@@ -230,13 +246,15 @@ async def duties(
     request: Request,
     _: Authorized,
     place: Annotated[Place, Query(description="A station's appointments, or a district's diary car.")],
-    place_id: Annotated[str, Query(description="The station id, or the diary car's district id.")],
-    day: Annotated[date, Query(description="The Europe/London date, YYYY-MM-DD.")],
+    place_id: Annotated[PlaceId, Query(description="The station id, or the diary car's district id.")],
+    day: Annotated[Day, Query(description="The Europe/London date, YYYY-MM-DD.")],
 ) -> object:
     """Who is on appointment duty at a place on a London day, net of withdrawals."""
+    handlers = _handlers(request)
+    _check_place(handlers, place, place_id)
 
     async def read() -> object:
-        cover = await _handlers(request).cover(place, place_id, day)
+        cover = await handlers.cover(place, place_id, day)
         return PlaceRoster(
             place=place, place_id=place_id, day=spoken_day(day), on_duty=[cover_view(c) for c in cover]
         )

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from schemas.roster import Duty, WithdrawalReason
+from services.common.fields import Instant, Visible
 
 # Safe in a URL path and in a stream id (no colon); a client's own uuid fits.
 ClientId = Annotated[
@@ -16,6 +17,8 @@ ClientId = Annotated[
         description="Your own id for this record (e.g. a uuid); sending it again repeats nothing.",
     ),
 ]
+# A station's or district's id as the county names it.
+PlaceId = Annotated[str, Visible(64)]
 CollarNumber = Annotated[
     str, Field(pattern=r"^[A-Z]{0,2}[0-9]{2,6}$", description="The officer's collar number, e.g. 4127.")
 ]
@@ -32,8 +35,8 @@ class OfficerForm(_Form):
         default=None, description="Default: an id derived from the collar number."
     )
     collar_number: CollarNumber
-    station_id: str = Field(min_length=1, max_length=64)
-    district_id: str | None = Field(default=None, description="Default: the station's district.")
+    station_id: PlaceId
+    district_id: PlaceId | None = Field(default=None, description="Default: the station's district.")
 
 
 class DutyForm(_Form):
@@ -41,25 +44,25 @@ class DutyForm(_Form):
 
     duty_id: ClientId | None = None
     duty: Duty
-    station_id: str | None = Field(default=None, description="Required for appointment duty.")
-    district_id: str | None = Field(
+    station_id: PlaceId | None = Field(default=None, description="Required for appointment duty.")
+    district_id: PlaceId | None = Field(
         default=None, description="The diary car's district; default the station's, else the officer's."
     )
-    starts_at: AwareDatetime
-    ends_at: AwareDatetime
+    starts_at: Instant
+    ends_at: Instant
 
 
 class EndDutyForm(_Form):
     """End a duty: at ``ends_at``, or now when it is left out."""
 
-    ends_at: AwareDatetime | None = None
-    reason: str = Field(min_length=1, max_length=200, description="Why, in a few words; no personal details.")
+    ends_at: Instant | None = None
+    reason: Annotated[str, Visible(200)] = Field(description="Why, in a few words; no personal details.")
 
 
 class WithdrawalForm(_Form):
     """Take an officer off appointment or diary-car duty for a span, with the reason."""
 
     withdrawal_id: ClientId | None = None
-    starts_at: AwareDatetime
-    ends_at: AwareDatetime
+    starts_at: Instant
+    ends_at: Instant
     reason: WithdrawalReason

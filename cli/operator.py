@@ -1,0 +1,25 @@
+"""What the operations and audit commands reach: the configured stack, else the local one."""
+
+from __future__ import annotations
+
+import os
+
+from cli import stack
+from services.common.config import Settings, settings
+
+# The databases whose events hold a hash chain: every service keeps its own event store.
+EVENT_DATABASES: tuple[str, ...] = ("booking", "roster", "notifications", "projections")
+
+
+def stack_settings() -> Settings:
+    """The settings of the stack to work on: the environment's, else the local stack's.
+
+    With no APPOINTMENTS_PG_URL the local cluster `appointments up` started is used, as its
+    owner (whose password the state folder keeps), with the stack's own pseudonym key.
+    """
+    if "APPOINTMENTS_PG_URL" not in os.environ:
+        port = stack.pg_port()
+        if port is not None:
+            os.environ.update(stack.stack_environment(settings().kafka_bootstrap, stack.pg_url(port)))
+            settings.cache_clear()
+    return settings()

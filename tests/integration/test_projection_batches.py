@@ -267,7 +267,7 @@ async def test_the_diary_days_of_history_recorded_before_the_index_are_indexed_o
         await batch.record_events(conn, [(env, Position(TOPIC, 0, n)) for n, env in enumerate(envs)])
     assert await migrate(older, [MIGRATIONS]) == [
         "projections/migrations/002_diary_days.sql", "projections/migrations/003_diary_car_days.sql",
-        "projections/migrations/004_cheaper_writes.sql",
+        "projections/migrations/004_cheaper_writes.sql", "projections/migrations/005_county_events.sql",
     ]  # fmt: skip
     async with older.acquire() as conn:
         assert await backfill.index_recorded_days(conn) == len(envs)
@@ -301,6 +301,7 @@ async def test_a_diary_written_when_a_visit_was_kept_under_its_diary_cars_id_mov
             )
     assert await migrate(older, [MIGRATIONS]) == [
         "projections/migrations/003_diary_car_days.sql", "projections/migrations/004_cheaper_writes.sql",
+        "projections/migrations/005_county_events.sql",
     ]  # fmt: skip
     async with older.acquire() as conn:
         assert await backfill.index_recorded_days(conn) == len(envs)

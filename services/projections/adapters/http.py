@@ -6,17 +6,27 @@ import json
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
-from pydantic import AwareDatetime, BaseModel, Field
+from fastapi import APIRouter, Path, Query, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 
 from schemas.booking import PLACE_ID
-from services.common.http import Authorized, field_error
+from services.common.fields import Day, Instant
+from services.common.http import Authorized, plausible_id, problem, unknown
 from services.common.london import local, spoken_day, spoken_range
 from services.common.runtime import Runtime
 from services.projections.adapters import store
+from services.projections.adapters.county import CountyNotReceived, KnownPlaces
 from services.projections.domain.diary import DiaryEntry
 
 router = APIRouter()
+# The county's stations and districts this process has read (again on an id it does not know).
+_known = KnownPlaces()
+
+DIARY_RESPONSES: dict[int | str, dict[str, Any]] = {
+    404: {"description": "No such station or district: no version of the county has had it."},
+    503: {"description": "The database is not answering, or the county has not reached the projections yet."},
+}
 
 
 class DiaryLine(BaseModel):
@@ -65,8 +75,19 @@ def _line(e: DiaryEntry) -> DiaryLine:
     )
 
 
-async def _diary(request: Request, place: str, place_id: str, day: date, at: datetime | None) -> Diary:
+async def _diary(
+    request: Request, place: str, place_id: str, day: date, at: datetime | None
+) -> Diary | JSONResponse:
     async with _runtime(request).db.acquire() as conn:
+        try:
+            known = await _known.knows(conn, place, place_id)
+        except CountyNotReceived as exc:
+            response = problem(503, str(exc), retry_after_seconds=exc.retry_after_seconds)
+            response.headers["Retry-After"] = str(exc.retry_after_seconds)
+            return response
+        if not known:
+            field, what = ("station_id", "station") if place == "station" else ("district_id", "district")
+            raise unknown(field, f"there is no {what} with this id")
         if at is None:
             entries = await store.diary_rows(conn, place, place_id, day)
         else:
@@ -82,23 +103,28 @@ async def _diary(request: Request, place: str, place_id: str, day: date, at: dat
 
 
 AtQuery = Annotated[
-    AwareDatetime | None,
-    Query(description="Show the diary as it stood at this instant (ISO 8601 with an offset)."),
+    Instant | None,
+    Query(description="Show the diary as it stood at this instant (RFC 3339 with Z or an offset)."),
 ]
+DayPath = Annotated[Day, Path(description="The Europe/London date, YYYY-MM-DD.")]
 
 
-@router.get("/diaries/stations/{station_id}/{day}", response_model=Diary, tags=["diary"])
+@router.get(
+    "/diaries/stations/{station_id}/{day}", response_model=Diary, responses=DIARY_RESPONSES, tags=["diary"]
+)
 async def station_diary(
-    request: Request, station_id: str, day: date, _: Authorized, at: AtQuery = None
-) -> Diary:
+    request: Request, station_id: str, day: DayPath, _: Authorized, at: AtQuery = None
+) -> Diary | JSONResponse:
     """A station's diary for one day; with ``at``, as it stood at that instant."""
     return await _diary(request, "station", station_id, day, at)
 
 
-@router.get("/diaries/diary-cars/{district_id}/{day}", response_model=Diary, tags=["diary"])
+@router.get(
+    "/diaries/diary-cars/{district_id}/{day}", response_model=Diary, responses=DIARY_RESPONSES, tags=["diary"]
+)
 async def diary_car_diary(
-    request: Request, district_id: str, day: date, _: Authorized, at: AtQuery = None
-) -> Diary:
+    request: Request, district_id: str, day: DayPath, _: Authorized, at: AtQuery = None
+) -> Diary | JSONResponse:
     """A district diary car's day; with ``at``, as it stood at that instant."""
     return await _diary(request, "diary-car", district_id, day, at)
 
@@ -117,13 +143,20 @@ class HistoryItem(BaseModel):
     data: dict[str, Any]
 
 
-@router.get("/appointments/{appointment_id}/history", response_model=list[HistoryItem], tags=["audit"])
+@router.get(
+    "/appointments/{appointment_id}/history",
+    response_model=list[HistoryItem],
+    responses={404: {"description": "No appointment with this id."}},
+    tags=["audit"],
+)
 async def history(request: Request, appointment_id: str, _: Authorized) -> list[HistoryItem]:
     """An appointment's whole history with who did what (personal data stays sealed)."""
-    async with _runtime(request).db.acquire() as conn:
-        rows = await store.appointment_history(conn, appointment_id)
+    rows = []
+    if plausible_id(appointment_id):
+        async with _runtime(request).db.acquire() as conn:
+            rows = await store.appointment_history(conn, appointment_id)
     if not rows:
-        raise field_error("appointment_id", "no appointment with this id", status=404)
+        raise unknown("appointment_id", "there is no appointment with this id")
     return [
         HistoryItem(
             event_id=str(r["event_id"]),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -13,7 +14,9 @@ from typing import Any
 import httpx
 import pytest
 
+from schemas.base import DomainEvent
 from schemas.booking import AppointmentAttended
+from schemas.gateway import SmsReceipt
 from schemas.topics import NOTIFICATIONS_EVENTS, SMS_OUTBOUND
 from services.common import kafka
 from services.common.auth import Role
@@ -132,11 +135,6 @@ async def test_not_safe_to_text_sends_nothing(
     safe = await book(booking, "2027-02-10", "19:00")
     assert len(await texts_for(test_settings, safe)) == 1  # the later one arrived: the earlier was decided
     assert await texts_for(test_settings, unsafe, at_least=0) == []
-
-
-def test_the_service_log_names_no_number_and_no_case_detail(notifications: ServiceProcess) -> None:
-    text = Path(notifications.log_path).read_text()
-    assert "900456" not in text and "Bike stolen" not in text and "Jane Citizen" not in text
 
 
 async def events_of(settings: Settings, message_id: str, at_least: int) -> list[str]:
@@ -329,12 +327,81 @@ async def test_a_score_after_attendance_is_recorded_and_an_unknown_number_hears_
 
 async def publish_booking_event(settings: Settings, event: AppointmentAttended) -> None:
     """Put one of booking's events on booking.events, as booking's relay would."""
-    broker = kafka.make_broker(settings.kafka_bootstrap, "test-booking")
+    await publish(settings, event, event.diary)
+
+
+async def publish(settings: Settings, event: DomainEvent, stream: str) -> None:
+    """Put an event on its topic with the contract's envelope, as its writer would."""
+    broker = kafka.make_broker(settings.kafka_bootstrap, "test-writer")
     await broker.start()
     try:
-        meta = Metadata(correlation_id=str(uuid.uuid4()), actor="officer:test", now=datetime.now(UTC))
-        out = outgoing(event, event.diary, "urn:herts-police:station-appointments:booking", meta)
+        meta = Metadata(correlation_id=str(uuid.uuid4()), actor="test", now=datetime.now(UTC))
+        out = outgoing(event, stream, "urn:herts-police:station-appointments:test", meta)
         send = kafka.publisher(broker, settings.topic_prefix)
         await send(out.topic, out.key.encode(), out.envelope.kafka_value(), out.envelope.kafka_headers())
     finally:
         await broker.stop()
+
+
+CASE_DETAILS = ("Bike stolen", "41/12345/26", "Jane Citizen")
+
+
+# The force's own number, which the public text (the simulator's destination_number): not personal.
+FORCE_NUMBER = "07700900000"
+
+
+def clear_numbers(text: str) -> list[str]:
+    """Any caller's phone number of these tests in clear (E.164, national, or Notify's 44...)."""
+    found = re.findall(r"(?:\+?44|0)7700 ?900\d{3}", text)
+    return [n for n in found if n != FORCE_NUMBER]
+
+
+async def test_no_event_header_key_dead_letter_or_log_line_carries_a_number_or_a_case_detail(
+    gateway_and_notifications: tuple[ServiceProcess, ServiceProcess], test_settings: Settings
+) -> None:
+    simulator, notifications = gateway_and_notifications
+    # A receipt for no text of ours goes no further than the callback; a bad number is a 422 saying so.
+    async with httpx.AsyncClient(base_url=notifications.url, headers=auth(Role.GATEWAY, "notify")) as client:
+        now = datetime.now(UTC).isoformat()
+        stray = {"id": "stray-1", "reference": "07700 900777", "to": "+447700900777", "status": "delivered",
+                 "created_at": now, "notification_type": "sms"}  # fmt: skip
+        assert (await client.post("/gateway/receipts", json=stray)).status_code == 204
+        bad = {"id": "x", "source_number": "07700 9OO777", "destination_number": "07700900000",
+               "message": "hi", "date_received": now}  # fmt: skip
+        refused = await client.post("/gateway/inbound", json=bad)
+        assert refused.status_code == 422 and "9OO777" not in refused.text
+    # A receipt on the topic naming no text of ours is dead-lettered, its reason repeating nothing of it.
+    receipt = SmsReceipt.model_validate(
+        {"id": "stray-2", "reference": "not-one-of-ours", "status": "delivered", "created_at": now}
+    )
+    await publish(test_settings, receipt, f"receipt:{receipt.id}")
+    dead: list[Any] = []
+    for _ in range(15):
+        records = await read_topic(
+            test_settings.kafka_bootstrap, test_settings.topic("deadletter"), at_least=10_000, wait_seconds=2
+        )
+        dead = [r for r in records if header(r, "dlq_consumer") == "notifications-receipts"]
+        if dead:
+            break
+    assert dead, "the stray receipt never reached the dead-letter topic"
+    reason = header(dead[0], "dlq_reason") or ""
+    assert "names no text" in reason and "not-one-of-ours" not in reason
+    for topic in (
+        NOTIFICATIONS_EVENTS,
+        SMS_OUTBOUND,
+        "notifications.sms-receipts",
+        "notifications.sms-inbound",
+    ):
+        for record in await read_topic(
+            test_settings.kafka_bootstrap, test_settings.topic(topic), at_least=10_000, wait_seconds=2
+        ):
+            headers = " ".join(f"{k}={bytes(v).decode()}" for k, v in record.headers)
+            assert clear_numbers(headers) == [] and clear_numbers((record.key or b"").decode()) == [], topic
+            value = record.value.decode()
+            assert not any(detail in value or detail in headers for detail in CASE_DETAILS), topic
+            if topic != SMS_OUTBOUND:  # the one place the gateway needs the number
+                assert clear_numbers(value) == [], topic
+    for process in (notifications, simulator):
+        logged = await asyncio.to_thread(Path(process.log_path).read_text)
+        assert clear_numbers(logged) == [], process.name
+        assert not any(detail in logged for detail in CASE_DETAILS), process.name

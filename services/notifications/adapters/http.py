@@ -9,6 +9,7 @@ number is turned into its keyed hash here and goes no further in clear.
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
@@ -19,9 +20,10 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from schemas.base import DomainEvent
 from schemas.envelope import Envelope
-from schemas.gateway import SmsReceipt, SmsReplied
+from schemas.gateway import SmsReceipt, SmsReplied, message_of
 from services.common import kafka
 from services.common.http import Authorized
+from services.common.logging import get_logger
 from services.common.runtime import Runtime
 from services.notifications.adapters import tables
 from services.notifications.adapters.calendar_links import opens
@@ -30,6 +32,9 @@ from services.notifications.app.ports import Notifications
 from services.notifications.domain.calendar import ics
 
 router = APIRouter()
+# A number is digits, perhaps with a plus, spaces, brackets and dashes; never letters.
+_NOT_A_NUMBER = re.compile(r"[^\d\s+()-]")
+log = get_logger(__name__)
 CALLBACK_NAMESPACE = uuid.UUID("6a0d3c52-8f41-4e7b-b2d9-0c1e5f7a9b34")
 NotifyStatus = Literal[
     "delivered", "permanent-failure", "temporary-failure", "technical-failure", "sending", "sent", "pending"
@@ -97,6 +102,10 @@ async def delivery_receipt(body: DeliveryReceipt, request: Request, caller: Auth
     """Notify's delivery receipt of a text: onto notifications.sms-receipts (the number is not kept)."""
     if body.status not in FINAL:
         return Response(status_code=204)  # not final yet: Notify calls again when it is
+    if message_of(body.reference) is None:
+        # Not a text of ours (sent from Notify's own pages, say): nothing of it goes further.
+        log.info("a receipt for no text of this service; dropped", notify_id=body.id)
+        return Response(status_code=204)
     runtime, _ = _runtime(request)
     receipt = SmsReceipt.model_validate(body.model_dump(exclude={"to"}))
     event_id = uuid.uuid5(CALLBACK_NAMESPACE, f"receipt:{body.id}")
@@ -107,7 +116,11 @@ async def delivery_receipt(body: DeliveryReceipt, request: Request, caller: Auth
 def e164(raw: str) -> str:
     """A sender's number in E.164 (Notify sends UK numbers as 447700900123)."""
     try:
+        if _NOT_A_NUMBER.search(raw):
+            raise phonenumbers.NumberParseException(phonenumbers.NumberParseException.NOT_A_NUMBER, "letters")
         number = phonenumbers.parse(raw if raw.startswith(("+", "0")) else f"+{raw}", "GB")
+        if not phonenumbers.is_possible_number(number):
+            raise phonenumbers.NumberParseException(phonenumbers.NumberParseException.NOT_A_NUMBER, "length")
     except phonenumbers.NumberParseException:
         raise HTTPException(422, {"detail": "the request is not valid", "errors": [
             {"field": "source_number", "reason": "not a phone number"}]}) from None  # fmt: skip

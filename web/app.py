@@ -1,44 +1,49 @@
 """The web pages' app: server-rendered HTML over the projections and booking services' HTTP APIs.
 
-The pages hold no state of their own. Every diary, free slot and history comes from
-the services over HTTP, with a supervisor token this process issues itself; when a
-service is down or refuses, the page says so in plain words instead of failing.
+The pages hold no state of their own. People sign in (web.sign_in); every diary, free
+slot and history comes from the services over HTTP with the signed-in person's own token,
+so what the services refuse a role, the pages refuse it too. When a service is down or
+refuses, the page says so in plain words instead of failing.
 This module only wires the pieces together and routes addresses to the page handlers.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime, timedelta
-from urllib.parse import quote
+from datetime import UTC, datetime
+from urllib.parse import parse_qs, quote
 
 import httpx
 from fastapi import Depends, FastAPI, Query, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
-from services.common.auth import Role
+from services.common.config import settings
 from services.common.http import create_http_app
 from services.common.reference import County, load_county
-from services.common.token_keys import local_issuer
 from web.backends import BACKEND_TIMEOUT, BACKENDS, Backends, service_url
 from web.errors import add_error_pages, error_page
 from web.london_input import AsAt, resolve_as_at
 from web.pages import Pages
-from web.rendering import STATIC
+from web.rendering import STATIC, render
+from web.sign_in import (
+    CSRF_COOKIE,
+    SESSION_COOKIE,
+    SESSION_TTL,
+    Signer,
+    Tokens,
+    Users,
+    caller_token,
+    ensure_local_users,
+    safe_next,
+    signer_of,
+    users_path,
+)
 
 SERVICE = "web"
-TOKEN_SUBJECT = "web-pages"
-# The pages' own token is short-lived and renewed at half its life while they run.
-PAGES_TOKEN_TTL = timedelta(hours=1)
-
-
-def pages_token() -> str:
-    """The supervisor token the pages call the services with (their own sign-in is a later issue)."""
-    return local_issuer().token(Role.SUPERVISOR, TOKEN_SUBJECT, PAGES_TOKEN_TTL)
+# Addresses anyone may reach: signing in, the style sheet, and the probes.
+OPEN_PATHS = ("/sign-in", "/static/", "/health", "/metrics")
 
 
 def _as_at(at: str | None = None, at_date: str | None = None, at_time: str | None = None) -> AsAt:
@@ -59,29 +64,27 @@ def create_app(
     urls: Mapping[str, str] | None = None,
     county: County | None = None,
     now: Callable[[], datetime] | None = None,
+    users: Users | None = None,
+    signer: Signer | None = None,
 ) -> FastAPI:
     """The web pages' ASGI app; tests pass a fake ``transport`` instead of the real services."""
+    cfg = settings()
+    if users is None:
+        ensure_local_users(cfg)
+        users = Users.load(users_path(cfg))
+    signer = signer or signer_of(cfg)
+    tokens = Tokens()
     backends = Backends(
         client=httpx.AsyncClient(transport=transport, timeout=BACKEND_TIMEOUT),
         urls={name: service_url(name) for name in BACKENDS} | dict(urls or {}),
-        token=pages_token(),
     )
     pages = Pages(county or load_county(), backends, now or (lambda: datetime.now(UTC)))
 
-    async def renew_token() -> None:
-        while True:
-            await asyncio.sleep(PAGES_TOKEN_TTL.total_seconds() / 2)
-            backends.token = pages_token()
-
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        renewal = asyncio.create_task(renew_token(), name="web-token")
         try:
             yield
         finally:
-            renewal.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await renewal
             await backends.client.aclose()
 
     def probe(service: str) -> Callable[[], Awaitable[None]]:
@@ -94,6 +97,71 @@ def create_app(
     app.state.pages = pages
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     add_error_pages(app)
+
+    @app.middleware("http")
+    async def signed_in(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        """Every page but the open ones needs a signed-in person; their token goes to the services."""
+        path = request.url.path
+        if path.startswith(OPEN_PATHS):
+            return await call_next(request)
+        session = signer.read_session(request.cookies.get(SESSION_COOKIE))
+        if session is None:
+            if request.method != "GET":
+                return error_page(request, 401, "Sign in first", "Your session has ended: sign in again.")
+            wanted = path + (f"?{request.url.query}" if request.url.query else "")
+            return RedirectResponse(f"/sign-in?next={quote(wanted, safe='')}", status_code=303)
+        request.state.session = session
+        token = caller_token.set(tokens.for_session(session))
+        try:
+            return await call_next(request)
+        finally:
+            caller_token.reset(token)
+
+    def sign_in_form(request: Request, status: int = 200, problem: str | None = None) -> Response:
+        csrf, cookie = signer.csrf_pair()
+        target = safe_next(request.query_params.get("next"))
+        response = render(
+            request, "sign_in.html", status, title="Sign in", csrf=csrf, next=target, problem=problem
+        )
+        response.set_cookie(CSRF_COOKIE, cookie, httponly=True, samesite="strict", secure=cfg.is_production)
+        return response
+
+    async def form_of(request: Request) -> dict[str, str]:
+        fields = parse_qs((await request.body()).decode(errors="replace"), max_num_fields=10)
+        return {name: values[0] for name, values in fields.items()}
+
+    @app.get("/sign-in", response_class=HTMLResponse, tags=["sign-in"])
+    async def sign_in_page(request: Request) -> Response:
+        """The sign-in form."""
+        return sign_in_form(request)
+
+    @app.post("/sign-in", response_class=HTMLResponse, tags=["sign-in"])
+    async def sign_in(request: Request) -> Response:
+        """Check the user name and password; on success, a session and the page asked for."""
+        form = await form_of(request)
+        if not signer.csrf_matches(request.cookies.get(CSRF_COOKIE), form.get("csrf", "")):
+            return error_page(request, 403, "The form has expired", "Open the sign-in page again and retry.")
+        user = users.check(form.get("username", "").strip(), form.get("password", ""))
+        if user is None:
+            return sign_in_form(request, 401, "The user name or the password is not right.")
+        _, cookie = signer.session(user)
+        response = RedirectResponse(safe_next(form.get("next")), status_code=303)
+        response.set_cookie(
+            SESSION_COOKIE, cookie, max_age=int(SESSION_TTL.total_seconds()), httponly=True,
+            samesite="lax", secure=cfg.is_production,
+        )  # fmt: skip
+        response.delete_cookie(CSRF_COOKIE)
+        return response
+
+    @app.post("/sign-out", tags=["sign-in"])
+    async def sign_out(request: Request) -> Response:
+        """End the session (its form carries the session's CSRF token)."""
+        form = await form_of(request)
+        if form.get("csrf") != request.state.session.csrf:
+            return error_page(request, 403, "The form has expired", "Reload the page and sign out again.")
+        response = RedirectResponse("/sign-in", status_code=303)
+        response.delete_cookie(SESSION_COOKIE)
+        return response
 
     @app.get("/", response_class=HTMLResponse, tags=["pages"])
     async def county_page(request: Request) -> HTMLResponse:

@@ -12,6 +12,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from services.common.config import settings
 from services.common.logging import correlation_id
+from web.sign_in import caller_token
 
 BACKENDS = ("projections", "booking")
 # The pages wait this long for a service; a slower answer is shown as "not answering".
@@ -57,10 +58,13 @@ class Backends:
 
     client: httpx.AsyncClient
     urls: Mapping[str, str]
-    token: str
 
     def _headers(self) -> dict[str, str]:
-        headers = {"Authorization": f"Bearer {self.token}", "Accept": "application/json"}
+        headers = {"Accept": "application/json"}
+        # The signed-in person's own token (web.sign_in): never one of the pages' own.
+        token = caller_token.get()
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
         # Passing the correlation id on lets one page view be followed through every service's logs.
         cid = correlation_id.get()
         if cid:

@@ -56,13 +56,18 @@ def backend_error_page(request: Request, exc: BackendError, what: str) -> HTMLRe
         return error_page(request, 503, title, f"{sentence(name)} {exc.detail}.", TRY_AGAIN, back="/")
     if exc.status == 404:
         return error_page(request, 404, "Not found", f"{sentence(name)} says: {exc.detail}.")
-    if exc.status in (401, 403):
+    if exc.status == 403:
+        # The signed-in person's role may not see this: the services' role matrix is the pages'.
+        return error_page(
+            request, 403, "You cannot see this", f"{sentence(name)} says: {exc.detail}.", back="/"
+        )
+    if exc.status == 401:
         return error_page(
             request,
             502,
             f"The pages could not sign in to {name}",
             f"It answered {exc.status}: {exc.detail}.",
-            "The web pages and the services must share the same token secret; tell the service desk.",
+            "The web pages and the services must trust the same token keys; tell the service desk.",
         )
     if exc.status < 500:
         return error_page(request, exc.status, f"{sentence(name)} could not answer this", f"{exc.detail}.")

@@ -11,6 +11,7 @@ from rich.table import Table
 from services.common.auth import Role
 from services.common.config import settings
 from services.common.token_keys import DEFAULT_TTL, local_issuer
+from web.sign_in import ensure_local_users, passwords_path
 
 from .kafka import kafka_answers, kafka_pid, kafka_port
 from .pg_setup import pg_bin_dir
@@ -66,6 +67,18 @@ def print_status() -> bool:
     return all(row.healthy for row in rows)
 
 
+def _print_people(out: Console) -> None:
+    """Who may sign in to the pages locally, with their passwords (made on the pages' first start)."""
+    cfg = settings()
+    ensure_local_users(cfg)  # the pages make them too; whoever is first
+    web = cfg.port("web")
+    out.print(f"\nSign in to the pages at http://127.0.0.1:{web} as one of (user, role, password):")
+    for line in passwords_path(cfg).read_text().splitlines():
+        user, role, password = line.split("\t")
+        out.print(f"  {user:<10} {role:<11} {password}", soft_wrap=True, highlight=False)
+    out.print(f"(kept in {passwords_path(cfg)}, readable by you only)", highlight=False)
+
+
 def print_summary() -> None:
     """Print where everything listens and one bearer token per role."""
     out = Console()
@@ -85,6 +98,7 @@ def print_summary() -> None:
     for role in Role:
         token = issuer.token(role, f"local-{role.value}", SUMMARY_TOKEN_TTL)
         out.print(f"  export TOKEN_{role.name}={token}", soft_wrap=True)
+    _print_people(out)
     roster = settings().port("roster")
     out.print(
         "More, or for someone in particular: appointments token ROLE [--sub COLLAR] [--ttl 30m]\n"

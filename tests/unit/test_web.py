@@ -16,6 +16,8 @@ from services.common.reference import load_county
 from services.common.token_keys import read_local_token
 from web.app import create_app
 from web.london_input import LocalTimeError, london_instant
+from web.sign_in import Signer, User, Users
+from web.sign_in import _hash as hash_password
 
 PROJECTIONS = "http://projections.test"
 BOOKING = "http://booking.test"
@@ -63,15 +65,48 @@ def services() -> FakeServices:
     return FakeServices()
 
 
-@pytest.fixture
-def client(services: FakeServices) -> Iterator[TestClient]:
-    """The pages, calling the fake services."""
-    app = create_app(
+PASSWORD = "a supervisor's password"
+
+
+def people() -> Users:
+    """A supervisor and an officer who may sign in (the pages' users file, in memory)."""
+    found: dict[str, User] = {}
+    for username, role, name in (
+        ("ps-2710", Role.SUPERVISOR, "PS 2710 Sam"),
+        ("pc-4021", Role.OFFICER, "PC 4021"),
+    ):
+        salt = b"s" * 16
+        found[username] = User(username, role, name, salt, hash_password(PASSWORD, salt))
+    return Users(found)
+
+
+def sign_in(
+    client: TestClient, username: str, password: str = PASSWORD, next_page: str = "/"
+) -> httpx.Response:
+    """Open the sign-in page and send its form, as a person would."""
+    page = client.get("/sign-in", params={"next": next_page})
+    match = re.search(r'name="csrf" value="([^"]+)"', page.text)
+    assert match, page.text
+    form = {"csrf": match.group(1), "next": next_page, "username": username, "password": password}
+    response: httpx.Response = client.post("/sign-in", data=form, follow_redirects=False)
+    return response
+
+
+def pages(services: FakeServices) -> Any:
+    return create_app(
         httpx.MockTransport(services),
         urls={"projections": PROJECTIONS, "booking": BOOKING},
         now=lambda: NOW,
+        users=people(),
+        signer=Signer("a test secret"),
     )
-    with TestClient(app) as test_client:
+
+
+@pytest.fixture
+def client(services: FakeServices) -> Iterator[TestClient]:
+    """The pages, calling the fake services, with a supervisor signed in."""
+    with TestClient(pages(services)) as test_client:
+        assert sign_in(test_client, "ps-2710").status_code == 303
         yield test_client
 
 
@@ -162,7 +197,9 @@ def test_a_down_projections_service_gives_a_clear_page_not_a_500(
 def test_a_service_that_refuses_the_token_is_named_on_the_page(
     client: TestClient, services: FakeServices
 ) -> None:
-    services.answer("/diaries/stations/cheshunt/2026-12-02", {"status": 403, "detail": "role x"}, status=403)
+    services.answer(
+        "/diaries/stations/cheshunt/2026-12-02", {"status": 401, "detail": "token expired"}, status=401
+    )
 
     page = client.get("/stations/cheshunt/diary?day=2026-12-02")
 
@@ -219,8 +256,15 @@ def test_london_instant_converts_both_sides_of_the_clock_changes() -> None:
 
 def test_free_slots_are_grouped_by_london_day(client: TestClient, services: FakeServices) -> None:
     def slot(starts: str, ends: str) -> dict[str, Any]:
-        return {"place": "station", "place_id": "hertford", "starts_at": starts, "ends_at": ends,
-                "room_id": "hertford-room-1", "day": "", "when": ""}
+        return {
+            "place": "station",
+            "place_id": "hertford",
+            "starts_at": starts,
+            "ends_at": ends,
+            "room_id": "hertford-room-1",
+            "day": "",
+            "when": "",
+        }
 
     services.answer(
         "/stations/hertford/free-slots",
@@ -290,8 +334,12 @@ def test_history_is_a_timeline_of_when_what_and_who_without_personal_data(
                 "correlation_id": "c2",
                 "causation_id": "e1",
                 "source": "/hertfordshire/station-appointments/booking",
-                "data": {"starts_at": "2026-06-14T16:00:00Z", "initiated_by": "public",
-                         "reason": "no-longer-needed", "note": sealed},
+                "data": {
+                    "starts_at": "2026-06-14T16:00:00Z",
+                    "initiated_by": "public",
+                    "reason": "no-longer-needed",
+                    "note": sealed,
+                },
             },
         ],
     )

@@ -1,0 +1,239 @@
+"""Who is signed in to the pages: named users, their sessions, and the token each one calls with.
+
+Locally `appointments up` (or the pages, on first start) makes a few named users per role
+in the state folder: ``web-users.json`` holds their scrypt hashes, ``web-passwords.txt``
+(mode 0600) the passwords for whoever runs the stack. A signed-in person's session is a
+cookie signed with HMAC-SHA256 under a key of the state folder; it expires, carries its
+own CSRF token, and names the person and their role. The pages then call the services with
+a token issued for that person (``caller_token``), never one of their own: the services'
+role matrix is the pages' role matrix, and every call is recorded under the person's name.
+In production the force's identity provider signs people in (OpenID Connect): not built yet.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import os
+import secrets
+import time
+from contextvars import ContextVar
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+from services.common.auth import Role
+from services.common.config import Settings, state_secret
+from services.common.token_keys import local_issuer
+
+SESSION_COOKIE = "sa_session"
+CSRF_COOKIE = "sa_csrf"
+SESSION_TTL = timedelta(hours=8)  # one shift
+# The token a page's calls to the services carry: the signed-in person's, set per request.
+caller_token: ContextVar[str | None] = ContextVar("caller_token", default=None)
+
+# Who `appointments up` makes locally: (user name, role, the name shown).
+LOCAL_PEOPLE: tuple[tuple[str, Role, str], ...] = (
+    ("ct-ana", Role.CALL_TAKER, "Ana Call-Taker"),
+    ("ct-ben", Role.CALL_TAKER, "Ben Call-Taker"),
+    ("pc-4021", Role.OFFICER, "PC 4021 Priya Officer"),
+    ("pc-4188", Role.OFFICER, "PC 4188 Tom Officer"),
+    ("ps-2710", Role.SUPERVISOR, "PS 2710 Sam Supervisor"),
+    ("au-lee", Role.AUDITOR, "Lee Auditor"),
+    ("ad-kim", Role.ADMIN, "Kim Admin"),
+)
+_SCRYPT = {"n": 2**14, "r": 8, "p": 1, "dklen": 32}
+
+
+def _hash(password: str, salt: bytes) -> bytes:
+    return hashlib.scrypt(password.encode(), salt=salt, **_SCRYPT)
+
+
+@dataclass(frozen=True)
+class User:
+    """A person who may sign in to the pages."""
+
+    username: str
+    role: Role
+    name: str
+    salt: bytes
+    hashed: bytes
+
+
+class Users:
+    """The people who may sign in, from a file of their password hashes."""
+
+    def __init__(self, people: dict[str, User]) -> None:
+        self._people = people
+        self._dummy_salt = secrets.token_bytes(16)
+
+    @classmethod
+    def load(cls, path: Path) -> Users:
+        """Read ``path`` (as ``write_local_users`` writes it)."""
+        raw = json.loads(path.read_text())
+        return cls(
+            {
+                name: User(
+                    name,
+                    Role(entry["role"]),
+                    entry["name"],
+                    bytes.fromhex(entry["salt"]),
+                    bytes.fromhex(entry["hash"]),
+                )
+                for name, entry in raw.items()
+            }
+        )
+
+    def check(self, username: str, password: str) -> User | None:
+        """The user, if the password is theirs; the same work is done for an unknown name."""
+        user = self._people.get(username)
+        salt = user.salt if user else self._dummy_salt
+        given = _hash(password, salt)
+        if user is None or not hmac.compare_digest(given, user.hashed):
+            return None
+        return user
+
+
+def users_path(cfg: Settings) -> Path:
+    """Where the local users' hashes live."""
+    return cfg.state_dir / "web-users.json"
+
+
+def passwords_path(cfg: Settings) -> Path:
+    """Where the local users' passwords are kept for whoever runs the stack (mode 0600)."""
+    return cfg.state_dir / "web-passwords.txt"
+
+
+def ensure_local_users(cfg: Settings) -> list[tuple[str, Role, str, str]]:
+    """Make the local users once (never in production); returns (user, role, name, password) when made."""
+    if cfg.is_production or users_path(cfg).exists():
+        return []
+    made: list[tuple[str, Role, str, str]] = []
+    entries: dict[str, dict[str, str]] = {}
+    for username, role, name in LOCAL_PEOPLE:
+        password = secrets.token_urlsafe(12)
+        salt = secrets.token_bytes(16)
+        entries[username] = {
+            "role": role.value,
+            "name": name,
+            "salt": salt.hex(),
+            "hash": _hash(password, salt).hex(),
+        }
+        made.append((username, role, name, password))
+    cfg.state_dir.mkdir(parents=True, exist_ok=True)
+    secret_file = passwords_path(cfg)
+    secret_file.touch(mode=0o600)
+    secret_file.write_text("".join(f"{u}\t{r.value}\t{p}\n" for u, r, _, p in made))
+    draft = users_path(cfg).with_suffix(".draft")
+    draft.write_text(json.dumps(entries, indent=1))
+    draft.replace(users_path(cfg))
+    return made
+
+
+@dataclass(frozen=True)
+class Session:
+    """A signed-in person: who, in which role, until when, and the token their forms must carry."""
+
+    username: str
+    role: Role
+    name: str
+    expires_at: int
+    csrf: str
+
+    @property
+    def remaining(self) -> timedelta:
+        """How long the session has left."""
+        return timedelta(seconds=max(0, self.expires_at - int(time.time())))
+
+
+class Signer:
+    """Signs and reads the session and CSRF cookies (HMAC-SHA256 under one secret)."""
+
+    def __init__(self, secret: str) -> None:
+        self._key = hashlib.sha256(b"web-session:" + secret.encode()).digest()
+
+    def _sign(self, payload: bytes) -> str:
+        mac = hmac.new(self._key, payload, hashlib.sha256).digest()
+        encode = base64.urlsafe_b64encode
+        return f"{encode(payload).decode().rstrip('=')}.{encode(mac).decode().rstrip('=')}"
+
+    def _read(self, text: str | None) -> bytes | None:
+        if not text or text.count(".") != 1:
+            return None
+        body, mac = text.split(".")
+        try:
+            payload = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
+            given = base64.urlsafe_b64decode(mac + "=" * (-len(mac) % 4))
+        except ValueError:
+            return None
+        expected = hmac.new(self._key, payload, hashlib.sha256).digest()
+        return payload if hmac.compare_digest(given, expected) else None
+
+    def session(self, user: User, now: float | None = None) -> tuple[Session, str]:
+        """A new session for ``user`` and its cookie value."""
+        expires = int((now or time.time()) + SESSION_TTL.total_seconds())
+        session = Session(user.username, user.role, user.name, expires, secrets.token_urlsafe(24))
+        payload = json.dumps([session.username, session.role.value, session.name, expires, session.csrf])
+        return session, self._sign(payload.encode())
+
+    def read_session(self, cookie: str | None, now: float | None = None) -> Session | None:
+        """The session a cookie carries, if it is genuine and not expired."""
+        payload = self._read(cookie)
+        if payload is None:
+            return None
+        try:
+            username, role, name, expires, csrf = json.loads(payload)
+            session = Session(str(username), Role(role), str(name), int(expires), str(csrf))
+        except (ValueError, TypeError):
+            return None
+        return session if session.expires_at > (now or time.time()) else None
+
+    def csrf_pair(self) -> tuple[str, str]:
+        """A CSRF token for the sign-in form, and the signed cookie that vouches for it."""
+        token = secrets.token_urlsafe(24)
+        return token, self._sign(token.encode())
+
+    def csrf_matches(self, cookie: str | None, token: str) -> bool:
+        """Whether the form's token is the one the cookie vouches for."""
+        vouched = self._read(cookie)
+        return vouched is not None and bool(token) and hmac.compare_digest(vouched, token.encode())
+
+
+def signer_of(cfg: Settings) -> Signer:
+    """The pages' cookie signer: APPOINTMENTS_WEB_SESSION_KEY, else (not in production) the state folder's."""
+    given = os.environ.get("APPOINTMENTS_WEB_SESSION_KEY")
+    if given:
+        return Signer(given)
+    if cfg.is_production:
+        raise RuntimeError("APPOINTMENTS_WEB_SESSION_KEY is not set: production signs sessions with it")
+    return Signer(state_secret(cfg.state_dir / "web-session-key"))
+
+
+class Tokens:
+    """Tokens issued for signed-in people, kept for the life of their session."""
+
+    def __init__(self, limit: int = 1024) -> None:
+        self._issued: dict[tuple[str, int], str] = {}
+        self._limit = limit
+
+    def for_session(self, session: Session) -> str:
+        """The token the pages call the services with on ``session``'s behalf (as long as the session)."""
+        key = (session.username, session.expires_at)
+        token = self._issued.get(key)
+        if token is None:
+            if len(self._issued) >= self._limit:
+                self._issued.clear()
+            token = local_issuer().token(
+                session.role, session.username, max(session.remaining, timedelta(seconds=1))
+            )
+            self._issued[key] = token
+        return token
+
+
+def safe_next(target: str | None) -> str:
+    """Where to go after signing in: a path on this site only, never another site."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/"
+    return target

@@ -43,7 +43,7 @@ from tests.support.topics import create_topics, delete_topics
 pytestmark = pytest.mark.integration
 
 # Examples per operation and phase; bounded so the three services take a few minutes on 2 cores.
-EXAMPLES = int(os.environ.get("APPOINTMENTS_FUZZ_EXAMPLES", "25"))
+EXAMPLES = int(os.environ.get("APPOINTMENTS_FUZZ_EXAMPLES", "50"))
 SEED = 20261208
 # A request the document calls valid may still be refused by a rule the schema cannot say (a time
 # in the past, a closed day, an urgent incident: 422 with the field and the reason, as the contract

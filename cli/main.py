@@ -38,6 +38,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "cli.audit",
     "cli.erase",
     "cli.deadletter",
+    "cli.sms",
 )
 
 

@@ -14,6 +14,7 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from services.common.config import PROJECT_ROOT, settings
 from services.common.token_keys import ensure_local_keys
+from services.notifications.gateway.local import local_gateway_environment
 
 from .kafka import kafka_port, stop_kafka
 from .postgres import pg_port, pg_url, stop_postgres
@@ -27,6 +28,8 @@ SERVICES: dict[str, str] = {
     "notifications": "services.notifications",
     "projections": "services.projections",
     "web": "web",
+    # GOV.UK Notify's stand-in: texts go to it, and it calls notifications back (a real key turns it off).
+    "simulator": "services.notifications.gateway.simulator",
 }
 SERVICE_STOP_GRACE = 10.0
 
@@ -53,6 +56,9 @@ def stack_environment(kafka_bootstrap: str, postgres_url: str) -> dict[str, str]
         "APPOINTMENTS_PG_URL": postgres_url,
         "APPOINTMENTS_TOKEN_SECRET": token_secret(),
         "APPOINTMENTS_STATE_DIR": str(state_dir()),
+        **local_gateway_environment(
+            state_dir(), settings().port("simulator"), settings().port("notifications")
+        ),
     }
 
 

@@ -26,6 +26,8 @@ SERVICE_PORTS: dict[str, int] = {
     "roster": 8002,
     "notifications": 8003,
     "projections": 8004,
+    # The local stand-in for GOV.UK Notify (services.notifications.gateway.simulator); never production.
+    "simulator": 8005,
 }
 
 

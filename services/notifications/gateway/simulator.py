@@ -188,9 +188,9 @@ class Simulator:
             "message": message,
             "date_received": datetime.now(UTC).isoformat(),
         }
-        for text in self.texts:
-            if text.to == uk_mobile(source):
-                text.replies.append(message)
+        latest = next((t for t in reversed(self.texts) if t.to == uk_mobile(source)), None)
+        if latest is not None:
+            latest.replies.append(message)  # shown beside the text it most likely answers
         await self.callback("/gateway/inbound", inbound)
         return inbound
 

@@ -225,6 +225,9 @@ OUTAGES: tuple[type[BaseException], ...] = (
     asyncpg.TooManyConnectionsError,
     asyncpg.AdminShutdownError,
     asyncpg.CrashShutdownError,
+    # What asyncpg raises for a statement on a connection whose server died mid-way through the
+    # one before ("cannot switch to state ...; another operation is in progress").
+    asyncpg.InternalClientError,
 )
 
 

@@ -24,7 +24,7 @@ from typing import Any, Generic, Protocol, TypeVar
 import asyncpg
 from asyncpg.transaction import Transaction
 
-from services.common.db import ACQUIRE_SECONDS
+from services.common.db import ACQUIRE_SECONDS, is_outage
 from services.common.eventstore import Companion, append_streams, load_streams
 from services.common.logging import get_logger
 from services.common.staging import StagedUnit
@@ -194,6 +194,7 @@ class PgEventStore(Generic[V]):
         """A unit of work on its own connection, or in a savepoint ``within`` a caller's transaction."""
         # A pool busy for longer than acquire_seconds raises TimeoutError: an outage, answered 503.
         conn = within if within is not None else await self.pool.acquire(timeout=self._acquire_seconds)
+        broken = False
         try:
             # Inside a caller's transaction nothing is committed here: it may start from cached
             # states (the tail is read all the same) but keeps none of its own.
@@ -210,8 +211,13 @@ class PgEventStore(Generic[V]):
                 async with conn.transaction():
                     yield unit
                     await unit.finish()
+        except BaseException as exc:
+            broken = is_outage(exc)
+            raise
         finally:
             if within is None:
+                if broken:
+                    conn.terminate()  # its server went away: the pool makes a new one, never reuses it
                 await self._give_back(conn)
         unit.remember()
 

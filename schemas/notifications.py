@@ -158,6 +158,17 @@ class SatisfactionRecorded(_MessageEvent):
 
 
 @event
+class SmsWithdrawn(_MessageEvent):
+    """A queued text that had not gone yet will not go: what it said no longer holds."""
+
+    event_type: ClassVar[str] = "SmsWithdrawn"
+
+    appointment_id: str | None
+    reason: Literal["appointment-moved", "appointment-cancelled"]
+    withdrawn_at: Instant
+
+
+@event
 class CallBackRequested(_MessageEvent):
     """The appointment needs a person to call the caller (a text could not reach them, or they asked)."""
 

@@ -124,6 +124,17 @@ async def add_text(conn: asyncpg.Connection, text: DueText) -> bool:
     return bool(added)
 
 
+async def take_pending(conn: asyncpg.Connection, appointment_id: str, at: datetime) -> list[str]:
+    """Take the appointment's texts that have not gone yet out of the queue; returns their ids."""
+    rows = await conn.fetch(
+        "update texts_due set sent_at = $2, outcome = 'withdrawn', status = 'withdrawn'"
+        " where appointment_id = $1 and sent_at is null returning message_id",
+        appointment_id,
+        at,
+    )
+    return [str(r["message_id"]) for r in rows]
+
+
 async def set_status(conn: asyncpg.Connection, message_id: str, status: str) -> None:
     """What became of a text at the gateway: delivered, failed, rejected."""
     await conn.execute("update texts_due set status = $2 where message_id = $1::uuid", message_id, status)

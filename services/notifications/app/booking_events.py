@@ -8,6 +8,7 @@ so an event delivered twice changes nothing.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Literal
 
 import asyncpg
 
@@ -15,17 +16,19 @@ from schemas.base import parse_event
 from schemas.envelope import Envelope
 from services.common.consumer import Position
 from services.common.logging import get_logger
-from services.common.unit_of_work import Metadata
+from services.common.unit_of_work import Metadata, Unit, load_one, run_unit
 from services.notifications.adapters import tables
 from services.notifications.adapters.keys import number_hash
 from services.notifications.app.ports import Notifications
-from services.notifications.app.texts import queue_texts
+from services.notifications.app.texts import MESSAGES, queue_texts
+from services.notifications.domain import message
 from services.notifications.domain.appointment import BOOKING_FACTS, Appointment, BookingFact, evolve
 from services.notifications.domain.decider import decide
 from services.notifications.domain.reminders import schedule
 
 log = get_logger(__name__)
 WANTS = BOOKING_FACTS
+Withdrawal = Literal["appointment-moved", "appointment-cancelled"]
 
 
 def metadata(env: Envelope, now: datetime) -> Metadata:
@@ -33,6 +36,23 @@ def metadata(env: Envelope, now: datetime) -> Metadata:
     return Metadata(
         correlation_id=env.correlation_id, actor="notifications", now=now, causation_id=str(env.event_id)
     )
+
+
+async def withdraw_pending(
+    n: Notifications,
+    conn: asyncpg.Connection,
+    appointment_id: str,
+    why: Withdrawal,
+    meta: Metadata,
+) -> None:
+    """Texts about the appointment still waiting (for the morning, say) no longer hold: none of them goes."""
+    for message_id in await tables.take_pending(conn, appointment_id, meta.now):
+
+        async def work(unit: Unit[asyncpg.Connection], message_id: str = message_id) -> None:
+            loaded = await load_one(unit, MESSAGES, message.stream_of(message_id))
+            unit.append(loaded, message.withdraw(loaded.state, why, meta.now), meta)
+
+        await run_unit(n.store, work, within=conn)
 
 
 class BookingEvents:
@@ -52,6 +72,9 @@ class BookingEvents:
         now = datetime.now(UTC)
         hashed = await self._number_hash(before, after)
         await tables.save_appointment(conn, after, hashed)
+        if before is not None and (before.moves != after.moves or after.status == "cancelled"):
+            why: Withdrawal = "appointment-cancelled" if after.status == "cancelled" else "appointment-moved"
+            await withdraw_pending(self._n, conn, after.appointment_id, why, metadata(env, now))
         texts = decide(before, event, self._n.rules)
         if texts and after.phone is not None:
             queued = await queue_texts(

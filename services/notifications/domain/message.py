@@ -14,10 +14,10 @@ from typing import Literal, assert_never
 
 from schemas.base import DomainEvent
 from schemas.gateway import ReceiptStatus
-from schemas.notifications import CallBackRequested, SmsDelivered, SmsFailed, SmsQueued
+from schemas.notifications import CallBackRequested, SmsDelivered, SmsFailed, SmsQueued, SmsWithdrawn
 
-MessageEvent = SmsQueued | SmsDelivered | SmsFailed | CallBackRequested
-MessageStatus = Literal["unknown", "queued", "delivered", "failed"]
+MessageEvent = SmsQueued | SmsDelivered | SmsFailed | SmsWithdrawn | CallBackRequested
+MessageStatus = Literal["unknown", "queued", "delivered", "failed", "withdrawn"]
 # How many times a text Notify failed to send for its own reasons is sent again.
 RESENDS = 3
 WHY = {
@@ -60,7 +60,7 @@ def initial(stream_id: str) -> Message:
 
 def narrow(event: DomainEvent) -> MessageEvent:
     """The events a message stream holds."""
-    if isinstance(event, SmsQueued | SmsDelivered | SmsFailed | CallBackRequested):
+    if isinstance(event, SmsQueued | SmsDelivered | SmsFailed | SmsWithdrawn | CallBackRequested):
         return event
     raise TypeError(f"{event.event_type} is not a message event")
 
@@ -83,6 +83,8 @@ def evolve(state: Message, event: MessageEvent) -> Message:
                 receipts=state.receipts | _id(event.receipt_id),
                 technical_failures=technical,
             )
+        case SmsWithdrawn():
+            return replace(state, status="withdrawn")
         case CallBackRequested():
             return replace(state, call_back=True)
         case _:
@@ -123,6 +125,19 @@ def decide_receipt(state: Message, receipt: Receipt) -> list[MessageEvent]:
         )
         return [failed, flag]
     return [failed]
+
+
+def withdraw(
+    state: Message, reason: Literal["appointment-moved", "appointment-cancelled"], at: datetime
+) -> list[MessageEvent]:
+    """A queued text that has not gone: withdrawn, since what it says no longer holds."""
+    if state.status != "queued":
+        return []
+    return [
+        SmsWithdrawn(
+            message_id=state.message_id, appointment_id=state.appointment_id, reason=reason, withdrawn_at=at
+        )
+    ]
 
 
 def resend(state: Message, event: SmsFailed) -> bool:

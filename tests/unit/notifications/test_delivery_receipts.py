@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from schemas.notifications import CallBackRequested, SmsDelivered, SmsFailed, SmsQueued
+from schemas.notifications import CallBackRequested, SmsDelivered, SmsFailed, SmsQueued, SmsWithdrawn
 from services.notifications.domain.message import (
     RESENDS,
     Message,
@@ -15,6 +15,7 @@ from services.notifications.domain.message import (
     initial,
     rejected,
     resend,
+    withdraw,
 )
 
 AT = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
@@ -75,3 +76,11 @@ def test_notify_refusing_the_request_is_final_with_its_reason() -> None:
     (failed,) = rejected(given(QUEUED), "Can't send to this recipient using a team-only API key", AT)
     assert isinstance(failed, SmsFailed) and failed.permanent and failed.status == "rejected"
     assert rejected(given(QUEUED, failed), "again", AT) == []
+
+
+def test_a_queued_text_not_gone_yet_is_withdrawn_once_and_a_sent_one_is_left() -> None:
+    (withdrawn,) = withdraw(given(QUEUED), "appointment-cancelled", AT)
+    assert isinstance(withdrawn, SmsWithdrawn) and withdrawn.appointment_id == "a-1"
+    assert withdraw(given(QUEUED, withdrawn), "appointment-cancelled", AT) == []
+    delivered = decide_receipt(given(QUEUED), Receipt("r-1", "delivered", AT))
+    assert withdraw(given(QUEUED, *delivered), "appointment-moved", AT) == []

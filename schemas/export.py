@@ -28,6 +28,9 @@ from schemas.topics import (
     DEADLETTER,
     NOTIFICATIONS_EVENTS,
     ROSTER_EVENTS,
+    SMS_INBOUND,
+    SMS_OUTBOUND,
+    SMS_RECEIPTS,
 )
 
 if TYPE_CHECKING:
@@ -80,6 +83,17 @@ def asyncapi() -> dict[str, Any]:
                 "ce_specversion) plus correlation_id, causation_id, schema_version and actor.",
                 schema=_union(models),
             )
+    # The SMS gateway's messages (GOV.UK Notify's shapes): texts out, receipts and replies back.
+    for topic, writer, what in (
+        (
+            SMS_OUTBOUND,
+            "notifications",
+            "Texts for the SMS gateway, keyed by message id (the number in E.164).",
+        ),
+        (SMS_RECEIPTS, "gateway", "Notify's delivery receipts, keyed by message id (no number)."),
+        (SMS_INBOUND, "gateway", "Texts from the public, keyed by the keyed hash of the sender's number."),
+    ):
+        broker.publisher(topic, title=f"{writer}:{topic}", description=what, schema=_union(_events_on(topic)))
     broker.publisher(
         DEADLETTER,
         title=f"every-consumer:{DEADLETTER}",
@@ -107,11 +121,14 @@ def _declare_consumers(broker: KafkaBroker) -> None:
     """Subscribe the document's broker exactly as the services' apps do (topic and group)."""
     # Imported here: the services import these contracts, not the other way round.
     from services.booking.main import CONSUMERS as BOOKING
+    from services.notifications.main import CONSUMERS as NOTIFICATIONS
+    from services.notifications.main import GATEWAY
     from services.projections.main import CONSUMERS as PROJECTIONS
     from services.roster.main import CONSUMERS as ROSTER
 
     subscribers: tuple[tuple[str, tuple[Consumer[Any], ...]], ...] = (
         ("booking", BOOKING),
+        ("notifications", (*NOTIFICATIONS, GATEWAY)),
         ("projections", PROJECTIONS),
         ("roster", ROSTER),
     )

@@ -1,0 +1,100 @@
+"""`appointments erase SUBJECT` (crypto-shred a data subject) and `appointments subject` (find their id)."""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+import re
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from cli.erasure import Erasure, FoundSubject, erase_subject, subjects_by_case, subjects_by_phone
+from cli.operator import stack_settings
+from services.booking.adapters.personal import InvalidPersonalData
+from services.common.logging import configure_logging, get_logger
+
+console = Console()
+log = get_logger("cli.erase")
+SUBJECT_ID = re.compile(r"subject-[0-9a-f]{24}")
+
+
+def erase(
+    subject: str = typer.Argument(
+        ..., help="The data subject's id, subject-... (`appointments subject` finds it)."
+    ),
+    by: str = typer.Option(
+        "", "--by", help="Who erases, recorded with the key's tombstone (default: the OS user)."
+    ),
+    yes: bool = typer.Option(False, "--yes", help="Do not ask: the erasure cannot be undone."),
+) -> None:
+    """Destroy a data subject's key and remove their sealed data from the projections (cannot be undone)."""
+    if not SUBJECT_ID.fullmatch(subject):
+        raise typer.BadParameter("a subject id reads subject- and 24 hex digits", param_hint="SUBJECT")
+    cfg = stack_settings()
+    configure_logging("appointments-cli", json=cfg.log_json)
+    if not yes:
+        typer.confirm(
+            f"Erase {subject}? Their names, numbers, addresses and notes become unreadable for ever",
+            abort=True,
+        )
+    done = asyncio.run(erase_subject(cfg, subject, by or f"admin:{getpass.getuser()}"))
+    print_erasure(done)
+    if not done.known:
+        raise typer.Exit(1)
+
+
+def print_erasure(done: Erasure) -> None:
+    """What the erasure did, and its log line (ids and counts only, never the erased data)."""
+    if not done.known:
+        console.print(f"No data subject {done.subject_id} in the key store: nothing erased.", style="red")
+        return
+    log.info(
+        "data subject erased", subject_id=done.subject_id, erased_by=done.erased_by,
+        key_destroyed=done.key_destroyed, projections_events=done.projections_events,
+    )  # fmt: skip
+    key = "destroyed now" if done.key_destroyed else "already destroyed"
+    console.print(
+        f"{done.subject_id}: key {key}; sealed values removed from {done.projections_events} event(s)"
+        " of the projections' history. Events and Kafka keep only ciphertext no key opens.",
+        markup=False, highlight=False,
+    )  # fmt: skip
+
+
+def print_found(found: list[FoundSubject]) -> None:
+    """The subjects found: id, whether their key still exists, how many appointments name them."""
+    table = Table("subject id", "key", "appointments", title=f"Data subjects ({len(found)})")
+    for f in found:
+        state = (
+            "live"
+            if f.erased_at is None
+            else f"erased {f.erased_at.isoformat(timespec='seconds')} by {f.erased_by}"
+        )
+        table.add_row(f.subject_id, state if f.in_keystore else "unknown", str(f.appointments))
+    console.print(table)
+
+
+def subject(
+    case_reference: str = typer.Option("", "--case-reference", help="A case reference given at booking."),
+    phone: str = typer.Option("", "--phone", help="The caller's phone number, as they gave it."),
+) -> None:
+    """Find a data subject's id by a case reference or their phone number (printing ids only)."""
+    if bool(case_reference) == bool(phone):
+        raise typer.BadParameter("give one of --case-reference or --phone")
+    cfg = stack_settings()
+    try:
+        found = asyncio.run(
+            subjects_by_case(cfg, case_reference) if case_reference else subjects_by_phone(cfg, phone)
+        )
+    except InvalidPersonalData as exc:
+        raise typer.BadParameter(exc.reason, param_hint="--phone") from exc
+    print_found(found)
+    if not found:
+        raise typer.Exit(1)
+
+
+def register(app: typer.Typer) -> None:
+    """Add `erase` and `subject` to the command line."""
+    app.command("erase")(erase)
+    app.command("subject")(subject)

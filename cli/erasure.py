@@ -1,0 +1,126 @@
+"""Erasure: destroy a data subject's key in booking's key store, empty their sealed data in the projections.
+
+Events are never changed (the chain would break, and Kafka keeps its copies): every copy of a
+person's details is ciphertext under their own key, and destroying the key (the tombstone keeps
+when and by whom) makes all of it unreadable, in PostgreSQL, on Kafka and in any replay. The
+projections' history, the one read model holding sealed values, has them emptied as well.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import asyncpg
+
+from services.booking.adapters.personal import normalise_phone
+from services.common.config import Settings
+from services.common.shredding import KEYSTORE_DATABASE, PgKeyStore, subject_id_for
+from services.projections.adapters.erasure import erase_subject as erase_from_projections
+
+
+@dataclass(frozen=True)
+class Erasure:
+    """What one erasure did: whether the subject was known, the key destroyed now, events emptied."""
+
+    subject_id: str
+    erased_by: str
+    known: bool
+    key_destroyed: bool = False
+    projections_events: int = 0
+
+
+async def erase_subject(cfg: Settings, subject_id: str, erased_by: str) -> Erasure:
+    """Destroy the subject's key, then empty their sealed values in the projections (both idempotent)."""
+    pool = await asyncpg.create_pool(cfg.database_url(KEYSTORE_DATABASE), min_size=1, max_size=1)
+    assert pool is not None
+    try:
+        if await pool.fetchval("select 1 from subject_keys where subject_id = $1", subject_id) is None:
+            return Erasure(subject_id, erased_by, known=False)
+        # The key first: it is what erases; the projections' copy is emptied after, and again if rerun.
+        destroyed = await PgKeyStore(pool).erase(subject_id, erased_by)
+    finally:
+        await pool.close()
+    try:
+        conn = await asyncpg.connect(cfg.database_url("projections"))
+    except asyncpg.InvalidCatalogNameError:
+        return Erasure(subject_id, erased_by, True, destroyed)
+    try:
+        emptied = await erase_from_projections(conn, subject_id)
+    finally:
+        await conn.close()
+    return Erasure(subject_id, erased_by, True, destroyed, emptied)
+
+
+@dataclass(frozen=True)
+class FoundSubject:
+    """A data subject: whether the key store knows them, when erased, how many appointments name them."""
+
+    subject_id: str
+    in_keystore: bool
+    erased_at: datetime | None
+    erased_by: str | None
+    appointments: int
+
+
+_APPOINTMENTS = """
+select data #>> '{caller,subject_id}' as subject_id, count(distinct data ->> 'appointment_id') as appointments
+from events where data #>> '{caller,subject_id}' = any($1::text[]) group by 1
+"""
+
+
+async def _described(cfg: Settings, subject_ids: list[str]) -> list[FoundSubject]:
+    keys = await asyncpg.connect(cfg.database_url(KEYSTORE_DATABASE))
+    try:
+        rows = await keys.fetch(
+            "select subject_id, erased_at, erased_by from subject_keys where subject_id = any($1::text[])",
+            subject_ids,
+        )
+    finally:
+        await keys.close()
+    booking = await asyncpg.connect(cfg.database_url("booking"))
+    try:
+        counts = {r["subject_id"]: r["appointments"] for r in await booking.fetch(_APPOINTMENTS, subject_ids)}
+    finally:
+        await booking.close()
+    known = {r["subject_id"]: r for r in rows}
+    return [
+        FoundSubject(
+            s,
+            s in known,
+            known[s]["erased_at"] if s in known else None,
+            known[s]["erased_by"] if s in known else None,
+            counts.get(s, 0),
+        )
+        for s in subject_ids
+        if s in known or s in counts
+    ]
+
+
+async def subjects_by_case(cfg: Settings, case_reference: str) -> list[FoundSubject]:
+    """The subjects whose bookings (or waitlist entries) carry this case reference."""
+    booking = await asyncpg.connect(cfg.database_url("booking"))
+    try:
+        rows = await booking.fetch(
+            "select distinct data #>> '{caller,subject_id}' as subject_id from events"
+            " where data #>> '{briefing,case_reference}' = $1 and data #>> '{caller,subject_id}' is not null"
+            " order by 1",
+            case_reference,
+        )
+    finally:
+        await booking.close()
+    return await _described(cfg, [r["subject_id"] for r in rows])
+
+
+# After an erasure the same number is a new subject ("#1", "#2", ...; booking's seal_caller).
+_GENERATIONS = 50
+
+
+async def subjects_by_phone(cfg: Settings, phone: str) -> list[FoundSubject]:
+    """The subjects a phone number has been, by its keyed hash (raises InvalidPersonalData)."""
+    e164 = normalise_phone(phone, "phone", production=cfg.is_production)
+    candidates = [
+        subject_id_for("caller", e164 if n == 0 else f"{e164}#{n}", cfg.token_secret)
+        for n in range(_GENERATIONS)
+    ]
+    return await _described(cfg, candidates)

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Literal
 
+from services.common.fields import FIRST_YEAR, LAST_YEAR
 from services.common.london import LONDON, local, spoken_clock, spoken_day
 
 
@@ -50,10 +51,17 @@ def london_instant(day: date, wall: time) -> datetime:
 
 
 def day_param(text: str | None, default: date) -> date:
-    """A year-month-day query parameter, or ``default`` when it is empty; ValueError when it is not a date."""
+    """A year-month-day query parameter, or ``default`` when it is empty; ValueError when it is not a date.
+
+    Only the days the services take (2000 to 2099): at the calendar's ends the previous and
+    next day's links would overflow.
+    """
     if not text:
         return default
-    return date.fromisoformat(text.strip())
+    day = date.fromisoformat(text.strip())
+    if not FIRST_YEAR <= day.year <= LAST_YEAR:
+        raise ValueError(f"a day from {FIRST_YEAR} to {LAST_YEAR}")
+    return day
 
 
 def time_param(text: str) -> time:
@@ -79,14 +87,15 @@ def resolve_as_at(at: str | None, at_date: str | None, at_time: str | None) -> A
     if date_text or time_text:
         return _from_form(date_text, time_text)
     if at:
+        why = "The 'at' instant must be ISO 8601 with an offset, such as 2026-12-02T17:30:00+00:00."
         try:
-            given: datetime | None = datetime.fromisoformat(at.strip())
-        except ValueError:
-            given = None
-        if given is None or given.tzinfo is None:
-            why = "The 'at' instant must be ISO 8601 with an offset, such as 2026-12-02T17:30:00+00:00."
+            given = datetime.fromisoformat(at.strip())
+            # At the calendar's ends (9999-12-31T23:59-23:59) the conversion overflows: not an instant.
+            wall_clock = local(given) if given.tzinfo is not None else None
+        except (ValueError, OverflowError):
+            wall_clock = None
+        if wall_clock is None:
             return AsAt(None, why, "at_date", "", "")
-        wall_clock = local(given)
         return AsAt(given.astimezone(UTC), None, None, wall_clock.date().isoformat(), f"{wall_clock:%H:%M}")
     return AsAt(None, None, None, "", "")
 

@@ -17,6 +17,7 @@ from urllib.parse import quote
 import httpx
 import jsonschema_rs
 import pytest
+from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel, ValidationError
@@ -27,6 +28,7 @@ from services.common.fields import Day, Instant, LocalTime, Visible
 from services.common.token_keys import local_issuer
 from services.roster.app.forms import DutyForm, EndDutyForm
 from tests.unit.booking.in_process import booking_service, on_duty
+from tests.unit.test_web import FakeServices, pages, sign_in
 
 EDGES = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -277,3 +279,19 @@ def test_an_unknown_station_answers_404_naming_it(station: str) -> None:
         "errors": [{"field": "station_id", "reason": "there is no station with this id"}],
         "code": "not-found",
     }
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/stations/cheshunt/diary?day=9999-12-31",
+        "/diary-cars/dacorum/diary?day=0001-01-01",
+        "/stations/cheshunt/diary?at=9999-12-31T23:59:59-23:59",
+        "/stations/cheshunt/free-slots?from=9999-12-31",
+        "/stations/cheshunt/free-slots?from=2026-12-01&to=9999-12-31",
+    ],
+)
+def test_the_pages_refuse_a_day_at_the_calendar_s_ends_with_a_422_page(url: str) -> None:
+    with TestClient(pages(FakeServices()), raise_server_exceptions=False) as client:
+        assert sign_in(client, "ps-2710").status_code == 303
+        assert client.get(url).status_code == 422

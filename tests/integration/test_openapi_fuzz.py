@@ -8,7 +8,8 @@ is not refused as invalid and an invalid one is, a missing or wrong token answer
 
 The services run on databases and topics of their own, so what the fuzz books or loads
 never reaches the other tests. Examples are bounded and derandomized, so a run is the same
-each time and fits in CI (`APPOINTMENTS_FUZZ_EXAMPLES` asks for more).
+each time and fits in CI (`APPOINTMENTS_FUZZ_EXAMPLES` asks for more). The notifications
+service is fuzzed too; what it still answers off its document is marked, not hidden.
 """
 
 from __future__ import annotations
@@ -96,6 +97,20 @@ async def fuzzed(
         await delete_topics(servers.kafka_bootstrap, prefix)
 
 
+@pytest.fixture(scope="module")
+async def notifications(
+    fuzzed: dict[str, ServiceProcess], test_settings: Settings, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[ServiceProcess]:
+    """The notifications service on the fuzz's topics and a database of its own."""
+    own = {
+        "APPOINTMENTS_TOPIC_PREFIX": f"{test_settings.topic_prefix}fuzz.",
+        "APPOINTMENTS_DB_SUFFIX": f"{test_settings.db_suffix}fz",
+    }
+    process = await service("notifications", tmp_path_factory.mktemp("fuzz-logs"), **own).start()
+    yield process
+    process.stop()
+
+
 class RoleTokens:
     """A token of the first role the document names for an operation (``x-roles``): it reaches the handler."""
 
@@ -180,3 +195,12 @@ def test_roster_answers_every_request_as_its_document_says(fuzzed: dict[str, Ser
 
 def test_projections_answer_every_request_as_their_document_says(fuzzed: dict[str, ServiceProcess]) -> None:
     _assert_clean(fuzzed["projections"])
+
+
+@pytest.mark.xfail(
+    reason="notifications' own routes (in progress elsewhere): 404s its document does not declare, "
+    "a phone refusal answered as a malformed request, template_version of any type accepted",
+    strict=False,
+)
+def test_notifications_answer_every_request_as_their_document_says(notifications: ServiceProcess) -> None:
+    _assert_clean(notifications)

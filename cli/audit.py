@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from cli.operator import EVENT_DATABASES, stack_settings
+from cli.operator import EVENT_DATABASES, reaching, stack_settings
 from services.common import checkpoints
 from services.common.chain_reader import DatabaseReport, verify_database
 from services.common.checkpoints import Checkpoint, CheckpointInvalid, CheckpointSettings
@@ -129,7 +129,8 @@ def print_audit(audit: Audit) -> None:
 @app.command()
 def verify(databases: list[str] = DATABASES, folder: Path | None = CHECKPOINTS) -> None:
     """Recompute every hash chain, check the latest signed heads; exit 1 naming each first bad event."""
-    audit = asyncio.run(audit_chains(databases, folder))
+    with reaching("PostgreSQL"):
+        audit = asyncio.run(audit_chains(databases, folder))
     print_audit(audit)
     if not audit.holds:
         raise typer.Exit(1)
@@ -146,7 +147,8 @@ def checkpoint(
 
     interval = parse_duration(every).total_seconds() if every else 0.0
     while True:
-        audit, path = asyncio.run(make_checkpoint(databases, folder))
+        with reaching("PostgreSQL"):
+            audit, path = asyncio.run(make_checkpoint(databases, folder))
         print_audit(audit)
         if path is None:
             console.print("Not signed: the chains must hold first.", style="red")

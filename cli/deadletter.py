@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from cli.deadletter_records import DeadLetter, Outcome, read_deadletters, reprocess, reprocessed
-from cli.operator import stack_settings
+from cli.operator import reaching, stack_settings
 
 app = typer.Typer(help="Dead letters: what consumers put aside, and sending it back.", no_args_is_help=True)
 console = Console()
@@ -39,8 +39,9 @@ def _mine(letters: Sequence[DeadLetter], consumer: str) -> list[DeadLetter]:
 def list_letters(consumer: str = CONSUMER) -> None:
     """Every dead letter the topic holds, by its headers only (never its value): why, whose, from where."""
     cfg = stack_settings()
-    letters = _mine(asyncio.run(read_deadletters(cfg)), consumer)
-    sent = asyncio.run(reprocessed(cfg))
+    with reaching("Kafka or PostgreSQL"):
+        letters = _mine(asyncio.run(read_deadletters(cfg)), consumer)
+        sent = asyncio.run(reprocessed(cfg))
     now = datetime.now(UTC)
     table = Table(
         "id", "age", "consumer", "source topic", "partition", "offset", "event type", "reason", "reprocessed",
@@ -91,8 +92,9 @@ def reprocess_letters(
 ) -> None:
     """Open each dead letter with the deployment key and republish the original to its topic, once ever."""
     cfg = stack_settings()
-    letters = chosen(asyncio.run(read_deadletters(cfg)), ids, every, consumer)
-    outcomes = asyncio.run(reprocess(cfg, letters, by or f"operator:{getpass.getuser()}"))
+    with reaching("Kafka or PostgreSQL"):
+        letters = chosen(asyncio.run(read_deadletters(cfg)), ids, every, consumer)
+        outcomes = asyncio.run(reprocess(cfg, letters, by or f"operator:{getpass.getuser()}"))
     print_outcomes(outcomes)
     if any(o.result == "refused" for o in outcomes):
         raise typer.Exit(1)

@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from cli.erasure import Erasure, FoundSubject, erase_subject, subjects_by_case, subjects_by_phone
-from cli.operator import stack_settings
+from cli.operator import reaching, stack_settings
 from services.booking.adapters.personal import InvalidPersonalData
 from services.common.logging import configure_logging, get_logger
 
@@ -39,7 +39,8 @@ def erase(
             f"Erase {subject}? Their names, numbers, addresses and notes become unreadable for ever",
             abort=True,
         )
-    done = asyncio.run(erase_subject(cfg, subject, by or f"admin:{getpass.getuser()}"))
+    with reaching("PostgreSQL"):
+        done = asyncio.run(erase_subject(cfg, subject, by or f"admin:{getpass.getuser()}"))
     print_erasure(done)
     if not done.known:
         raise typer.Exit(1)
@@ -84,9 +85,10 @@ def subject(
         raise typer.BadParameter("give one of --case-reference or --phone")
     cfg = stack_settings()
     try:
-        found = asyncio.run(
-            subjects_by_case(cfg, case_reference) if case_reference else subjects_by_phone(cfg, phone)
-        )
+        with reaching("PostgreSQL"):
+            found = asyncio.run(
+                subjects_by_case(cfg, case_reference) if case_reference else subjects_by_phone(cfg, phone)
+            )
     except InvalidPersonalData as exc:
         raise typer.BadParameter(exc.reason, param_hint="--phone") from exc
     print_found(found)

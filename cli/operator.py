@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator
+
+import asyncpg
+import typer
+from aiokafka.errors import KafkaError
+from rich.console import Console
 
 from cli import stack
 from services.common.config import Settings, settings
 
 # The databases whose events hold a hash chain: every service keeps its own event store.
 EVENT_DATABASES: tuple[str, ...] = ("booking", "roster", "notifications", "projections")
+console = Console(stderr=True)
 
 
 def stack_settings() -> Settings:
@@ -23,3 +31,16 @@ def stack_settings() -> Settings:
             os.environ.update(stack.stack_environment(settings().kafka_bootstrap, stack.pg_url(port)))
             settings.cache_clear()
     return settings()
+
+
+@contextlib.contextmanager
+def reaching(what: str = "the stack") -> Iterator[None]:
+    """Say plainly that a server cannot be reached (exit 2), rather than with a traceback."""
+    try:
+        yield
+    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, KafkaError) as exc:
+        console.print(
+            f"{what} cannot be reached or refused: {type(exc).__name__}: {exc}", style="red", markup=False,
+            highlight=False, soft_wrap=True,
+        )  # fmt: skip
+        raise typer.Exit(2) from exc

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 from contextlib import AsyncExitStack
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from services.common.wiring import Consumer, cancel_on_exit, service_app
 from services.notifications.adapters import http
 from services.notifications.adapters.booking_client import HttpBooking, local_token
 from services.notifications.adapters.calendar_links import calendar_links
+from services.notifications.adapters.catch_up import wait_until_caught_up
 from services.notifications.adapters.keys import PgReadOnlyKeys, open_keys
 from services.notifications.app import receipts, replies
 from services.notifications.app.booking_events import WANTS, BookingEvents
@@ -30,6 +32,7 @@ from services.notifications.gateway.outbound import OutboundTexts
 from services.notifications.settings import NotifySettings, notify_settings
 
 SERVICE = "notifications"
+BOOKING_CONSUMER = "notifications-booking"
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 
@@ -97,16 +100,23 @@ async def wire(runtime: Runtime, cleanups: AsyncExitStack) -> Notifications:
         booking=booking(own, cfg.is_production),
     )
     assert runtime.producer is not None
-    sender = Sender(
-        runtime.db, n, kafka.sender(runtime.producer, cfg.topic_prefix), SMS_OUTBOUND, own.poll_seconds
+    caught_up = functools.partial(
+        wait_until_caught_up,
+        runtime.db,
+        BOOKING_CONSUMER,
+        cfg.kafka_bootstrap,
+        cfg.topic(BOOKING_EVENTS),
+        WANTS,
     )
+    send = kafka.sender(runtime.producer, cfg.topic_prefix)
+    sender = Sender(runtime.db, n, send, SMS_OUTBOUND, own.poll_seconds, caught_up)
     task = asyncio.create_task(sender.run(), name="notifications-sender")
     cleanups.push_async_callback(cancel_on_exit, task)
     return n
 
 
 CONSUMERS: tuple[Consumer[Notifications], ...] = (
-    Consumer("notifications-booking", BOOKING_EVENTS, lambda n: BookingEvents(n).apply, wants=WANTS),
+    Consumer(BOOKING_CONSUMER, BOOKING_EVENTS, lambda n: BookingEvents(n).apply, wants=WANTS),
     Consumer(
         "notifications-receipts", SMS_RECEIPTS, lambda n: receipts.Receipts(n).apply, wants=receipts.WANTS
     ),

@@ -127,6 +127,31 @@ async def test_a_moved_appointment_s_old_reminder_never_goes_and_the_new_time_ha
     assert json.loads(sent[-1].value)["personalisation"]["time"] == "7pm"
 
 
+async def test_a_move_made_while_the_service_was_down_voids_the_reminder_that_fell_due_meanwhile(
+    booking_and_projections: tuple[ServiceProcess, ServiceProcess],
+    notifications: ServiceProcess,
+    test_settings: Settings,
+) -> None:
+    booking, _ = booking_and_projections
+    appointment_id = await book(booking, "stevenage", "2027-02-25", "17:00", "07700 900604")
+    assert templates(await texts_for(test_settings, appointment_id)) == ["appointment-booked"]
+    notifications.stop()
+    await make_due(test_settings, appointment_id, "day-before", 0)
+    async with httpx.AsyncClient(base_url=booking.url, headers=auth(Role.CALL_TAKER)) as client:
+        moved = await client.post(
+            f"/appointments/{appointment_id}/reschedule",
+            json={"day": "2027-02-25", "start": "19:00", "initiated_by": "public", "reason": "works late"},
+        )
+    assert moved.status_code == 200, moved.text
+    await notifications.start()
+    sent = await texts_for(test_settings, appointment_id, at_least=2)
+    await asyncio.sleep(3)
+    sent = await texts_for(test_settings, appointment_id, at_least=3)
+    assert templates(sent) == ["appointment-booked", "appointment-booked"]
+    assert json.loads(sent[1].value)["personalisation"]["time"] == "7pm"
+    assert await reminders_of(test_settings, appointment_id) == [("day-before", 1), ("soon", 1)]
+
+
 async def test_an_officer_withdrawn_with_no_free_colleague_gives_the_caller_the_new_time(
     booking_and_projections: tuple[ServiceProcess, ServiceProcess],
     notifications: ServiceProcess,

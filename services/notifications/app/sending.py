@@ -59,8 +59,15 @@ class Sender:
     """Sends due reminders and texts; one per database at a time."""
 
     def __init__(
-        self, pool: asyncpg.Pool, n: Notifications, send: Send, topic: str, poll_seconds: float
+        self,
+        pool: asyncpg.Pool,
+        n: Notifications,
+        send: Send,
+        topic: str,
+        poll_seconds: float,
+        caught_up: Callable[[], Awaitable[object]] | None = None,
     ) -> None:
+        self._caught_up = caught_up
         self._pool = pool
         self._n = n
         self._send = send
@@ -76,6 +83,9 @@ class Sender:
                     break
                 await asyncio.sleep(1.0)  # another process sends; wait our turn
             await lock_conn.add_listener(tables.TEXTS_CHANNEL, self._on_notify)
+            if self._caught_up is not None:
+                # What moved or was cancelled while the service was down is applied before anything goes.
+                await self._caught_up()
             while True:
                 try:
                     await self.pass_once(datetime.now(UTC))

@@ -88,7 +88,11 @@ class Sender:
                 await self._caught_up()
             while True:
                 try:
-                    await self.pass_once(datetime.now(UTC))
+                    upcoming = await self._next_due()
+                    now = datetime.now(UTC)
+                    if upcoming is not None and upcoming <= now:
+                        await self.pass_once(now)
+                        continue  # look again at once: more may have fallen due meanwhile
                 except asyncio.CancelledError:
                     raise
                 except Exception as exc:
@@ -96,14 +100,18 @@ class Sender:
                     log.warning("sending texts failed; trying again", error=type(exc).__name__)
                     await asyncio.sleep(1.0)
                     continue
-                await self._sleep()
+                await self._sleep(upcoming)
 
     def _on_notify(self, *_: object) -> None:
         self._wake.set()
 
-    async def _sleep(self) -> None:
+    async def _next_due(self) -> datetime | None:
+        # One statement: an idle service asks its database this and nothing else, once a poll.
         async with self._pool.acquire() as conn:
-            upcoming = await tables.next_due(conn)
+            return await tables.next_due(conn)
+
+    async def _sleep(self, upcoming: datetime | None) -> None:
+        """Until woken (a text queued), the next text or reminder falls due, or the slow poll."""
         wait = self._poll
         if upcoming is not None:
             wait = max(0.05, min(wait, (upcoming - datetime.now(UTC)).total_seconds()))

@@ -118,7 +118,8 @@ def e164(raw: str) -> str:
     try:
         if _NOT_A_NUMBER.search(raw):
             raise phonenumbers.NumberParseException(phonenumbers.NumberParseException.NOT_A_NUMBER, "letters")
-        number = phonenumbers.parse(raw if raw.startswith(("+", "0")) else f"+{raw}", "GB")
+        bare = re.sub(r"[\s()-]", "", raw)
+        number = phonenumbers.parse(bare if bare.startswith(("+", "0")) else f"+{bare}", "GB")
         if not phonenumbers.is_possible_number(number):
             raise phonenumbers.NumberParseException(phonenumbers.NumberParseException.NOT_A_NUMBER, "length")
     except phonenumbers.NumberParseException:

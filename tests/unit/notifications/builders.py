@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from schemas.booking import Briefing, CallerDetails, DiaryCarVisitBooked, SlotBooked
@@ -53,7 +53,7 @@ def slot_booked(
         room_id=f"{station}-room-1",
         officer_id="officer-1",
         starts_at=starts_at,
-        ends_at=starts_at.replace(hour=starts_at.hour + 1),
+        ends_at=starts_at + timedelta(hours=1),
         caller=caller(),
         briefing=briefing(**briefed),
         booked_at=booked_at,

@@ -83,9 +83,9 @@ async def book(
 
 async def texts_for(settings: Settings, appointment_id: str, at_least: int = 1) -> list[Any]:
     """The records on sms-outbound for one appointment."""
-    for _ in range(6):
+    for _ in range(15):
         records = await read_topic(
-            settings.kafka_bootstrap, settings.topic(SMS_OUTBOUND), at_least=10_000, wait_seconds=5
+            settings.kafka_bootstrap, settings.topic(SMS_OUTBOUND), at_least=10_000, wait_seconds=2
         )
         mine = [r for r in records if json.loads(r.value).get("appointment_id") == appointment_id]
         mine.sort(key=lambda r: json.loads(r.value)["queued_at"])  # texts of one appointment span partitions

@@ -405,3 +405,42 @@ async def test_no_event_header_key_dead_letter_or_log_line_carries_a_number_or_a
         logged = await asyncio.to_thread(Path(process.log_path).read_text)
         assert clear_numbers(logged) == [], process.name
         assert not any(detail in logged for detail in CASE_DETAILS), process.name
+
+
+async def test_a_slot_offered_from_the_waitlist_is_taken_by_replying_yes(
+    booking_and_projections: tuple[ServiceProcess, ServiceProcess],
+    gateway_and_notifications: tuple[ServiceProcess, ServiceProcess],
+    test_settings: Settings,
+) -> None:
+    booking, _ = booking_and_projections
+    simulator, _ = gateway_and_notifications
+    day, station = "2027-07-22", "bishops-stortford"  # a Thursday no other test books there
+    async with httpx.AsyncClient(base_url=booking.url, headers=auth(Role.CALL_TAKER)) as client:
+        booked = []
+        for start in ("17:00", "18:00", "19:00"):
+            answer = await client.post(
+                f"/stations/{station}/appointments", json=booking_form(day, start, phone="07700 900801")
+            )
+            assert answer.status_code == 201, answer.text
+            booked.append(answer.json()["appointment_id"])
+        form = booking_form(day, "17:00", phone="07700 900802")
+        del form["day"], form["start"]
+        joined = await client.post(
+            "/waitlist",
+            json={**form, "place": "station", "place_id": station, "from_day": day, "to_day": day},
+        )
+        assert joined.status_code == 201, joined.text
+        waiting = joined.json()["appointment_id"]
+        cancelled = await client.post(
+            f"/appointments/{booked[0]}/cancel", json={"initiated_by": "public", "reason": "no-longer-needed"}
+        )
+        assert cancelled.status_code == 200, cancelled.text
+    offered = await texts_for(test_settings, waiting)
+    assert [json.loads(r.value)["template"] for r in offered] == ["appointment-offered"]
+    assert json.loads(offered[0].value)["personalisation"]["place"] == "Bishop's Stortford Police Station"
+    await reply(simulator, "07700900802", "Yes!")
+    taken = await texts_for(test_settings, waiting, at_least=2)
+    assert [json.loads(r.value)["template"] for r in taken] == ["appointment-offered", "appointment-booked"]
+    async with httpx.AsyncClient(base_url=booking.url, headers=auth(Role.CALL_TAKER)) as client:
+        entry = (await client.get(f"/waitlist/{waiting}")).json()
+    assert entry["status"] == "booked", entry

@@ -24,6 +24,10 @@ class Booking(Protocol):
         """Cancel as the public; False when booking will not (already cancelled, begun, unknown)."""
         ...
 
+    async def accept_offer_by_text(self, appointment_id: str, correlation_id: str) -> bool:
+        """Take the slot offered from the waitlist; False when the offer is gone (lapsed, taken)."""
+        ...
+
 
 def local_token() -> str:
     """A call taker's token for the notifications service, signed with the local key (never in production)."""
@@ -40,15 +44,20 @@ class HttpBooking:
 
     async def cancel_by_text(self, appointment_id: str, correlation_id: str) -> bool:
         """POST /appointments/{id}/cancel, initiated by the public."""
-        headers = {"Authorization": f"Bearer {self._token()}", "x-correlation-id": correlation_id}
         body = {"initiated_by": "public", "reason": CANCEL_REASON}
+        return await self._post(f"/appointments/{appointment_id}/cancel", body, correlation_id)
+
+    async def accept_offer_by_text(self, appointment_id: str, correlation_id: str) -> bool:
+        """POST /offers/{id}/accept."""
+        return await self._post(f"/offers/{appointment_id}/accept", None, correlation_id)
+
+    async def _post(self, path: str, body: object, correlation_id: str) -> bool:
+        headers = {"Authorization": f"Bearer {self._token()}", "x-correlation-id": correlation_id}
         try:
             async with httpx.AsyncClient(timeout=self._timeout) as client:
-                answer = await client.post(
-                    f"{self._base}/appointments/{appointment_id}/cancel", json=body, headers=headers
-                )
+                answer = await client.post(f"{self._base}{path}", json=body, headers=headers)
         except httpx.HTTPError as exc:
             raise Transient(f"booking did not answer: {type(exc).__name__}") from None
         if answer.status_code >= 500 or answer.status_code in (401, 403, 429):
             raise Transient(f"booking answered {answer.status_code}")
-        return answer.status_code == 200
+        return answer.status_code in (200, 201)

@@ -298,3 +298,14 @@ async def any_for_number(conn: asyncpg.Connection, number_hash: str) -> Appointm
         number_hash,
     )
     return None if row is None else _APPOINTMENT.validate_json(row["state"])
+
+
+async def offered_for_number(conn: asyncpg.Connection, number_hash: str, now: datetime) -> list[Appointment]:
+    """The slots held for this number from the waitlist, still ahead, soonest first."""
+    rows = await conn.fetch(
+        "select state from appointments where number_hash = $1 and status = 'offered' and starts_at > $2"
+        " order by starts_at",
+        number_hash,
+        now,
+    )
+    return [_APPOINTMENT.validate_json(r["state"]) for r in rows]

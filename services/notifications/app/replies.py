@@ -50,8 +50,12 @@ class Replies:
         """Read one text from the public and act on it, in the consumer's transaction."""
         replied = SmsReplied.model_validate(env.data)
         now = datetime.now(UTC)
-        upcoming = await tables.upcoming_for_number(conn, replied.source_hash, now)
         reading = replies.read(replied.message)
+        upcoming = await tables.upcoming_for_number(conn, replied.source_hash, now)
+        if reading.intent == "confirm":
+            # YES also takes a slot offered from the waitlist.
+            offered = await tables.offered_for_number(conn, replied.source_hash, now)
+            upcoming = sorted([*upcoming, *offered], key=lambda a: a.starts_at or now)
         attended = None
         if reading.intent == "satisfaction":
             attended = await tables.latest_attended_for_number(conn, replied.source_hash)
@@ -119,6 +123,11 @@ class Replies:
             await tables.stop_number(conn, replied.source_hash, now)
             anyone = about or (upcoming[0] if upcoming else None)
             texts = [replies.answer(t.STOPPED, anyone, now, rules)] if anyone else []
+        elif about is not None and intent == "confirm" and about.status == "offered":
+            # Booking books it; its SlotBooked comes back here and gives the booked text.
+            taken = await self._booking.accept_offer_by_text(about.appointment_id, meta.correlation_id)
+            log.info("offer answered by text", appointment_id=about.appointment_id, taken=taken)
+            texts = [] if taken else [replies.answer(t.OFFER_GONE, about, now, rules)]
         elif about is not None and intent == "confirm":
             texts = [replies.answer(t.CONFIRMED, about, now, rules)]
         elif about is not None and intent == "cancel":

@@ -118,8 +118,8 @@ APPOINTMENT_CANCELLED = _t(
 )
 APPOINTMENT_OFFERED = _t(
     "appointment-offered",
-    f"{FORCE}: an appointment is free at ((place)) at ((time)) on ((day)). To take it, call 101 by"
-    " ((until_time)) on ((until_day)). After that it may go to someone else.",
+    f"{FORCE}: an appointment is free at ((place)) at ((time)) on ((day)). To take it, reply YES or call"
+    " 101 by ((until_time)) on ((until_day)). After that it may go to someone else. Your code is ((code)).",
 )
 REMINDER_DAY_BEFORE = _t(
     "reminder-day-before",
@@ -157,6 +157,10 @@ CALL_BACK_PROMISED = _t(
     "call-back-promised",
     f"{FORCE}: thank you. We will call you to find another time for your appointment.",
 )
+OFFER_GONE = _t(
+    "offer-gone",
+    f"{FORCE}: sorry, that appointment is no longer free. If you still need to see an officer, call 101.",
+)
 STOPPED = _t(
     "stopped",
     f"{FORCE}: you will get no more texts from us. If you need us, call 101.",
@@ -172,7 +176,7 @@ TEMPLATES: Mapping[str, Template] = {
         APPOINTMENT_BOOKED, VISIT_BOOKED, APPOINTMENT_MOVED, VISIT_MOVED, OFFICER_CHANGED,
         APPOINTMENT_CANCELLED_BY_POLICE, APPOINTMENT_CANCELLED, APPOINTMENT_OFFERED,
         REMINDER_DAY_BEFORE, REMINDER_SOON, VISIT_REMINDER_DAY_BEFORE, VISIT_REMINDER_SOON,
-        THANK_YOU, WHICH_APPOINTMENT, CONFIRMED, CALL_BACK_PROMISED, STOPPED, OFFICER_DAY,
+        THANK_YOU, WHICH_APPOINTMENT, CONFIRMED, CALL_BACK_PROMISED, OFFER_GONE, STOPPED, OFFICER_DAY,
     )
 }  # fmt: skip
 

@@ -84,6 +84,8 @@ class Appointment:
     officer_named: bool = False
     # How many times its time has moved: a reminder belongs to one of them.
     moves: int = 0
+    # The officer who attends it (None: not known yet, or a diary car's without one).
+    officer_id: str | None = None
 
     @property
     def code(self) -> str:
@@ -113,6 +115,7 @@ def _booked(event: SlotBooked | DiaryCarVisitBooked) -> Appointment:
         starts,
         ends,
         "booked",
+        officer_id=event.officer_id,
     )
 
 
@@ -131,7 +134,13 @@ def evolve(state: Appointment | None, event: BookingFact) -> Appointment | None:
             if state is None:
                 return None
             slot = event.slot
-            return replace(state, status="offered", starts_at=slot.starts_at, ends_at=slot.ends_at)
+            return replace(
+                state,
+                status="offered",
+                starts_at=slot.starts_at,
+                ends_at=slot.ends_at,
+                officer_id=event.officer_id,
+            )
         case OfferLapsed():
             return None if state is None else replace(state, status="waiting", starts_at=None, ends_at=None)
         case WaitlistLeft():
@@ -141,9 +150,15 @@ def evolve(state: Appointment | None, event: BookingFact) -> Appointment | None:
         case AppointmentRescheduled():
             if state is None:
                 return None
-            return replace(state, starts_at=event.starts_at, ends_at=event.ends_at, moves=state.moves + 1)
+            return replace(
+                state,
+                starts_at=event.starts_at,
+                ends_at=event.ends_at,
+                moves=state.moves + 1,
+                officer_id=event.officer_id,
+            )
         case AppointmentReassigned():
-            return state
+            return None if state is None else replace(state, officer_id=event.to_officer_id)
         case AppointmentCancelled():
             return None if state is None else replace(state, status="cancelled")
         case AppointmentAttended():

@@ -37,6 +37,8 @@ LIMITS: Mapping[str, int] = {
     "until_time": TIME_MAX,
     "until_day": DAY_MAX,
     "choices": 4 * (CODE_MAX + TIME_MAX + DAY_MAX + 10),
+    "count": 3,
+    "change": 40,
 }
 
 REPLY_HOW = "Reply YES to confirm, MOVE to ask for another time or CANCEL to cancel."
@@ -167,7 +169,13 @@ STOPPED = _t(
 )
 OFFICER_DAY = _t(
     "officer-day",
-    f"{FORCE}: your appointment duty on ((day)) has changed. Please check your diary.",
+    f"{FORCE}: your appointment duty on ((day)) is at ((place)), ((window)). Appointments booked so far:"
+    " ((count)). Please read each briefing in your diary before you go.",
+)
+OFFICER_CHANGE = _t(
+    "officer-change",
+    f"{FORCE}: a change to your appointment duty on ((day)): ((change)) at ((time)). Please check your"
+    " diary.",
 )
 
 TEMPLATES: Mapping[str, Template] = {
@@ -177,6 +185,7 @@ TEMPLATES: Mapping[str, Template] = {
         APPOINTMENT_CANCELLED_BY_POLICE, APPOINTMENT_CANCELLED, APPOINTMENT_OFFERED,
         REMINDER_DAY_BEFORE, REMINDER_SOON, VISIT_REMINDER_DAY_BEFORE, VISIT_REMINDER_SOON,
         THANK_YOU, WHICH_APPOINTMENT, CONFIRMED, CALL_BACK_PROMISED, OFFER_GONE, STOPPED, OFFICER_DAY,
+        OFFICER_CHANGE,
     )
 }  # fmt: skip
 

@@ -83,6 +83,8 @@ ROLE_MATRIX: Final[Mapping[str, RoleTable]] = {
         "POST /gateway/receipts": roles(GATEWAY),
         "POST /gateway/inbound": roles(GATEWAY),
         "GET /appointments/{appointment_id}/messages": BOOKERS,
+        # The work mobile an officer on appointment duty is texted their day on (the roster keeps none).
+        "PUT /officers/{officer_id}/mobile": ROSTER_KEEPERS,
         # The link in a text: the key in its query opens it, for a phone with no token.
         "GET /calendar/{appointment_id}.ics": OPEN,
     },

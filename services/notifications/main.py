@@ -10,7 +10,7 @@ from pathlib import Path
 import asyncpg
 from fastapi import FastAPI
 
-from schemas.topics import BOOKING_EVENTS, SMS_INBOUND, SMS_OUTBOUND, SMS_RECEIPTS
+from schemas.topics import BOOKING_EVENTS, ROSTER_EVENTS, SMS_INBOUND, SMS_OUTBOUND, SMS_RECEIPTS
 from services.common import kafka
 from services.common.pg_store import PgEventStore
 from services.common.reference import load_county
@@ -21,7 +21,7 @@ from services.notifications.adapters.booking_client import HttpBooking, local_to
 from services.notifications.adapters.calendar_links import calendar_links
 from services.notifications.adapters.catch_up import wait_until_caught_up
 from services.notifications.adapters.keys import PgReadOnlyKeys, open_keys
-from services.notifications.app import receipts, replies
+from services.notifications.app import receipts, replies, roster_events
 from services.notifications.app.booking_events import WANTS, BookingEvents
 from services.notifications.app.ports import Notifications
 from services.notifications.app.sending import Sender
@@ -87,6 +87,7 @@ async def wire(runtime: Runtime, cleanups: AsyncExitStack) -> Notifications:
     rules = Rules(
         quiet=own.quiet,
         stations={s.id: s.name for s in county.stations},
+        districts={d.id: d.name for d in county.districts},
         calendar_link=calendar_links(own.public_url, cfg.token_secret),
     )
     n = Notifications(
@@ -117,6 +118,12 @@ async def wire(runtime: Runtime, cleanups: AsyncExitStack) -> Notifications:
 
 CONSUMERS: tuple[Consumer[Notifications], ...] = (
     Consumer(BOOKING_CONSUMER, BOOKING_EVENTS, lambda n: BookingEvents(n).apply, wants=WANTS),
+    Consumer(
+        "notifications-roster",
+        ROSTER_EVENTS,
+        lambda n: roster_events.RosterEvents(n).apply,
+        wants=roster_events.WANTS,
+    ),
     Consumer(
         "notifications-receipts", SMS_RECEIPTS, lambda n: receipts.Receipts(n).apply, wants=receipts.WANTS
     ),

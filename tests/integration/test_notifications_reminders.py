@@ -6,16 +6,19 @@ import asyncio
 import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from typing import Any
 
 import asyncpg
 import httpx
 import pytest
 
+from schemas.topics import SMS_OUTBOUND
 from services.common.auth import Role
 from services.common.config import Settings
 from tests.integration.test_first_flow import booking_form
 from tests.integration.test_notifications import ANY_HOUR, texts_for
 from tests.support import roster
+from tests.support.kafka_reader import read_topic
 from tests.support.services import ServiceProcess, auth, service, wait_for_capacity
 
 pytestmark = pytest.mark.integration
@@ -179,3 +182,68 @@ async def test_an_officer_withdrawn_with_no_free_colleague_gives_the_caller_the_
     assert moved["place"] == "Cheshunt Police Station"
     assert moved["reason"] == "the officer due to see you is no longer available"
     assert "sickness" not in json.dumps(moved)
+
+
+async def officer_texts_to(settings: Settings, mobile: str, at_least: int) -> list[dict[str, Any]]:
+    """The texts on sms-outbound to one officer's mobile, oldest first."""
+    found: list[dict[str, Any]] = []
+    for _ in range(15):
+        records = await read_topic(
+            settings.kafka_bootstrap, settings.topic(SMS_OUTBOUND), at_least=10_000, wait_seconds=2
+        )
+        found = sorted(
+            (json.loads(r.value) for r in records if json.loads(r.value)["phone_number"] == mobile),
+            key=lambda v: str(v["queued_at"]),
+        )
+        if len(found) >= at_least:
+            break
+    return found
+
+
+async def test_an_officer_on_appointment_duty_is_texted_each_change_and_their_day(
+    booking_and_projections: tuple[ServiceProcess, ServiceProcess],
+    notifications: ServiceProcess,
+    test_settings: Settings,
+) -> None:
+    booking, _ = booking_and_projections
+    async with httpx.AsyncClient(base_url=notifications.url, headers=auth(Role.SUPERVISOR)) as client:
+        refused = await client.put("/officers/officer-ch-o1/mobile", json={"mobile": "01707 806100"})
+        assert refused.status_code == 422 and "806100" not in refused.text  # a landline: no texts
+        assert (
+            await client.put("/officers/officer-ch-o1/mobile", json={"mobile": "07700 900901"})
+        ).status_code == 204
+    duty = roster.duty(
+        "officer-ch-o1", station="cheshunt", district="broxbourne",
+        starts_at=datetime(2027, 3, 16, 16, tzinfo=UTC), ends_at=datetime(2027, 3, 16, 21, tzinfo=UTC),
+    )  # fmt: skip
+    await roster.publish(test_settings, [duty])
+    await wait_for_capacity(booking, "cheshunt", "2027-03-16")
+    appointment_id = await book(booking, "cheshunt", "2027-03-16", "17:00", "07700 900605")
+    (change,) = await officer_texts_to(test_settings, "+447700900901", 1)
+    assert change["template"] == "officer-change" and change["appointment_id"] == appointment_id
+    assert change["personalisation"] == {
+        "day": "Tuesday 16 March 2027", "change": "a new appointment", "time": "5pm",
+    }  # fmt: skip
+    conn = await asyncpg.connect(test_settings.database_url("notifications"))
+    try:
+        await conn.execute(
+            "update officer_days set due_at = now() - interval '1 minute' where duty_id = $1", duty.duty_id
+        )
+        await conn.execute("select pg_notify('texts_due', '')")
+    finally:
+        await conn.close()
+    day = (await officer_texts_to(test_settings, "+447700900901", 2))[-1]
+    assert day["template"] == "officer-day"
+    assert day["personalisation"] == {
+        "day": "Tuesday 16 March 2027", "place": "Cheshunt Police Station", "window": "4pm to 9pm",
+        "count": "1",
+    }  # fmt: skip
+    async with httpx.AsyncClient(base_url=booking.url, headers=auth(Role.CALL_TAKER)) as client:
+        cancelled = await client.post(
+            f"/appointments/{appointment_id}/cancel",
+            json={"initiated_by": "public", "reason": "no-longer-needed"},
+        )
+    assert cancelled.status_code == 200, cancelled.text
+    last = (await officer_texts_to(test_settings, "+447700900901", 3))[-1]
+    assert last["personalisation"]["change"] == "an appointment cancelled"
+    assert "Citizen" not in json.dumps(last) and "Bike" not in json.dumps(last)

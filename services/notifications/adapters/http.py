@@ -194,3 +194,36 @@ async def calendar_file(
     return Response(
         body, media_type="text/calendar", headers={"content-disposition": "inline; filename=appointment.ics"}
     )
+
+
+class OfficerMobile(BaseModel):
+    """An officer's work mobile, which their duty texts go to."""
+
+    mobile: str = Field(min_length=3, max_length=40)
+
+
+@router.put("/officers/{officer_id}/mobile", status_code=204, tags=["texts"])
+async def officer_mobile(officer_id: str, body: OfficerMobile, request: Request, _: Authorized) -> Response:
+    """Set the work mobile an officer on appointment duty is texted their day and its changes on."""
+    runtime, _n = _runtime(request)
+    number = work_mobile(body.mobile, production=runtime.settings.is_production)
+    async with runtime.db.acquire() as conn:
+        await tables.set_officer_mobile(conn, officer_id[:100], number, datetime.now(UTC))
+    return Response(status_code=204)
+
+
+def work_mobile(raw: str, *, production: bool) -> str:
+    """A UK mobile in E.164 (Ofcom's drama range too, outside production), or a 422 naming the field."""
+    try:
+        number = phonenumbers.parse(re.sub(r"[\s()-]", "", raw), "GB")
+    except phonenumbers.NumberParseException:
+        number = None
+    e164 = (
+        "" if number is None else str(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
+    )
+    drama = re.fullmatch(r"\+447700900\d{3}", e164) is not None and not production
+    mobile = number is not None and phonenumbers.number_type(number) == phonenumbers.PhoneNumberType.MOBILE
+    if not (drama or (mobile and e164.startswith("+447"))):
+        raise HTTPException(422, {"detail": "the request is not valid", "errors": [
+            {"field": "mobile", "reason": "not a UK mobile number"}]})  # fmt: skip
+    return e164

@@ -17,6 +17,7 @@ from pydantic import TypeAdapter
 
 from schemas.personal import Sealed
 from services.notifications.domain.appointment import Appointment
+from services.notifications.domain.officers import Duty
 from services.notifications.domain.reminders import Reminder
 
 TEXTS_CHANNEL = "texts_due"
@@ -90,7 +91,8 @@ class DueText:
 
     message_id: uuid.UUID
     appointment_id: str | None
-    phone: Sealed
+    # The caller's number, sealed; None for a text to an officer (``officer_id``).
+    phone: Sealed | None
     template: str
     template_id: str
     personalisation: dict[str, str]
@@ -99,19 +101,20 @@ class DueText:
     correlation_id: str
     queued_at: datetime
     attempt: int
+    officer_id: str | None = None
 
 
 async def add_text(conn: asyncpg.Connection, text: DueText) -> bool:
     """Put a text in the queue (once: a message id seen before is left as it is); wakes the sender."""
     added = await conn.fetchval(
         "insert into texts_due (message_id, appointment_id, subject_id, phone, template, template_id,"
-        " personalisation, reference, send_at, correlation_id, queued_at)"
-        " values ($1, $2, $3, $4::jsonb, $5, $6, $7::jsonb, $8, $9, $10, $11)"
+        " personalisation, reference, send_at, correlation_id, queued_at, officer_id)"
+        " values ($1, $2, $3, $4::jsonb, $5, $6, $7::jsonb, $8, $9, $10, $11, $12)"
         " on conflict (message_id) do nothing returning true",
         text.message_id,
         text.appointment_id,
-        text.phone.subject_id,
-        text.phone.model_dump_json(),
+        text.phone.subject_id if text.phone else None,
+        text.phone.model_dump_json() if text.phone else None,
         text.template,
         text.template_id,
         json.dumps(text.personalisation),
@@ -119,6 +122,7 @@ async def add_text(conn: asyncpg.Connection, text: DueText) -> bool:
         text.send_at,
         text.correlation_id,
         text.queued_at,
+        text.officer_id,
     )
     await conn.execute(f"select pg_notify('{TEXTS_CHANNEL}', '')")
     return bool(added)
@@ -180,7 +184,7 @@ def _due(row: asyncpg.Record) -> DueText:
     return DueText(
         row["message_id"],
         row["appointment_id"],
-        Sealed.model_validate_json(row["phone"]),
+        None if row["phone"] is None else Sealed.model_validate_json(row["phone"]),
         row["template"],
         row["template_id"],
         json.loads(row["personalisation"]),
@@ -189,6 +193,7 @@ def _due(row: asyncpg.Record) -> DueText:
         row["correlation_id"],
         row["queued_at"],
         row["attempt"],
+        row["officer_id"],
     )
 
 
@@ -207,7 +212,7 @@ async def next_due(conn: asyncpg.Connection) -> datetime | None:
     """When the next waiting text (or reminder) falls due."""
     found: datetime | None = await conn.fetchval(
         "select least((select min(send_at) from texts_due where sent_at is null),"
-        " (select min(due_at) from reminders))"
+        " (select min(due_at) from reminders), (select min(due_at) from officer_days where sent_at is null))"
     )
     return found
 
@@ -309,3 +314,76 @@ async def offered_for_number(conn: asyncpg.Connection, number_hash: str, now: da
         now,
     )
     return [_APPOINTMENT.validate_json(r["state"]) for r in rows]
+
+
+async def set_officer_mobile(conn: asyncpg.Connection, officer_id: str, mobile: str, at: datetime) -> None:
+    """The officer's work mobile, which their duty texts go to."""
+    await conn.execute(
+        "insert into officer_mobiles (officer_id, mobile, set_at) values ($1, $2, $3)"
+        " on conflict (officer_id) do update set mobile = excluded.mobile, set_at = excluded.set_at",
+        officer_id,
+        mobile,
+        at,
+    )
+
+
+async def officer_mobiles(conn: asyncpg.Connection, officer_ids: Sequence[str]) -> dict[str, str]:
+    """The work mobiles of these officers (those who have one)."""
+    rows = await conn.fetch(
+        "select officer_id, mobile from officer_mobiles where officer_id = any($1::text[])", list(officer_ids)
+    )
+    return {r["officer_id"]: r["mobile"] for r in rows}
+
+
+async def plan_officer_day(conn: asyncpg.Connection, duty: Duty, due_at: datetime) -> None:
+    """Keep a duty whose morning text is to go (a duty seen again changes nothing)."""
+    await conn.execute(
+        "insert into officer_days (duty_id, officer_id, place, starts_at, ends_at, due_at)"
+        " values ($1, $2, $3, $4, $5, $6) on conflict (duty_id) do nothing",
+        duty.duty_id,
+        duty.officer_id,
+        duty.place,
+        duty.starts_at,
+        duty.ends_at,
+        due_at,
+    )
+    await conn.execute(f"select pg_notify('{TEXTS_CHANNEL}', '')")
+
+
+async def end_officer_day(conn: asyncpg.Connection, duty_id: str, ends_at: datetime) -> None:
+    """A duty ended (early): its text says the shorter span, or goes not at all when nothing is left."""
+    await conn.execute(
+        "delete from officer_days where duty_id = $1 and sent_at is null and starts_at >= $2",
+        duty_id,
+        ends_at,
+    )
+    await conn.execute(
+        "update officer_days set ends_at = least(ends_at, $2) where duty_id = $1 and sent_at is null",
+        duty_id,
+        ends_at,
+    )
+
+
+async def take_due_officer_days(conn: asyncpg.Connection, now: datetime) -> list[Duty]:
+    """Duties whose morning text is due, marked as sent in the caller's transaction."""
+    rows = await conn.fetch(
+        "update officer_days set sent_at = $1 where duty_id in (select duty_id from officer_days"
+        " where sent_at is null and due_at <= $1 order by due_at limit 200 for update skip locked)"
+        " returning *",
+        now,
+    )
+    return [Duty(r["duty_id"], r["officer_id"], r["place"], r["starts_at"], r["ends_at"]) for r in rows]
+
+
+async def booked_for_officer(
+    conn: asyncpg.Connection, officer_id: str, starts_at: datetime, ends_at: datetime
+) -> int:
+    """How many appointments are booked with the officer within a span."""
+    found: int = await conn.fetchval(
+        "select count(*) from appointments where status = 'booked' and state->>'officer_id' = $1"
+        " and starts_at >= $2 and starts_at < $3",
+        officer_id,
+        starts_at,
+        ends_at,
+    )
+    return found

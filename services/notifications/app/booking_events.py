@@ -20,10 +20,11 @@ from services.common.unit_of_work import Metadata, Unit, load_one, run_unit
 from services.notifications.adapters import tables
 from services.notifications.adapters.keys import number_hash
 from services.notifications.app.ports import Notifications
-from services.notifications.app.texts import MESSAGES, queue_texts
+from services.notifications.app.texts import MESSAGES, queue_officer_texts, queue_texts
 from services.notifications.domain import message
 from services.notifications.domain.appointment import BOOKING_FACTS, Appointment, BookingFact, evolve
 from services.notifications.domain.decider import decide
+from services.notifications.domain.officers import officer_texts
 from services.notifications.domain.reminders import schedule
 
 log = get_logger(__name__)
@@ -76,6 +77,11 @@ class BookingEvents:
             why: Withdrawal = "appointment-cancelled" if after.status == "cancelled" else "appointment-moved"
             await withdraw_pending(self._n, conn, after.appointment_id, why, metadata(env, now))
         texts = decide(before, event, self._n.rules)
+        for_officers = officer_texts(before, event, self._n.rules)
+        if for_officers:
+            await queue_officer_texts(
+                self._n.store, conn, for_officers, str(env.event_id), metadata(env, now)
+            )
         if texts and after.phone is not None:
             queued = await queue_texts(
                 self._n.store, conn, texts, after.phone, str(env.event_id), metadata(env, now)

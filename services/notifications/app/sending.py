@@ -27,8 +27,9 @@ from services.common.unit_of_work import Metadata
 from services.notifications.adapters import tables
 from services.notifications.adapters.keys import number_hash
 from services.notifications.app.ports import Notifications
-from services.notifications.app.texts import queue_texts
+from services.notifications.app.texts import queue_officer_texts, queue_texts
 from services.notifications.domain.message import stream_of
+from services.notifications.domain.officers import day_text
 from services.notifications.domain.reminders import Reminder, reminder_text, still_due
 from services.notifications.domain.templates import STOPPED
 
@@ -121,13 +122,34 @@ class Sender:
 
     async def pass_once(self, now: datetime) -> tuple[int, int]:
         """Turn due reminders into texts, then send due texts; returns how many of each."""
-        reminded = await self.remind(now)
+        reminded = await self.remind(now) + await self.officer_days(now)
         sent = 0
         while True:
             batch = await self.send_due(now)
             sent += batch
             if batch == 0:
                 return reminded, sent
+
+    async def _number(self, text: tables.DueText, mobiles: dict[str, str]) -> str | None:
+        """Where a text goes: an officer's work mobile, or the caller's number opened from its sealed copy."""
+        if text.officer_id is not None:
+            return mobiles.get(text.officer_id)
+        return None if text.phone is None else await self._n.keys.open(text.phone)
+
+    async def officer_days(self, now: datetime) -> int:
+        """Queue the morning text of every officer's duty that is due: where, when, how many booked."""
+        async with self._pool.acquire() as conn, conn.transaction():
+            queued = 0
+            for duty in await tables.take_due_officer_days(conn, now):
+                if duty.ends_at <= now:
+                    continue
+                booked = await tables.booked_for_officer(conn, duty.officer_id, duty.starts_at, duty.ends_at)
+                meta = Metadata(correlation_id=f"officer-day:{duty.duty_id}", actor="notifications", now=now)
+                text = day_text(duty, booked, now)
+                queued += len(
+                    await queue_officer_texts(self._n.store, conn, [text], meta.correlation_id, meta)
+                )
+        return queued
 
     async def remind(self, now: datetime) -> int:
         """Queue the text of every reminder due by ``now`` whose appointment still stands."""
@@ -163,13 +185,14 @@ class Sender:
                 return 0
             outcomes: list[tuple[uuid.UUID, str]] = []
             acks = []
-            numbers = {text.message_id: await self._n.keys.open(text.phone) for text in due}
+            mobiles = await tables.officer_mobiles(conn, [t.officer_id for t in due if t.officer_id])
+            numbers = {text.message_id: await self._number(text, mobiles) for text in due}
             hashes = {m: number_hash(n, self._n.number_secret) for m, n in numbers.items() if n is not None}
             stopped = await tables.stopped(conn, list(hashes.values()))
             for text in due:
                 number = numbers[text.message_id]
                 if number is None:
-                    outcomes.append((text.message_id, "erased"))
+                    outcomes.append((text.message_id, "erased" if text.officer_id is None else "no-number"))
                     continue
                 if hashes[text.message_id] in stopped and text.template != STOPPED.name:
                     outcomes.append((text.message_id, "stopped"))

@@ -42,6 +42,8 @@ class Rules:
     quiet: QuietHours = field(default_factory=QuietHours)
     # station id -> its name ("Stevenage"); the text says "Stevenage Police Station".
     stations: Mapping[str, str] = field(default_factory=dict)
+    # district id -> its name ("Welwyn Hatfield"): an officer's diary-car duty says it.
+    districts: Mapping[str, str] = field(default_factory=dict)
     # appointment id -> the link of its .ics file.
     calendar_link: Callable[[str], str] = lambda appointment_id: (
         f"https://example.invalid/{appointment_id}.ics"

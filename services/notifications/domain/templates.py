@@ -90,7 +90,7 @@ APPOINTMENT_BOOKED = _t(
 )
 VISIT_BOOKED = _t(
     "visit-booked",
-    f"{FORCE}: an officer will visit you at home between ((window)) on ((day)). Please have photo ID"
+    f"{FORCE}: an officer will visit you at home some time from ((window)) on ((day)). Please have photo ID"
     f" ready if you have it. {REPLY_HOW} Add it to your calendar: ((calendar_link)) Your code is ((code)).",
 )
 APPOINTMENT_MOVED = _t(
@@ -101,7 +101,7 @@ APPOINTMENT_MOVED = _t(
 VISIT_MOVED = _t(
     "visit-moved",
     f"{FORCE}: we are sorry, we have had to move your home visit because ((reason)). An officer will now"
-    f" visit between ((window)) on ((day)). {REPLY_HOW} Your code is ((code)).",
+    f" visit some time from ((window)) on ((day)). {REPLY_HOW} Your code is ((code)).",
 )
 OFFICER_CHANGED = _t(
     "officer-changed",
@@ -134,12 +134,13 @@ REMINDER_SOON = _t(
 )
 VISIT_REMINDER_DAY_BEFORE = _t(
     "visit-reminder-day-before",
-    f"{FORCE}: a reminder that an officer will visit you at home tomorrow between ((window)). {REPLY_HOW}",
+    f"{FORCE}: a reminder that an officer will visit you at home tomorrow some time from ((window))."
+    f" {REPLY_HOW}",
 )
 VISIT_REMINDER_SOON = _t(
     "visit-reminder-soon",
-    f"{FORCE}: a reminder that an officer will visit you at home today between ((window)). Reply CANCEL"
-    " if you cannot be there.",
+    f"{FORCE}: a reminder that an officer will visit you at home today some time from ((window))."
+    " Reply CANCEL if you cannot be there.",
 )
 THANK_YOU = _t(
     "thank-you",

@@ -64,7 +64,7 @@ class TestBooking:
             london(WEDNESDAY, time(10, 0)), london(WEDNESDAY, time(12, 0)), london(TUESDAY, time(10, 0))
         )
         body = only(decide(None, visit, RULES)).body()
-        assert "visit you at home between 10am to midday on Wednesday 2 December 2026" in body
+        assert "visit you at home some time from 10am to midday on Wednesday 2 December 2026" in body
 
     def test_not_safe_to_text_means_no_text_at_all(self) -> None:
         unsafe = slot_booked(london(WEDNESDAY, time(17, 0)), london(TUESDAY, time(10, 0)), safe_to_text=False)

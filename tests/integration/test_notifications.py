@@ -449,3 +449,26 @@ async def test_a_slot_offered_from_the_waitlist_is_taken_by_replying_yes(
     async with httpx.AsyncClient(base_url=booking.url, headers=auth(Role.CALL_TAKER)) as client:
         entry = (await client.get(f"/waitlist/{waiting}")).json()
     assert entry["status"] == "booked", entry
+
+
+async def test_stop_stops_every_later_text_to_the_number_after_one_saying_so(
+    booking_and_projections: tuple[ServiceProcess, ServiceProcess],
+    gateway_and_notifications: tuple[ServiceProcess, ServiceProcess],
+    test_settings: Settings,
+) -> None:
+    booking, _ = booking_and_projections
+    simulator, notifications = gateway_and_notifications
+    first = await book(booking, "2027-02-18", "17:00", phone="07700 900504")
+    await texts_for(test_settings, first)
+    await reply(simulator, "07700900504", "stop.")
+    stopped = await texts_for(test_settings, first, at_least=2)
+    assert [json.loads(r.value)["template"] for r in stopped] == ["appointment-booked", "stopped"]
+    later = await book(booking, "2027-02-18", "18:00", phone="07700 900504")
+    async with httpx.AsyncClient(base_url=notifications.url, headers=auth(Role.CALL_TAKER)) as client:
+        for _ in range(50):
+            texts = (await client.get(f"/appointments/{later}/messages")).json().get("texts", [])
+            if texts and texts[0]["sent_at"]:
+                break
+            await asyncio.sleep(0.2)
+    assert [(t["template"], t["status"]) for t in texts] == [("appointment-booked", "stopped")]
+    assert await texts_for(test_settings, later, at_least=0) == []

@@ -223,7 +223,8 @@ async def mark_sent(
     """Record what became of each text: sent to the gateway, or not (erased, stopped)."""
     if outcomes:
         await conn.execute(
-            "update texts_due t set sent_at = $3, outcome = o.outcome"
+            "update texts_due t set sent_at = $3, outcome = o.outcome,"
+            " status = case when o.outcome = 'sent' then t.status else o.outcome end"
             " from unnest($1::uuid[], $2::text[]) as o(id, outcome) where t.message_id = o.id",
             [m for m, _ in outcomes],
             [o for _, o in outcomes],

@@ -107,6 +107,8 @@ async def test_a_moved_appointment_s_old_reminder_never_goes_and_the_new_time_ha
 ) -> None:
     booking, _ = booking_and_projections
     appointment_id = await book(booking, "stevenage", "2027-02-23", "17:00", "07700 900603")
+    # The booked text has gone before the move (one still waiting would be withdrawn by it).
+    assert templates(await texts_for(test_settings, appointment_id)) == ["appointment-booked"]
     async with httpx.AsyncClient(base_url=booking.url, headers=auth(Role.CALL_TAKER)) as client:
         moved = await client.post(
             f"/appointments/{appointment_id}/reschedule",
@@ -168,6 +170,8 @@ async def test_an_officer_withdrawn_with_no_free_colleague_gives_the_caller_the_
     await roster.publish(test_settings, [duty])
     await wait_for_capacity(booking, "cheshunt", "2027-03-09")
     appointment_id = await book(booking, "cheshunt", "2027-03-09", "17:00", "07700 900602")
+    # The booked text has gone before the withdrawal (one still waiting would be withdrawn by the move).
+    assert templates(await texts_for(test_settings, appointment_id)) == ["appointment-booked"]
     withdrawn = roster.withdrawal(
         "officer-ch-n1",
         datetime(2027, 3, 9, 17, tzinfo=UTC),

@@ -24,4 +24,5 @@ def calendar_links(public_url: str, secret: str) -> Callable[[str], str]:
 
 def opens(appointment_id: str, key: str, secret: str) -> bool:
     """Whether ``key`` is the one of this appointment's calendar file."""
-    return hmac.compare_digest(key, calendar_key(appointment_id, secret))
+    # As bytes: compare_digest refuses strings that are not ASCII, and a link's key may be anything.
+    return hmac.compare_digest(key.encode(errors="replace"), calendar_key(appointment_id, secret).encode())

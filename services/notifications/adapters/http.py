@@ -16,13 +16,13 @@ from typing import Annotated, Any, Literal
 
 import phonenumbers
 from fastapi import APIRouter, HTTPException, Query, Request, Response
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, StrictInt
 
 from schemas.base import DomainEvent
 from schemas.envelope import Envelope
 from schemas.gateway import SmsReceipt, SmsReplied, message_of
 from services.common import kafka
-from services.common.http import Authorized
+from services.common.http import Authorized, Problem, plausible_id, unknown
 from services.common.logging import get_logger
 from services.common.runtime import Runtime
 from services.notifications.adapters import tables
@@ -32,6 +32,20 @@ from services.notifications.app.ports import Notifications
 from services.notifications.domain.calendar import ics
 
 router = APIRouter()
+NO_APPOINTMENT = "no appointment with this id is known to the notifications service"
+NO_CALENDAR = "there is no calendar file for this appointment and key"
+
+
+def errors(**described: str) -> dict[int | str, dict[str, Any]]:
+    """An operation's own error statuses (``_404="why"``), each answered with the Problem body."""
+    return {int(status[1:]): {"model": Problem, "description": text} for status, text in described.items()}
+
+
+def refusal(field: str, reason: str) -> HTTPException:
+    """A 422 naming the field and why (a rule the schema cannot say), never the value sent."""
+    return HTTPException(422, {"detail": reason, "errors": [{"field": field, "reason": reason}]})
+
+
 # A number is digits, perhaps with a plus, spaces, brackets and dashes; never letters.
 _NOT_A_NUMBER = re.compile(r"[^\d\s+()-]")
 log = get_logger(__name__)
@@ -40,6 +54,16 @@ NotifyStatus = Literal[
     "delivered", "permanent-failure", "temporary-failure", "technical-failure", "sending", "sent", "pending"
 ]
 FINAL = frozenset({"delivered", "permanent-failure", "temporary-failure", "technical-failure"})
+
+
+def _written(value: object) -> object:
+    # An instant comes as ISO 8601 text (as the document says), never as a number of seconds.
+    if not isinstance(value, str | datetime):
+        raise ValueError("an instant is written as ISO 8601 text")
+    return value
+
+
+WrittenInstant = Annotated[AwareDatetime, BeforeValidator(_written)]
 
 
 class DeliveryReceipt(BaseModel):
@@ -51,12 +75,12 @@ class DeliveryReceipt(BaseModel):
     reference: str | None = Field(default=None, max_length=1000)
     to: str = Field(max_length=40)
     status: NotifyStatus
-    created_at: AwareDatetime
-    completed_at: AwareDatetime | None = None
-    sent_at: AwareDatetime | None = None
+    created_at: WrittenInstant
+    completed_at: WrittenInstant | None = None
+    sent_at: WrittenInstant | None = None
     notification_type: Literal["sms"] = "sms"
     template_id: str | None = None
-    template_version: int | None = None
+    template_version: StrictInt | None = None
 
 
 class ReceivedText(BaseModel):
@@ -68,7 +92,7 @@ class ReceivedText(BaseModel):
     source_number: str = Field(min_length=3, max_length=40)
     destination_number: str = Field(max_length=40)
     message: str = Field(max_length=918)
-    date_received: AwareDatetime
+    date_received: WrittenInstant
 
 
 def _runtime(request: Request) -> tuple[Runtime, Notifications]:
@@ -123,12 +147,18 @@ def e164(raw: str) -> str:
         if not phonenumbers.is_possible_number(number):
             raise phonenumbers.NumberParseException(phonenumbers.NumberParseException.NOT_A_NUMBER, "length")
     except phonenumbers.NumberParseException:
-        raise HTTPException(422, {"detail": "the request is not valid", "errors": [
-            {"field": "source_number", "reason": "not a phone number"}]}) from None  # fmt: skip
+        raise refusal("source_number", "the sender's number cannot be read as a phone number") from None
     return str(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
 
 
-@router.post("/gateway/inbound", status_code=204, tags=["gateway"])
+@router.post(
+    "/gateway/inbound",
+    status_code=204,
+    tags=["gateway"],
+    responses=errors(
+        _422="A field Notify sent cannot be read (the sender's number, say): `errors` names it."
+    ),
+)
 async def received_text(body: ReceivedText, request: Request, caller: Authorized) -> Response:
     """A text the public sent: onto notifications.sms-inbound under the keyed hash of the sender's number."""
     runtime, n = _runtime(request)
@@ -163,14 +193,21 @@ class AppointmentTexts(BaseModel):
     texts: list[TextLine]
 
 
-@router.get("/appointments/{appointment_id}/messages", response_model=AppointmentTexts, tags=["texts"])
+@router.get(
+    "/appointments/{appointment_id}/messages",
+    response_model=AppointmentTexts,
+    tags=["texts"],
+    responses=errors(_404="No appointment with this id is known to the notifications service."),
+)
 async def appointment_texts(appointment_id: str, request: Request, _: Authorized) -> AppointmentTexts:
     """The texts of an appointment and their state, and the call-back flag."""
+    if not plausible_id(appointment_id):
+        raise unknown("appointment_id", NO_APPOINTMENT)
     runtime, _n = _runtime(request)
     async with runtime.db.acquire() as conn:
         texts, flag = await tables.texts_of(conn, appointment_id)
     if flag is None:
-        raise HTTPException(404, f"no appointment {appointment_id} is known to the notifications service")
+        raise unknown("appointment_id", NO_APPOINTMENT)
     return AppointmentTexts(
         appointment_id=appointment_id,
         call_back=flag,
@@ -178,18 +215,26 @@ async def appointment_texts(appointment_id: str, request: Request, _: Authorized
     )
 
 
-@router.get("/calendar/{appointment_id}.ics", tags=["texts"])
+@router.get(
+    "/calendar/{appointment_id}.ics",
+    tags=["texts"],
+    response_class=Response,
+    responses={
+        200: {"content": {"text/calendar": {"schema": {"type": "string"}}}, "description": "The .ics file."},
+        **errors(_404="No calendar file: the appointment is unknown, or the key is not its own."),
+    },
+)
 async def calendar_file(
     appointment_id: str, request: Request, k: Annotated[str, Query(max_length=64)] = ""
 ) -> Response:
     """The appointment's .ics, for the link in its text (the key in the link opens it; no token)."""
     runtime, n = _runtime(request)
-    if not opens(appointment_id, k, n.number_secret):
-        raise HTTPException(404, "no such calendar file")
+    if not plausible_id(appointment_id) or not opens(appointment_id, k, n.number_secret):
+        raise unknown("appointment_id", NO_CALENDAR)
     async with runtime.db.acquire() as conn:
         appointment = await tables.appointment(conn, appointment_id)
     if appointment is None or appointment.starts_at is None:
-        raise HTTPException(404, "no such calendar file")
+        raise unknown("appointment_id", NO_CALENDAR)
     body: Any = ics(appointment, n.rules, datetime.now(UTC))
     return Response(
         body, media_type="text/calendar", headers={"content-disposition": "inline; filename=appointment.ics"}
@@ -202,13 +247,20 @@ class OfficerMobile(BaseModel):
     mobile: str = Field(min_length=3, max_length=40)
 
 
-@router.put("/officers/{officer_id}/mobile", status_code=204, tags=["texts"])
+@router.put(
+    "/officers/{officer_id}/mobile",
+    status_code=204,
+    tags=["texts"],
+    responses=errors(_422="Not a UK mobile number, or an officer id that cannot be one."),
+)
 async def officer_mobile(officer_id: str, body: OfficerMobile, request: Request, _: Authorized) -> Response:
     """Set the work mobile an officer on appointment duty is texted their day and its changes on."""
+    if not plausible_id(officer_id):
+        raise refusal("officer_id", "not an officer id")
     runtime, _n = _runtime(request)
     number = work_mobile(body.mobile, production=runtime.settings.is_production)
     async with runtime.db.acquire() as conn:
-        await tables.set_officer_mobile(conn, officer_id[:100], number, datetime.now(UTC))
+        await tables.set_officer_mobile(conn, officer_id, number, datetime.now(UTC))
     return Response(status_code=204)
 
 
@@ -224,6 +276,5 @@ def work_mobile(raw: str, *, production: bool) -> str:
     drama = re.fullmatch(r"\+447700900\d{3}", e164) is not None and not production
     mobile = number is not None and phonenumbers.number_type(number) == phonenumbers.PhoneNumberType.MOBILE
     if not (drama or (mobile and e164.startswith("+447"))):
-        raise HTTPException(422, {"detail": "the request is not valid", "errors": [
-            {"field": "mobile", "reason": "not a UK mobile number"}]})  # fmt: skip
+        raise refusal("mobile", "not a UK mobile number: an officer's texts need one")
     return e164

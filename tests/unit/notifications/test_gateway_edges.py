@@ -75,3 +75,7 @@ def test_the_local_key_has_notify_s_shape_and_stays_the_same_in_one_state_folder
     assert key == local_api_key(tmp_path)
     assert len(key[-73:-37]) == 36 and len(key[-36:]) == 36 and key[-37] == "-"
     assert (tmp_path / "notify-simulator-key").stat().st_mode & 0o077 == 0
+
+
+def test_a_calendar_key_that_is_not_ascii_is_refused_not_an_error() -> None:
+    assert not opens("a" * 36, "\U000f5429¤\x03ë", "s")

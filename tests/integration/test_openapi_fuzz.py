@@ -197,10 +197,5 @@ def test_projections_answer_every_request_as_their_document_says(fuzzed: dict[st
     _assert_clean(fuzzed["projections"])
 
 
-@pytest.mark.xfail(
-    reason="notifications' own routes (in progress elsewhere): 404s its document does not declare, "
-    "a phone refusal answered as a malformed request, template_version of any type accepted",
-    strict=False,
-)
 def test_notifications_answer_every_request_as_their_document_says(notifications: ServiceProcess) -> None:
     _assert_clean(notifications)

@@ -27,13 +27,13 @@ from typing import Literal
 
 import asyncpg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
 from cryptography.exceptions import InvalidTag
 
 from schemas.topics import DEADLETTER
 from services.common.config import Settings
 from services.common.db import open_pool
 from services.common.deadletters import SCHEME, SEALED_HEADER, DeadLetterSeal
+from services.common.kafka import partitions_of
 
 OPERATIONS_DATABASE = "operations"
 OPERATIONS_MIGRATIONS = Path(__file__).with_name("operations_migrations")
@@ -86,20 +86,10 @@ class DeadLetter:
             raise ValueError("the sealed value does not open with this deployment's key") from exc
 
 
-async def _partitions(bootstrap: str, topic: str) -> list[TopicPartition]:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        described = await admin.describe_topics([topic])
-    finally:
-        await admin.close()
-    return sorted(TopicPartition(topic, p["partition"]) for d in described for p in d.get("partitions", []))
-
-
 async def read_deadletters(cfg: Settings, wait_seconds: float = 30.0) -> list[DeadLetter]:
     """Every dead letter the topic still holds (its retention is bounded), oldest first per partition."""
     topic = cfg.topic(DEADLETTER)
-    partitions = await _partitions(cfg.kafka_bootstrap, topic)
+    partitions = sorted(TopicPartition(topic, p) for p in await partitions_of(cfg.kafka_bootstrap, topic))
     consumer = AIOKafkaConsumer(
         bootstrap_servers=cfg.kafka_bootstrap, enable_auto_commit=False, auto_offset_reset="earliest"
     )

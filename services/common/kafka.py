@@ -196,7 +196,7 @@ def recent_ids(bootstrap: str, prefix: str = "") -> Any:
         await consumer.start()
         try:
             name = f"{prefix}{topic}"
-            partitions = [TopicPartition(name, p) for p in sorted(await _partitions(bootstrap, name))]
+            partitions = [TopicPartition(name, p) for p in sorted(await partitions_of(bootstrap, name))]
             if not partitions:
                 return set()
             consumer.assign(partitions)
@@ -224,7 +224,8 @@ def recent_ids(bootstrap: str, prefix: str = "") -> Any:
     return read
 
 
-async def _partitions(bootstrap: str, topic: str) -> set[int]:
+async def partitions_of(bootstrap: str, topic: str) -> set[int]:
+    """A topic's partition numbers (a consumer with no assignment knows none: the admin client asks)."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
     try:

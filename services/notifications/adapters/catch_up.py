@@ -15,8 +15,8 @@ from collections.abc import Set
 
 import asyncpg
 from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
 
+from services.common.kafka import partitions_of
 from services.common.logging import get_logger
 
 log = get_logger(__name__)
@@ -34,23 +34,12 @@ async def _stored(pool: asyncpg.Pool, consumer: str, topic: str) -> dict[int, in
     return {r["partition"]: r["next_offset"] for r in rows}
 
 
-async def _partitions(bootstrap: str, topic: str) -> set[int]:
-    # A consumer with no assignment knows no topic's partitions: the admin client says them.
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        described = await admin.describe_topics([topic])
-    finally:
-        await admin.close()
-    return {p["partition"] for d in described for p in d.get("partitions", [])}
-
-
 async def targets(bootstrap: str, topic: str, stored: dict[int, int], wants: Set[str]) -> dict[int, int]:
     """Per partition, the offset the consumer must reach: past the last wanted record of its unread tail."""
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
     await consumer.start()
     try:
-        partitions = [TopicPartition(topic, p) for p in sorted(await _partitions(bootstrap, topic))]
+        partitions = [TopicPartition(topic, p) for p in sorted(await partitions_of(bootstrap, topic))]
         ends = await consumer.end_offsets(partitions) if partitions else {}
         behind = {tp: end for tp, end in ends.items() if end > stored.get(tp.partition, 0)}
         if sum(end - stored.get(tp.partition, 0) for tp, end in behind.items()) > LONGEST_TAIL:

@@ -13,7 +13,7 @@ from services.common.config import Settings, settings
 from services.common.db import COMMON_MIGRATIONS, drop_database, drop_roles, open_pool
 from tests.support import roster
 from tests.support.servers import Servers
-from tests.support.services import ServiceProcess, seed_county, service, wait_for_capacity
+from tests.support.services import ServiceProcess, seed_county, service, wait_for_capacity, wait_for_county
 from tests.support.topics import create_topics, delete_topics
 
 
@@ -97,6 +97,7 @@ async def booking_and_projections(
     await roster.publish(test_settings, roster.county_roster())
     await wait_for_capacity(booking, "stevenage", "2027-02-03")
     projections = await service("projections", logs).start()
+    await wait_for_county(projections, "stevenage", "2027-02-03")
     yield booking, projections
     booking.stop()
     projections.stop()

@@ -159,6 +159,20 @@ async def wait_for_capacity(
     raise TimeoutError(f"booking never offered a slot at {station} on {day}")
 
 
+async def wait_for_county(
+    projections: ServiceProcess, station: str, day: str, wait_seconds: float = 60
+) -> None:
+    """Wait until the projections have read the county, so a diary answers rather than 503."""
+    deadline = time.monotonic() + wait_seconds
+    async with httpx.AsyncClient(base_url=projections.url, headers=auth(Role.SUPERVISOR)) as client:
+        while time.monotonic() < deadline:
+            response = await client.get(f"/diaries/stations/{station}/{day}")
+            if response.status_code != 503:
+                return
+            await asyncio.sleep(0.2)
+    raise TimeoutError(f"the projections never read the county (station {station})")
+
+
 def child_pids(parent: int) -> set[int]:
     """The live (not zombie) processes whose parent is ``parent``, read from /proc."""
     found: set[int] = set()

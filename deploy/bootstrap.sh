@@ -20,6 +20,26 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   touch "$stamp"
 fi
 
+# The pages' npm packages: GOV.UK Frontend (styles, scripts, fonts, images) and axe-core (browser tests).
+npm_stamp=web/node_modules/.installed-from-lock
+if [ ! -f "$npm_stamp" ] || [ web/package-lock.json -nt "$npm_stamp" ]; then
+  command -v npm >/dev/null || fail "npm is needed for the pages' GOV.UK Frontend; e.g. apt-get install -y npm"
+  echo "bootstrap: installing the pages' npm packages (web/package-lock.json)"
+  npm ci --prefix web --no-audit --no-fund --loglevel=error
+  touch "$npm_stamp"
+fi
+
+# The browser tests drive Debian's Chromium (Playwright's own browser download is not reachable).
+if [ ! -x /usr/bin/chromium ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    fail "Chromium is missing for the browser tests; run: sudo sh -c 'apt-get update && apt-get install -y chromium'"
+  fi
+  echo "bootstrap: installing Chromium (Debian package) for the browser tests"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update
+  apt-get install -y chromium
+fi
+
 if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb >/dev/null; then
   if [ "$(id -u)" -ne 0 ]; then
     fail "PostgreSQL server binaries are missing; run: sudo sh -c 'apt-get update && apt-get install -y postgresql'"

@@ -21,12 +21,13 @@ from fastapi.staticfiles import StaticFiles
 
 from services.common.config import settings
 from services.common.http import create_http_app
+from services.common.logging import get_logger
 from services.common.reference import County, load_county
 from web.backends import BACKEND_TIMEOUT, BACKENDS, Backends, service_url
 from web.errors import add_error_pages, error_page
 from web.london_input import AsAt, resolve_as_at
 from web.pages import Pages
-from web.rendering import STATIC, render
+from web.rendering import GOVUK_ASSETS, GOVUK_FRONTEND, STATIC, govuk_frontend_installed, render
 from web.sign_in import (
     CSRF_COOKIE,
     SESSION_COOKIE,
@@ -42,8 +43,12 @@ from web.sign_in import (
 )
 
 SERVICE = "web"
-# Addresses anyone may reach: signing in, the style sheet, and the probes.
-OPEN_PATHS = ("/sign-in", "/static/", "/health", "/metrics")
+log = get_logger(__name__)
+# Addresses anyone may reach: signing in, the statements, styles, scripts, fonts, and the probes.
+ASSET_PATHS = ("/static/", "/govuk-frontend/", "/assets/")
+OPEN_PATHS = ("/sign-in", "/accessibility", "/privacy", *ASSET_PATHS, "/health", "/metrics")
+# Styles, scripts, fonts and images hold no personal data: a browser may keep them for an hour.
+ASSET_CACHE = "public, max-age=3600"
 
 
 def _as_at(at: str | None = None, at_date: str | None = None, at_time: str | None = None) -> AsAt:
@@ -96,15 +101,34 @@ def create_app(
     app = create_http_app(SERVICE, {name: probe(name) for name in BACKENDS}, lifespan=lifespan)
     app.state.pages = pages
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    if not govuk_frontend_installed():
+        # The pages still work unstyled; the bootstrap (npm ci in web/) installs the package.
+        log.error("GOV.UK Frontend is not installed: run make bootstrap", looked_in=str(GOVUK_FRONTEND))
+    app.mount(
+        "/govuk-frontend", StaticFiles(directory=GOVUK_FRONTEND, check_dir=False), name="govuk-frontend"
+    )
+    app.mount("/assets", StaticFiles(directory=GOVUK_ASSETS, check_dir=False), name="govuk-assets")
     add_error_pages(app)
+
+    @app.middleware("http")
+    async def cache_assets(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        """Assets may be cached; everything else keeps the services' `no-store` (personal data)."""
+        response = await call_next(request)
+        if request.url.path.startswith(ASSET_PATHS) and response.status_code == 200:
+            response.headers["cache-control"] = ASSET_CACHE
+        return response
 
     @app.middleware("http")
     async def signed_in(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         """Every page but the open ones needs a signed-in person; their token goes to the services."""
         path = request.url.path
-        if path.startswith(OPEN_PATHS):
+        if path.startswith(ASSET_PATHS):
             return await call_next(request)
         session = signer.read_session(request.cookies.get(SESSION_COOKIE))
+        if path.startswith(OPEN_PATHS):
+            if session is not None:
+                request.state.session = session  # the header still says who is signed in
+            return await call_next(request)
         if session is None:
             if request.method != "GET":
                 return error_page(request, 401, "Sign in first", "Your session has ended: sign in again.")
@@ -162,6 +186,16 @@ def create_app(
         response = RedirectResponse("/sign-in", status_code=303)
         response.delete_cookie(SESSION_COOKIE)
         return response
+
+    @app.get("/accessibility", response_class=HTMLResponse, tags=["statements"])
+    async def accessibility_statement(request: Request) -> HTMLResponse:
+        """The accessibility statement (open to anyone)."""
+        return render(request, "accessibility.html", title="Accessibility statement")
+
+    @app.get("/privacy", response_class=HTMLResponse, tags=["statements"])
+    async def privacy_notice(request: Request) -> HTMLResponse:
+        """The privacy notice (open to anyone)."""
+        return render(request, "privacy.html", title="Privacy notice")
 
     @app.get("/", response_class=HTMLResponse, tags=["pages"])
     async def county_page(request: Request) -> HTMLResponse:

@@ -29,6 +29,15 @@ STATUS_WORDS = {
     "missed-by-public": "Missed: the caller did not come",
     "missed-by-police": "Missed: no officer came",
 }
+# GOV.UK Frontend's tag colours by status (booked keeps the default blue).
+STATUS_TAGS = {
+    "rescheduled": "govuk-tag--yellow",
+    "awaiting-reschedule": "govuk-tag--orange",
+    "cancelled": "govuk-tag--grey",
+    "attended": "govuk-tag--green",
+    "missed-by-public": "govuk-tag--red",
+    "missed-by-police": "govuk-tag--red",
+}
 
 
 def station_notes(station: Station, day: date) -> list[str]:
@@ -55,7 +64,7 @@ def _row(site: Site, a: DiaryLineAnswer) -> dict[str, Any]:
         "when": spoken_range(a.starts_at, a.ends_at),
         "starts_iso": a.starts_at.isoformat(),
         "status": STATUS_WORDS.get(a.status, plain(a.status)),
-        "status_class": css_word(a.status),
+        "status_tag": STATUS_TAGS.get(a.status, ""),
         "room": site.room_name(a.room_id),
         "officer": a.officer_id,
         "case_reference": a.case_reference,

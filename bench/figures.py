@@ -24,6 +24,11 @@ FREE_SLOTS_28_DAYS = "free-slots-28-days"
 RAW_DRAIN = "raw-drain"
 PROJECTIONS = "projections-catch-up"
 PROJECTIONS_RUNNING = "projections-after-start"
+# Issue 9: booking events to queued texts, and the gateway's sends to the Notify simulator.
+SMS_QUEUED = "sms-queued"
+SMS_OUTBOUND_ROW = "sms-outbound"
+GATEWAY_ADAPTER = "gateway-adapter"
+GATEWAY_SERVICE = "gateway-service"
 
 
 def percentile(values: Sequence[float], pct: float) -> float:

@@ -9,6 +9,8 @@ from bench.baselines import PRODUCE_WARM_SECONDS
 from bench.freeslots import BLOCK, DAYS
 from bench.phases import BOOKING_SPEC
 from bench.report import Report
+from bench.sms import describe as _sms
+from bench.sms import ratios as sms_ratios
 
 
 def _bytes(value: Any) -> str:
@@ -85,6 +87,7 @@ _PHASES = (
     (f.FREE_SLOTS_DAY, _free_slots),
     (f.RAW_DRAIN, _projections),
     (f.BIG_STORE_END_TO_END, _big_store),
+    (f.SMS_OUTBOUND_ROW, _sms),
 )
 
 
@@ -107,7 +110,7 @@ def notes(report: Report) -> list[str]:
         "request or record.",
         "path ÷ this = the path's end-to-end bookings/s over the baseline's.",
     ]
-    return lines + _run_notes(p)
+    return lines + sms_ratios(report) + _run_notes(p)
 
 
 def _run_notes(p: dict[str, Any]) -> list[str]:

@@ -24,6 +24,7 @@ from bench.options import PHASES, Options, parse_args
 from bench.phases import RAW_SPEC, Outcome, append, booking, produce
 from bench.plan import make_plan
 from bench.report import Report, render
+from bench.sms import sms
 from bench.stage import Run, provisioned
 from services.common.config import settings
 from services.common.logging import configure_logging
@@ -61,6 +62,8 @@ async def run(kafka_bootstrap: str, pg_url: str, options: Options) -> Report:
         await found.attempt("projections", lambda: projections(bench, options, log_dir))
     if options.runs("big-store"):
         await found.attempt("big-store", lambda: big_store(bench, plan, options, log_dir))
+    if options.runs("sms"):
+        await found.attempt("sms", lambda: sms(bench, plan, options, log_dir))
     report = Report(
         rows=found.rows,
         parameters={

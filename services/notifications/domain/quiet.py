@@ -17,8 +17,10 @@ from services.common.london import LONDON
 def wall_instant(day: date, at: time) -> datetime:
     """The first UTC instant at which London's clock on ``day`` reads ``at`` or later."""
     first = datetime.combine(day, at, LONDON).replace(fold=0)
-    # fold=0 of an instant in the skipped hour lands after the gap; step back to its first minute.
-    candidate = datetime.combine(day, at, LONDON).replace(fold=1).astimezone(UTC)
+    # The earlier of the two readings: in the hour the clock repeats (autumn) fold=0 is the
+    # first time it happens; in the hour it skips (spring) fold=1 lands before the gap, and
+    # stepping on from there finds its first minute after it.
+    candidate = min(first.astimezone(UTC), first.replace(fold=1).astimezone(UTC))
     for _ in range(180):
         seen = candidate.astimezone(LONDON)
         if seen.date() > day or (seen.date() == day and seen.time() >= at):

@@ -56,6 +56,19 @@ def test_a_quiet_edge_in_the_skipped_hour_is_the_first_minute_after_it() -> None
     assert ends_in_gap.next_allowed(london(date(2026, 3, 28), time(23, 30))) == edge
 
 
+def test_a_quiet_edge_in_the_repeated_hour_is_the_first_time_it_happens() -> None:
+    # Sunday 31 October 2027: 01:00 to 02:00 London happens twice (BST, then GMT).
+    edge = wall_instant(date(2027, 10, 31), time(1, 0))
+    assert edge == datetime(2027, 10, 31, 0, 0, tzinfo=UTC)  # 01:00 BST, not 01:00 GMT
+    # Quiet from 01:00: a text due at 01:59 BST, for an appointment at 01:00 GMT, cannot wait
+    # for the morning; it goes just before quiet began, which is before 01:00 BST, not 01:59.
+    quiet = QuietHours(time(1, 0), time(0, 0))
+    due, pointless = datetime(2027, 10, 31, 0, 59, tzinfo=UTC), datetime(2027, 10, 31, 1, 0, tzinfo=UTC)
+    placed = quiet.place(datetime(2027, 10, 31, 0, 0, tzinfo=UTC), pointless)
+    assert placed == datetime(2027, 10, 30, 23, 59, tzinfo=UTC) and not quiet.is_quiet(placed)
+    assert quiet.is_quiet(due)
+
+
 def test_a_text_that_cannot_wait_for_morning_goes_before_the_quiet_hours_began() -> None:
     day = date(2026, 12, 2)
     # Due at 06:00 for something pointless from 07:30: pulled back to 20:59 the evening before.

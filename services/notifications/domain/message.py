@@ -2,8 +2,10 @@
 
 ``decide_receipt`` is pure: given the text as it stands and one of Notify's delivery
 receipts, the events it gives. A receipt seen before gives nothing (Notify repeats its
-callbacks); a technical failure is sent again (a few times at most); a permanent failure
-asks for a call back, since the caller will not read anything we send.
+callbacks); a technical failure is sent again (a few times at most); a permanent failure of
+a text to the public, or Notify refusing it outright (a 400: a landline, say), asks for a call
+back, since the caller will not read anything we send. An officer's text failing never flags
+the caller's appointment: the officer's work mobile is the supervisor's to put right.
 """
 
 from __future__ import annotations
@@ -14,7 +16,14 @@ from typing import Literal, assert_never
 
 from schemas.base import DomainEvent
 from schemas.gateway import ReceiptStatus
-from schemas.notifications import CallBackRequested, SmsDelivered, SmsFailed, SmsQueued, SmsWithdrawn
+from schemas.notifications import (
+    CallBackRequested,
+    Recipient,
+    SmsDelivered,
+    SmsFailed,
+    SmsQueued,
+    SmsWithdrawn,
+)
 
 MessageEvent = SmsQueued | SmsDelivered | SmsFailed | SmsWithdrawn | CallBackRequested
 MessageStatus = Literal["unknown", "queued", "delivered", "failed", "withdrawn"]
@@ -42,6 +51,7 @@ class Message:
     receipts: frozenset[str] = frozenset()
     technical_failures: int = 0
     call_back: bool = False
+    recipient: Recipient = "public"
 
 
 @dataclass(frozen=True)
@@ -69,7 +79,9 @@ def evolve(state: Message, event: MessageEvent) -> Message:
     """The text after one of its events."""
     match event:
         case SmsQueued():
-            return replace(state, appointment_id=event.appointment_id, status="queued")
+            return replace(
+                state, appointment_id=event.appointment_id, status="queued", recipient=event.recipient
+            )
         case SmsDelivered():
             return replace(state, status="delivered", receipts=state.receipts | _id(event.receipt_id))
         case SmsFailed():
@@ -116,15 +128,23 @@ def decide_receipt(state: Message, receipt: Receipt) -> list[MessageEvent]:
         status=receipt.status,
         receipt_id=receipt.receipt_id,
     )
-    if receipt.status == "permanent-failure" and state.appointment_id and not state.call_back:
-        flag = CallBackRequested(
+    if receipt.status == "permanent-failure":
+        return [failed, *_call_back(state, receipt.at)]
+    return [failed]
+
+
+def _call_back(state: Message, at: datetime) -> list[MessageEvent]:
+    """A person must call the caller: their text will never reach them (once per text)."""
+    if state.recipient != "public" or not state.appointment_id or state.call_back:
+        return []
+    return [
+        CallBackRequested(
             message_id=state.message_id,
             appointment_id=state.appointment_id,
             reason="text-not-delivered",
-            requested_at=receipt.at,
+            requested_at=at,
         )
-        return [failed, flag]
-    return [failed]
+    ]
 
 
 def withdraw(
@@ -146,9 +166,10 @@ def resend(state: Message, event: SmsFailed) -> bool:
 
 
 def rejected(state: Message, reason: str, at: datetime) -> list[MessageEvent]:
-    """Notify refused the request (a 400): final, with Notify's reason."""
+    """Notify refused the request (a 400): final, with Notify's reason; the caller is to be called."""
     if state.status in ("unknown", "delivered", "failed"):
         return []
-    return [
-        SmsFailed(message_id=state.message_id, reason=reason, permanent=True, failed_at=at, status="rejected")
-    ]
+    failed = SmsFailed(
+        message_id=state.message_id, reason=reason, permanent=True, failed_at=at, status="rejected"
+    )
+    return [failed, *_call_back(state, at)]

@@ -2,8 +2,9 @@
 
 Idempotent on the record's event id (one per attempt of a text): a redelivered record is
 skipped by the consumer before it gets here. Notify refusing a text (a 400) is final and
-recorded as ``SmsFailed`` with Notify's reason; Notify unreachable after the retries leaves
-the record unacknowledged, so it comes again.
+recorded as ``SmsFailed`` with Notify's reason, and a text to the public flags its
+appointment for a call back, as a permanent failure does; Notify unreachable after the
+retries leaves the record unacknowledged, so it comes again.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import asyncpg
 
 from schemas.envelope import Envelope
 from schemas.gateway import SmsToSend
+from schemas.notifications import CallBackRequested
 from services.common.consumer import Position, Transient
 from services.common.logging import get_logger
 from services.common.unit_of_work import Unit, load_one, run_unit
@@ -51,10 +53,14 @@ class OutboundTexts:
     async def _refused(self, conn: asyncpg.Connection, env: Envelope, message_id: str, reason: str) -> None:
         now = datetime.now(UTC)
 
-        async def work(unit: Unit[asyncpg.Connection]) -> None:
+        async def work(unit: Unit[asyncpg.Connection]) -> list[message.MessageEvent]:
             loaded = await load_one(unit, MESSAGES, message.stream_of(message_id))
-            unit.append(loaded, message.rejected(loaded.state, reason, now), metadata(env, now))
+            events = message.rejected(loaded.state, reason, now)
+            unit.append(loaded, events, metadata(env, now))
+            return events
 
-        await run_unit(self._n.store, work, within=conn)
+        for event in await run_unit(self._n.store, work, within=conn):
+            if isinstance(event, CallBackRequested):
+                await tables.flag_call_back(conn, event.appointment_id)
         await tables.set_status(conn, message_id, "rejected")
         log.warning("Notify refused a text", message_id=message_id, reason=reason)

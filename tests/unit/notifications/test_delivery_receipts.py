@@ -73,7 +73,7 @@ def test_a_receipt_for_a_text_never_queued_gives_nothing() -> None:
 
 
 def test_notify_refusing_the_request_is_final_with_its_reason() -> None:
-    (failed,) = rejected(given(QUEUED), "Can't send to this recipient using a team-only API key", AT)
+    failed, _ = rejected(given(QUEUED), "Can't send to this recipient using a team-only API key", AT)
     assert isinstance(failed, SmsFailed) and failed.permanent and failed.status == "rejected"
     assert rejected(given(QUEUED, failed), "again", AT) == []
 
@@ -84,3 +84,26 @@ def test_a_queued_text_not_gone_yet_is_withdrawn_once_and_a_sent_one_is_left() -
     assert withdraw(given(QUEUED, withdrawn), "appointment-cancelled", AT) == []
     delivered = decide_receipt(given(QUEUED), Receipt("r-1", "delivered", AT))
     assert withdraw(given(QUEUED, *delivered), "appointment-moved", AT) == []
+
+
+OFFICERS = SmsQueued(
+    message_id="m-1", appointment_id="a-1", template="officer-change", template_id="t-2",
+    reference="appointment:a-1:message:m-1", recipient="officer", send_at=AT, queued_at=AT,
+)  # fmt: skip
+
+
+def test_notify_refusing_a_text_to_the_public_flags_the_appointment_for_a_call_back_once() -> None:
+    failed, flag = rejected(given(QUEUED), "phone_number Not a UK mobile number", AT)
+    assert isinstance(failed, SmsFailed) and failed.reason == "phone_number Not a UK mobile number"
+    assert isinstance(flag, CallBackRequested)
+    assert (flag.appointment_id, flag.reason) == ("a-1", "text-not-delivered")
+    # A text already flagged (a later attempt refused again) asks for no second call.
+    again = given(QUEUED, flag)
+    assert [type(e) for e in rejected(again, "refused", AT)] == [SmsFailed]
+
+
+def test_an_officer_s_text_failing_never_flags_the_caller_s_appointment() -> None:
+    (failed,) = decide_receipt(given(OFFICERS), Receipt("r-1", "permanent-failure", AT))
+    assert isinstance(failed, SmsFailed) and failed.permanent
+    (refused,) = rejected(given(OFFICERS), "phone_number Not a UK mobile number", AT)
+    assert isinstance(refused, SmsFailed)

@@ -7,14 +7,15 @@ STATE := $(or $(APPOINTMENTS_STATE_DIR),.state)
 TYPED_DIRS = $(shell for d in services schemas cli web bench tests; do \
 	[ -n "$$(find $$d -name '*.py' -print -quit 2>/dev/null)" ] && echo $$d; done)
 
-.PHONY: help bootstrap run down status logs lint unit integration test bench
+.PHONY: help bootstrap run down status logs lint unit integration browser test bench
 
 help:
 	@echo "make run     start PostgreSQL, Kafka and every service; print URLs and tokens"
 	@echo "make down    stop them"
 	@echo "make status  which processes run, and whether each is healthy"
 	@echo "make logs    follow every log of the local stack"
-	@echo "make test    lint, type-check, unit tests, then integration tests on real servers"
+	@echo "make test    lint, type-check, unit tests, then integration and browser tests on real servers"
+	@echo "make browser the pages in Chromium on real servers (tests/browser), screenshots in docs/screenshots"
 	@echo "make lint    ruff and mypy only"
 	@echo "make bench   the benchmark"
 
@@ -43,12 +44,16 @@ unit: bootstrap
 integration: bootstrap
 	$(BIN)/pytest tests/integration
 
+browser: bootstrap
+	$(BIN)/pytest tests/browser
+
 # One recipe, so the steps keep their order even under `make -j`.
 test: bootstrap
 	$(BIN)/ruff check .
 	$(BIN)/mypy --strict $(TYPED_DIRS)
 	$(BIN)/pytest tests/unit
 	$(BIN)/pytest tests/integration
+	$(BIN)/pytest tests/browser
 
 bench: bootstrap
 	$(BIN)/python -m bench

@@ -62,7 +62,8 @@ class ServiceProcess:
         log = self.log_path.open("ab")
         # Popen returns at once; only waiting on the child would block the loop.
         self.process = subprocess.Popen(  # noqa: ASYNC220
-            [sys.executable, "-m", f"services.{self.name}"],
+            # The pages are the `web` package; every other service is services.<name>.
+            [sys.executable, "-m", "web" if self.name == "web" else f"services.{self.name}"],
             env=self.env,
             cwd=ROOT,
             stdout=log,

@@ -1,0 +1,53 @@
+"""Appointments made over booking's API for the browser tests, and waiting for the diary to show them."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import httpx
+
+from services.common.auth import Role
+from tests.support.services import ServiceProcess, auth
+
+# Days no other test books (grep the tests for 2027-06-1x before using one elsewhere).
+AXE_DAY = "2027-06-17"
+BOOKING_DAY = "2027-06-16"
+STATION = "stevenage"
+
+
+async def book(booking: ServiceProcess, day: str, start: str, case_reference: str) -> dict[str, Any]:
+    """A station slot booked by a call taker over the API; the body booking answers."""
+    form = {
+        "day": day,
+        "start": start,
+        "incident_grade": "scheduled",
+        "caller": {"name": "Alex Example", "phone": "07700 900123"},
+        "briefing": {
+            "case_reference": case_reference,
+            "summary": "Bicycle stolen from a shed",
+            "thrive_risk": "low",
+            "safe_to_text": True,
+            "safe_to_call": True,
+        },
+    }
+    async with httpx.AsyncClient(base_url=booking.url, headers=auth(Role.CALL_TAKER, "ct-api")) as client:
+        response = await client.post(f"/stations/{STATION}/appointments", json=form)
+    assert response.status_code == 201, response.text
+    booked: dict[str, Any] = response.json()
+    return booked
+
+
+async def wait_in_diary(projections: ServiceProcess, day: str, appointment_id: str, wait: float = 60) -> None:
+    """Wait until the projections' diary of ``day`` at the station holds ``appointment_id``."""
+    deadline = time.monotonic() + wait
+    async with httpx.AsyncClient(base_url=projections.url, headers=auth(Role.SUPERVISOR)) as client:
+        while time.monotonic() < deadline:
+            response = await client.get(f"/diaries/stations/{STATION}/{day}")
+            if response.status_code == 200 and any(
+                a["appointment_id"] == appointment_id for a in response.json()["appointments"]
+            ):
+                return
+            await asyncio.sleep(0.2)
+    raise TimeoutError(f"the diary of {day} never showed {appointment_id}")

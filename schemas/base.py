@@ -74,8 +74,7 @@ def parse_event(event_type: str, schema_version: int, data: dict[str, Any]) -> D
         raise UnknownEvent(f"unknown event type {event_type!r}")
     if schema_version > latest.schema_version:
         raise UnknownEvent(
-            f"{event_type} v{schema_version} is newer than this code knows"
-            f" (v{latest.schema_version})"
+            f"{event_type} v{schema_version} is newer than this code knows (v{latest.schema_version})"
         )
     version = schema_version
     while version < latest.schema_version:
@@ -85,6 +84,11 @@ def parse_event(event_type: str, schema_version: int, data: dict[str, Any]) -> D
         data = step(data)
         version += 1
     return latest.model_validate(data)
+
+
+def latest_events() -> list[type[DomainEvent]]:
+    """The newest version of every event type: what code decides, publishes and reads as."""
+    return list(_LATEST.values())
 
 
 def registered_events() -> dict[tuple[str, int], type[DomainEvent]]:

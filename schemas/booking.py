@@ -16,11 +16,11 @@ or for a diary car its district's id (the diary car's own id is ``diary_car_id``
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from typing import Annotated, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal, get_args
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
-from schemas.base import DomainEvent, event
+from schemas.base import DomainEvent, event, upcaster
 from schemas.personal import Sealed
 from schemas.topics import BOOKING_EVENTS
 
@@ -55,6 +55,28 @@ CancelReason = Literal[
     "duplicate",
     "officer-withdrawn",
     "station-closed",
+    "cancelled-by-text",
+    "other",
+]
+# Why staff moved, reassigned or missed an appointment: codes, never free text (a note, when
+# needed, goes sealed under the caller's key). Versions 1 of these events held free text.
+RescheduleReason = Literal[
+    "caller-asked",
+    "officer-withdrawn",
+    "duty-ended-early",
+    "officer-unavailable",
+    "room-unavailable",
+    "station-closed",
+    "other",
+]
+# Why another officer takes an appointment, or why it lost its officer.
+ReassignReason = Literal["officer-withdrawn", "duty-ended-early", "other"]
+MissedReason = Literal[
+    "did-not-attend",
+    "arrived-late",
+    "not-at-address",
+    "officer-called-away",
+    "officer-unavailable",
     "other",
 ]
 Outcome = Literal[
@@ -187,10 +209,30 @@ class DiaryCarVisitBooked(_BookingEvent):
     booked_at: Instant
 
 
+def code_of(text: object, codes: Any, fallback: str) -> object:
+    """A version-1 free-text reason read as a code: itself when it is one, "officer withdrawn:
+    ..." and "duty ended early: ..." as their codes, anything else as ``fallback``. The text
+    itself is not carried forward: version 2 keeps no staff free text in clear."""
+    if not isinstance(text, str):
+        return text  # not version 1's shape either: validation says what is wrong
+    known: tuple[str, ...] = get_args(codes)
+    said = text.strip().lower()
+    if said in known:
+        return said
+    for prefix in ("officer withdrawn", "duty ended early"):
+        code = prefix.replace(" ", "-")
+        if said.startswith(prefix) and code in known:
+            return code
+    return fallback
+
+
 @event
-class AppointmentRescheduled(_BookingEvent):
+class AppointmentRescheduledV1(_BookingEvent):
     """The appointment moved to a new time; stored in the stream of its new day."""
 
+    # Version 1: the reason was free text, in clear; version 2 holds a code.
+
+    model_config = ConfigDict(title="AppointmentRescheduled")
     event_type: ClassVar[str] = "AppointmentRescheduled"
 
     from_diary: str = Field(
@@ -210,10 +252,49 @@ class AppointmentRescheduled(_BookingEvent):
 
 
 @event
-class AppointmentMovedOut(_BookingEvent):
+class AppointmentRescheduled(_BookingEvent):
+    """The appointment moved to a new time; stored in the stream of its new day."""
+
+    event_type: ClassVar[str] = "AppointmentRescheduled"
+    schema_version: ClassVar[int] = 2
+
+    from_diary: str = Field(
+        description="The stream of the day it moved from; the same as diary when it moved within the day."
+    )
+    from_starts_at: Instant
+    from_ends_at: Instant
+    starts_at: Instant
+    ends_at: Instant
+    room_id: str | None
+    officer_id: str | None
+    initiated_by: Initiator
+    reason: RescheduleReason
+    note: Sealed | None = Field(default=None, description="Staff's own words, sealed under the caller's key.")
+    # Set when the police moved it: the caller has not agreed the new time yet.
+    caller_to_be_told: bool
+    rescheduled_at: Instant
+    subject_id: str | None = Field(
+        default=None, description="The caller's key id (as in SlotBooked's caller), kept as it moves."
+    )
+    withdrawal_id: str | None = Field(
+        default=None, description="The roster's withdrawal that moved it, if one did."
+    )
+
+
+@upcaster("AppointmentRescheduled", 1)
+def _rescheduled_v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
+    fallback = "caller-asked" if data.get("initiated_by") == "public" else "other"
+    return data | {"reason": code_of(data.get("reason"), RescheduleReason, fallback)}
+
+
+@event
+class AppointmentMovedOutV1(_BookingEvent):
     """Booking-internal: the appointment left this day for another (its AppointmentRescheduled
     is in the new day's stream); frees the room and officer here."""
 
+    # Version 1: the reason was free text, in clear; version 2 holds a code.
+
+    model_config = ConfigDict(title="AppointmentMovedOut")
     event_type: ClassVar[str] = "AppointmentMovedOut"
 
     to_diary: str = Field(description="The stream of the day it moved to.")
@@ -224,9 +305,33 @@ class AppointmentMovedOut(_BookingEvent):
 
 
 @event
-class AppointmentReassigned(_BookingEvent):
+class AppointmentMovedOut(_BookingEvent):
+    """Booking-internal: the appointment left this day for another (its AppointmentRescheduled
+    is in the new day's stream); frees the room and officer here."""
+
+    event_type: ClassVar[str] = "AppointmentMovedOut"
+    schema_version: ClassVar[int] = 2
+
+    to_diary: str = Field(description="The stream of the day it moved to.")
+    starts_at: Instant
+    initiated_by: Initiator
+    reason: RescheduleReason
+    moved_at: Instant
+
+
+@upcaster("AppointmentMovedOut", 1)
+def _moved_out_v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
+    fallback = "caller-asked" if data.get("initiated_by") == "public" else "other"
+    return data | {"reason": code_of(data.get("reason"), RescheduleReason, fallback)}
+
+
+@event
+class AppointmentReassignedV1(_BookingEvent):
     """Another officer takes the appointment; the time holds."""
 
+    # Version 1: the reason was free text, in clear; version 2 holds a code.
+
+    model_config = ConfigDict(title="AppointmentReassigned")
     event_type: ClassVar[str] = "AppointmentReassigned"
 
     from_officer_id: str | None
@@ -240,10 +345,35 @@ class AppointmentReassigned(_BookingEvent):
 
 
 @event
-class AppointmentDisplaced(_BookingEvent):
+class AppointmentReassigned(_BookingEvent):
+    """Another officer takes the appointment; the time holds."""
+
+    event_type: ClassVar[str] = "AppointmentReassigned"
+    schema_version: ClassVar[int] = 2
+
+    from_officer_id: str | None
+    to_officer_id: str
+    starts_at: Instant
+    ends_at: Instant
+    withdrawal_id: str | None = None
+    initiated_by: Initiator = "police"
+    reason: ReassignReason
+    reassigned_at: Instant
+
+
+@upcaster("AppointmentReassigned", 1)
+def _reassigned_v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
+    return data | {"reason": code_of(data.get("reason"), ReassignReason, "other")}
+
+
+@event
+class AppointmentDisplacedV1(_BookingEvent):
     """Booking-internal: its officer was withdrawn and nobody else is free on this day;
     the room and officer are released until it is moved to another day."""
 
+    # Version 1: the reason was free text, in clear; version 2 holds a code.
+
+    model_config = ConfigDict(title="AppointmentDisplaced")
     event_type: ClassVar[str] = "AppointmentDisplaced"
 
     officer_id: str
@@ -252,6 +382,27 @@ class AppointmentDisplaced(_BookingEvent):
     initiated_by: Initiator = "police"
     reason: str
     displaced_at: Instant
+
+
+@event
+class AppointmentDisplaced(_BookingEvent):
+    """Booking-internal: its officer was withdrawn and nobody else is free on this day;
+    the room and officer are released until it is moved to another day."""
+
+    event_type: ClassVar[str] = "AppointmentDisplaced"
+    schema_version: ClassVar[int] = 2
+
+    officer_id: str
+    starts_at: Instant
+    withdrawal_id: str
+    initiated_by: Initiator = "police"
+    reason: ReassignReason
+    displaced_at: Instant
+
+
+@upcaster("AppointmentDisplaced", 1)
+def _displaced_v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
+    return data | {"reason": code_of(data.get("reason"), ReassignReason, "other")}
 
 
 @event
@@ -281,15 +432,37 @@ class AppointmentAttended(_BookingEvent):
 
 
 @event
-class AppointmentMissed(_BookingEvent):
+class AppointmentMissedV1(_BookingEvent):
     """The meeting did not take place: the public did not come, or no officer did."""
 
+    # Version 1: the reason was free text, in clear; version 2 holds a code.
+
+    model_config = ConfigDict(title="AppointmentMissed")
     event_type: ClassVar[str] = "AppointmentMissed"
 
     starts_at: Instant
     missed_by: Initiator
     reason: str
     recorded_at: Instant
+
+
+@event
+class AppointmentMissed(_BookingEvent):
+    """The meeting did not take place: the public did not come, or no officer did."""
+
+    event_type: ClassVar[str] = "AppointmentMissed"
+    schema_version: ClassVar[int] = 2
+
+    starts_at: Instant
+    missed_by: Initiator
+    reason: MissedReason
+    note: Sealed | None = Field(default=None, description="Staff's own words, sealed under the caller's key.")
+    recorded_at: Instant
+
+
+@upcaster("AppointmentMissed", 1)
+def _missed_v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
+    return data | {"reason": code_of(data.get("reason"), MissedReason, "other")}
 
 
 @event

@@ -7,10 +7,12 @@ upcaster); stored history is never rewritten. Times are UTC instants.
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
-from schemas.base import DomainEvent, event
-from schemas.booking import Instant
+from pydantic import ConfigDict
+
+from schemas.base import DomainEvent, event, upcaster
+from schemas.booking import Instant, code_of
 from schemas.topics import ROSTER_EVENTS
 
 # Only appointment and diary-car duty give appointment capacity; the other two are why
@@ -18,6 +20,9 @@ from schemas.topics import ROSTER_EVENTS
 # Neighbourhood).
 Duty = Literal["appointments", "diary-car", "emergency-response", "safer-neighbourhood"]
 WithdrawalReason = Literal["sickness", "court", "major-incident", "training", "other"]
+# Why a duty ended: as planned (its end reached), or early for one of a withdrawal's reasons.
+# Codes only: the roster keeps no free text about its officers.
+DutyEndReason = Literal["planned", "sickness", "court", "major-incident", "training", "other"]
 
 
 class _RosterEvent(DomainEvent):
@@ -58,9 +63,11 @@ class DutyAssigned(_RosterEvent):
 
 
 @event
-class DutyEnded(_RosterEvent):
+class DutyEndedV1(_RosterEvent):
     """A duty ends, early or as planned; appointments after ``ends_at`` lose this officer."""
 
+    # Version 1: the reason was free text, in clear; version 2 holds a code.
+    model_config = ConfigDict(title="DutyEnded")
     event_type: ClassVar[str] = "DutyEnded"
 
     duty_id: str
@@ -74,6 +81,32 @@ class DutyEnded(_RosterEvent):
     station_id: str | None = None
     district_id: str | None = None
     starts_at: Instant | None = None
+
+
+@event
+class DutyEnded(_RosterEvent):
+    """A duty ends, early or as planned; appointments after ``ends_at`` lose this officer."""
+
+    event_type: ClassVar[str] = "DutyEnded"
+    schema_version: ClassVar[int] = 2
+
+    duty_id: str
+    ends_at: Instant
+    early: bool
+    reason: DutyEndReason
+    ended_at: Instant
+    # Added (defaults keep earlier records readable): what the duty was, so a reader that
+    # did not keep every DutyAssigned can still tell which station or diary car lost capacity.
+    duty: Duty | None = None
+    station_id: str | None = None
+    district_id: str | None = None
+    starts_at: Instant | None = None
+
+
+@upcaster("DutyEnded", 1)
+def _duty_ended_v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
+    fallback = "other" if data.get("early") else "planned"
+    return data | {"reason": code_of(data.get("reason"), DutyEndReason, fallback)}
 
 
 @event

@@ -1,6 +1,7 @@
 """A caller's details never leave the sealed fields: not in logs, topics, error bodies or tables.
 
-A call taker books with a known name, phone, address and briefing; then every error path a
+A call taker books with a known name, phone, address and briefing, and staff move and cancel it
+with words of their own; then every error path a
 caller's details can reach is forced: a phone that is no phone, a name far too long, a
 request id reused for someone else, a control-room request refused for a bad field, one with
 no request id at all (a dead letter), a waitlist join refused. Then the services' logs,
@@ -40,8 +41,12 @@ NAME = "Zebedee Quartermaine"
 PHONE = "07700 900462"
 ADDRESS = "12 Plover Lane"
 SUMMARY = "XYZZY bicycle taken from the Plover Lane shed"
-# What must never be found in clear: the surname, the phone's digits, the street, the summary.
-NEEDLES = ("Quartermaine", "900462", "Plover Lane", "XYZZY")
+# Staff's own words: a reason typed as free text (an older client) and a note beside a code.
+STAFF_WORDS = "Wombatgrove night shifts"
+STAFF_NOTE = "Frobnitz asked us to call after six"
+# What must never be found in clear: the surname, the phone's digits, the street, the summary,
+# and what staff typed about the caller.
+NEEDLES = ("Quartermaine", "900462", "Plover Lane", "XYZZY", "Wombatgrove", "Frobnitz")
 DAY = "2027-02-03"
 
 
@@ -75,6 +80,21 @@ async def free_start(client: httpx.AsyncClient) -> str:
     return starts_at.strftime("%H:%M")
 
 
+async def staff_change_it(client: httpx.AsyncClient, appointment_id: str) -> None:
+    """Staff move it with free words as the reason, then cancel it with a note beside the code."""
+    later = await free_start(client)
+    moved = await client.post(
+        f"/appointments/{appointment_id}/reschedule",
+        json={"day": DAY, "start": later, "initiated_by": "police", "reason": STAFF_WORDS},
+    )
+    assert moved.status_code == 200, moved.text
+    cancelled = await client.post(
+        f"/appointments/{appointment_id}/cancel",
+        json={"initiated_by": "public", "reason": "other", "note": STAFF_NOTE},
+    )
+    assert cancelled.status_code == 200, cancelled.text
+
+
 async def force_every_path(booking: ServiceProcess, settings: Settings) -> list[str]:
     """Book once, then walk every error path with the caller's details; returns the error bodies."""
     bodies: list[str] = []
@@ -85,6 +105,7 @@ async def force_every_path(booking: ServiceProcess, settings: Settings) -> list[
             "/stations/stevenage/appointments", json={**form(start), "request_id": request_id}
         )
         assert booked.status_code == 201, booked.text
+        await staff_change_it(client, booked.json()["appointment_id"])
         attempts = [
             ("/stations/stevenage/appointments", form(start, phone=f"Zeb {PHONE}")),  # a name in the phone
             ("/stations/stevenage/appointments", form(start, name=NAME * 40)),  # far too long

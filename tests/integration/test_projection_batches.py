@@ -73,7 +73,7 @@ def moved(appointment_id: str, day: date, hour: int) -> AppointmentRescheduled:
         appointment_id=appointment_id, diary=f"station:stevenage:{day}", from_diary=f"station:stevenage:{D2}",
         from_starts_at=slot(D2, 17), from_ends_at=slot(D2, 18), starts_at=slot(day, hour),
         ends_at=slot(day, hour + 1), room_id="stevenage-room-1", officer_id="o-1", initiated_by="police",
-        reason="officer withdrawn", caller_to_be_told=True, rescheduled_at=clock(0),
+        reason="officer-withdrawn", caller_to_be_told=True, rescheduled_at=clock(0),
     )  # fmt: skip
 
 
@@ -91,7 +91,7 @@ def history() -> list[tuple[int, DomainEvent]]:
         )),
         (4, AppointmentReassigned(
             appointment_id="a", diary=f"station:stevenage:{D2}", from_officer_id="o-1", to_officer_id="o-2",
-            starts_at=slot(D2, 17), ends_at=slot(D2, 18), reason="officer withdrawn: court",
+            starts_at=slot(D2, 17), ends_at=slot(D2, 18), reason="officer-withdrawn",
             reassigned_at=clock(4),
         )),
         (5, AppointmentOffered(

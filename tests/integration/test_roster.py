@@ -217,7 +217,7 @@ async def test_bad_reads_are_refused_never_a_500(
 async def test_ending_a_duty_early_is_on_roster_events_once_and_shortens_the_cover(
     roster: ServiceProcess, test_settings: Settings
 ) -> None:
-    ending = {"ends_at": "2027-09-06T17:30:00Z", "reason": "called to a major incident"}
+    ending = {"ends_at": "2027-09-06T17:30:00Z", "reason": "major-incident"}
     async with supervisor(roster) as client:
         officer_id = await register(client, "4133")
         await client.post(f"/officers/{officer_id}/duties", json=appointment_duty("duty-4133-1"))

@@ -104,7 +104,7 @@ async def test_when_nobody_is_free_the_appointment_moves_to_the_earliest_free_sl
     moved = events[1][1]
     assert (moved["from_starts_at"], moved["starts_at"]) == ("2027-03-02T17:00:00Z", "2027-03-02T18:00:00Z")
     assert moved["initiated_by"] == "police" and moved["caller_to_be_told"] is True
-    assert "officer withdrawn" in moved["reason"]
+    assert moved["reason"] == "officer-withdrawn" and moved["withdrawal_id"]
 
 
 async def test_a_duty_ended_early_hands_its_later_appointments_to_a_colleague(

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from faststream.kafka import KafkaBroker
 
 from schemas.base import DomainEvent
-from schemas.roster import DutyAssigned, DutyEnded, OfficerWithdrawn
+from schemas.roster import DutyAssigned, DutyEnded, DutyEndReason, OfficerWithdrawn, WithdrawalReason
 from services.common import kafka
 from services.common.commands import Metadata, outgoing
 from services.common.config import Settings
@@ -56,7 +56,7 @@ def duty(
 
 
 def withdrawal(
-    officer_id: str, starts_at: datetime, ends_at: datetime, reason: str = "court"
+    officer_id: str, starts_at: datetime, ends_at: datetime, reason: WithdrawalReason = "court"
 ) -> OfficerWithdrawn:
     """An officer withdrawn from appointment duty for a span."""
     return OfficerWithdrawn(
@@ -69,7 +69,9 @@ def withdrawal(
     )
 
 
-def duty_ended(assigned: DutyAssigned, ends_at: datetime, reason: str = "sent to an incident") -> DutyEnded:
+def duty_ended(
+    assigned: DutyAssigned, ends_at: datetime, reason: DutyEndReason = "major-incident"
+) -> DutyEnded:
     """A duty ended early, at ``ends_at``."""
     return DutyEnded(
         officer_id=assigned.officer_id,

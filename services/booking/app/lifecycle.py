@@ -3,10 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, time
 
 from schemas.base import DomainEvent
-from schemas.booking import AppointmentRescheduled, CancelReason, Initiator, Outcome
+from schemas.booking import (
+    AppointmentRescheduled,
+    CancelReason,
+    Initiator,
+    MissedReason,
+    Outcome,
+    RescheduleReason,
+)
+from schemas.personal import Sealed
 from services.booking.app.handlers import BookingHandlers
 from services.booking.app.ports import BookingUnit
 from services.booking.domain import decider
@@ -19,9 +28,19 @@ from services.booking.domain.commands import (
     RecordNoShow,
     RescheduleAppointment,
 )
-from services.booking.domain.errors import UnknownAppointment
+from services.booking.domain.errors import Refusal, UnknownAppointment
 from services.booking.domain.state import Diary, DiaryDay
+from services.common.shredding import SubjectErased
 from services.common.unit_of_work import Loaded, Metadata, load_one, run_unit
+
+
+@dataclass(frozen=True)
+class Why:
+    """Why an appointment moves: a reason code, staff's note (sealed), the withdrawal behind it."""
+
+    reason: RescheduleReason
+    note: Sealed | None = None
+    withdrawal_id: str | None = None
 
 
 async def located(handlers: BookingHandlers, unit: BookingUnit, appointment_id: str) -> Loaded[DiaryDay]:
@@ -39,7 +58,7 @@ async def move_between_days(
     appointment_id: str,
     start: time,
     by: Initiator,
-    reason: str,
+    why: Why,
     meta: Metadata,
 ) -> list[DomainEvent]:
     """Claim the new time on the new day, then free the old one: both in this unit, or neither."""
@@ -49,7 +68,8 @@ async def move_between_days(
     moved_in = decider.decide(
         MoveAppointmentIn(
             appointment_id=appointment_id, from_stream=old.stream_id, from_starts_at=found.starts_at,
-            from_ends_at=found.ends_at, start=start, initiated_by=by, reason=reason,
+            from_ends_at=found.ends_at, start=start, initiated_by=by, reason=why.reason, note=why.note,
+            subject_id=found.subject_id, withdrawal_id=why.withdrawal_id,
             on_duty=await unit.views.on_duty(new.state.diary), now=meta.now,
         ),
         new.state,
@@ -60,7 +80,7 @@ async def move_between_days(
     moved_out = decider.decide(
         MoveAppointmentOut(
             appointment_id=appointment_id, to_stream=new.stream_id, to_starts_at=arrived.starts_at,
-            initiated_by=by, reason=reason, now=meta.now,
+            initiated_by=by, reason=why.reason, now=meta.now,
         ),
         old.state,
     )  # fmt: skip
@@ -72,17 +92,37 @@ async def move_between_days(
 
 
 class Lifecycle:
-    """Commands on an appointment that already exists, wherever its day is now."""
+    """Commands on an appointment that already exists, wherever its day is now.
+
+    Staff's own words (a note beside a reason code) are sealed under the caller's key before
+    they reach an event, so erasing the caller erases the note with everything else.
+    """
 
     def __init__(self, handlers: BookingHandlers) -> None:
         self._h = handlers
 
+    async def _sealed(self, state: DiaryDay, appointment_id: str, note: str | None) -> Sealed | None:
+        if note is None:
+            return None
+        found = state.find(appointment_id)
+        if found is None or found.subject_id is None:
+            raise Refusal("note", "no note can be kept for this appointment: give the reason code alone")
+        try:
+            return (await self._h.keys.seal(found.subject_id, {"note": note}))["note"]
+        except SubjectErased:
+            raise Refusal("note", "the caller's details have been erased: no note can be kept") from None
+
     async def _on_its_day(
-        self, appointment_id: str, meta: Metadata, command: Callable[[DiaryDay], Command]
+        self,
+        appointment_id: str,
+        meta: Metadata,
+        command: Callable[[Sealed | None], Command],
+        note: str | None = None,
     ) -> list[DomainEvent]:
         async def work(unit: BookingUnit) -> list[DomainEvent]:
             day = await located(self._h, unit, appointment_id)
-            events = decider.decide(command(day.state), day.state)
+            sealed = await self._sealed(day.state, appointment_id, note)
+            events = decider.decide(command(sealed), day.state)
             unit.append(day, events, meta)
             await unit.views.record_placement(events)
             return list(events)
@@ -90,19 +130,27 @@ class Lifecycle:
         return await run_unit(self._h.store, work)
 
     async def reschedule(
-        self, appointment_id: str, day: date, start: time, by: Initiator, reason: str, meta: Metadata
+        self,
+        appointment_id: str,
+        day: date,
+        start: time,
+        by: Initiator,
+        reason: RescheduleReason,
+        meta: Metadata,
+        note: str | None = None,
     ) -> list[DomainEvent]:
         """Move an appointment to another slot: on its own day, or to another day in one unit."""
 
         async def work(unit: BookingUnit) -> list[DomainEvent]:
             old = await located(self._h, unit, appointment_id)
+            why = Why(reason, await self._sealed(old.state, appointment_id, note))
             target = Diary(old.state.diary.place, old.state.diary.place_id, day)
             if target != old.state.diary:
                 (new,) = await unit.load(self._h.days, [target.stream_id])
-                return await move_between_days(unit, old, new, appointment_id, start, by, reason, meta)
+                return await move_between_days(unit, old, new, appointment_id, start, by, why, meta)
             command = RescheduleAppointment(
-                appointment_id=appointment_id, start=start, initiated_by=by, reason=reason,
-                on_duty=await unit.views.on_duty(target), now=meta.now,
+                appointment_id=appointment_id, start=start, initiated_by=by, reason=why.reason,
+                note=why.note, on_duty=await unit.views.on_duty(target), now=meta.now,
             )  # fmt: skip
             events = decider.decide(command, old.state)
             unit.append(old, events, meta)
@@ -112,15 +160,21 @@ class Lifecycle:
         return await run_unit(self._h.store, work)
 
     async def cancel(
-        self, appointment_id: str, by: Initiator, reason: CancelReason, meta: Metadata
+        self,
+        appointment_id: str,
+        by: Initiator,
+        reason: CancelReason,
+        meta: Metadata,
+        note: str | None = None,
     ) -> list[DomainEvent]:
         """Cancel an appointment, saying who asked and why."""
         return await self._on_its_day(
             appointment_id,
             meta,
-            lambda _: CancelAppointment(
-                appointment_id=appointment_id, initiated_by=by, reason=reason, now=meta.now
+            lambda sealed: CancelAppointment(
+                appointment_id=appointment_id, initiated_by=by, reason=reason, note=sealed, now=meta.now
             ),
+            note,
         )
 
     async def attended(
@@ -136,11 +190,19 @@ class Lifecycle:
         )
 
     async def missed(
-        self, appointment_id: str, by: Initiator, reason: str, meta: Metadata
+        self,
+        appointment_id: str,
+        by: Initiator,
+        reason: MissedReason,
+        meta: Metadata,
+        note: str | None = None,
     ) -> list[DomainEvent]:
         """Record a no-show: by the public, or by the police (no officer came)."""
         return await self._on_its_day(
             appointment_id,
             meta,
-            lambda _: RecordNoShow(appointment_id=appointment_id, missed_by=by, reason=reason, now=meta.now),
+            lambda sealed: RecordNoShow(
+                appointment_id=appointment_id, missed_by=by, reason=reason, note=sealed, now=meta.now
+            ),
+            note,
         )

@@ -13,12 +13,12 @@ from datetime import UTC, datetime, timedelta
 
 import asyncpg
 
-from schemas.booking import AppointmentDisplaced
+from schemas.booking import AppointmentDisplaced, ReassignReason
 from schemas.envelope import Envelope
 from schemas.roster import DutyAssigned, DutyEnded, OfficerWithdrawn
 from services.booking.adapters.roster_facts import CAPACITY_DUTIES
 from services.booking.app.handlers import BookingHandlers
-from services.booking.app.lifecycle import move_between_days
+from services.booking.app.lifecycle import Why, move_between_days
 from services.booking.app.ports import BookingUnit
 from services.booking.app.waitlist.reactor import offer_new_duty
 from services.booking.domain import decider
@@ -69,7 +69,7 @@ class RosterChanges:
                     await views.end_duty(event.duty_id, event.ends_at)
                     await self._cover(
                         unit, days, f"duty-ended:{event.duty_id}", event.officer_id, event.ends_at,
-                        planned, f"duty ended early: {event.reason}", meta,
+                        planned, "duty-ended-early", meta,
                     )  # fmt: skip
                 case OfficerWithdrawn():
                     if not await views.record_withdrawal(
@@ -79,7 +79,7 @@ class RosterChanges:
                     days = await views.places_of(event.officer_id, event.starts_at, event.ends_at)
                     await self._cover(
                         unit, days, event.withdrawal_id, event.officer_id, event.starts_at, event.ends_at,
-                        event.reason, meta,
+                        "officer-withdrawn", meta,
                     )  # fmt: skip
 
         await run_unit(self._h.store, work, within=conn)
@@ -92,7 +92,7 @@ class RosterChanges:
         officer_id: str,
         starts_at: datetime,
         ends_at: datetime,
-        reason: str,
+        reason: ReassignReason,
         meta: Metadata,
     ) -> None:
         await unit.load(self._h.days, [d.stream_id for d in days])  # every day in one read
@@ -108,10 +108,10 @@ class RosterChanges:
             await unit.views.record_placement(events)
             for event in events:
                 if isinstance(event, AppointmentDisplaced):
-                    await self._move_to_a_later_day(unit, diary, event, reason, meta)
+                    await self._move_to_a_later_day(unit, diary, event, meta)
 
     async def _move_to_a_later_day(
-        self, unit: BookingUnit, place: Diary, event: AppointmentDisplaced, reason: str, meta: Metadata
+        self, unit: BookingUnit, place: Diary, event: AppointmentDisplaced, meta: Metadata
     ) -> None:
         ahead = [
             Diary(place.place, place.place_id, place.day + timedelta(days=n))
@@ -125,7 +125,7 @@ class RosterChanges:
                 old = await load_one(unit, self._h.days, place.stream_id)  # as this unit left it
                 await move_between_days(
                     unit, old, new, event.appointment_id, local_time(slots[0].starts_at), "police",
-                    f"officer withdrawn: {reason}", meta,
+                    Why(event.reason, withdrawal_id=event.withdrawal_id), meta,
                 )  # fmt: skip
                 return
         # Nobody is free for two weeks: it stays displaced, visible to supervisors in the diary.

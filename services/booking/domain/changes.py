@@ -73,6 +73,11 @@ def _rescheduled(
 ) -> AppointmentRescheduled:
     """The move to ``span``'s new time on this day; the police moving it means the caller is told."""
     from_starts_at, from_ends_at, starts_at, ends_at = span
+    if isinstance(command, MoveAppointmentIn):
+        subject_id, withdrawal_id = command.subject_id, command.withdrawal_id
+    else:
+        found = state.find(command.appointment_id)
+        subject_id, withdrawal_id = (found.subject_id if found else None), None
     return AppointmentRescheduled(
         appointment_id=command.appointment_id,
         diary=state.diary.stream_id,
@@ -85,8 +90,11 @@ def _rescheduled(
         officer_id=got.officer_id,
         initiated_by=command.initiated_by,
         reason=command.reason,
+        note=command.note,
         caller_to_be_told=command.initiated_by == "police",
         rescheduled_at=command.now,
+        subject_id=subject_id,
+        withdrawal_id=withdrawal_id,
     )
 
 

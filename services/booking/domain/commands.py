@@ -26,8 +26,11 @@ from schemas.booking import (
     IncidentGrade,
     Initiator,
     Instant,
+    MissedReason,
     Outcome,
     Place,
+    ReassignReason,
+    RescheduleReason,
 )
 from schemas.personal import Sealed
 
@@ -84,7 +87,8 @@ class RescheduleAppointment(_Command):
     appointment_id: str
     start: time
     initiated_by: Initiator
-    reason: Reason
+    reason: RescheduleReason
+    note: Sealed | None = None
     on_duty: OnDuty = None
     now: Instant
 
@@ -98,7 +102,11 @@ class MoveAppointmentIn(_Command):
     from_ends_at: Instant
     start: time
     initiated_by: Initiator
-    reason: Reason
+    reason: RescheduleReason
+    note: Sealed | None = None
+    # The caller's key id as the old day knew it, and the withdrawal that moved it (if any).
+    subject_id: str | None = None
+    withdrawal_id: str | None = None
     on_duty: OnDuty = None
     now: Instant
 
@@ -110,7 +118,7 @@ class MoveAppointmentOut(_Command):
     to_stream: str
     to_starts_at: Instant
     initiated_by: Initiator
-    reason: Reason
+    reason: RescheduleReason
     now: Instant
 
 
@@ -139,7 +147,8 @@ class RecordNoShow(_Command):
 
     appointment_id: str
     missed_by: Initiator
-    reason: Reason
+    reason: MissedReason
+    note: Sealed | None = None
     now: Instant
 
 
@@ -153,7 +162,7 @@ class CoverWithdrawal(_Command):
     officer_id: str
     starts_at: Instant
     ends_at: Instant
-    reason: Reason
+    reason: ReassignReason
     on_duty: tuple[OfficerOnDuty, ...]
     now: Instant
 

@@ -122,6 +122,7 @@ def evolve(state: DiaryDay, event: DiaryDayEvent) -> DiaryDay:
                     event.officer_id,
                     "booked",
                     event.request_id,
+                    subject_id=event.caller.subject_id,
                 ),
             )
         case DiaryCarVisitBooked():
@@ -135,6 +136,7 @@ def evolve(state: DiaryDay, event: DiaryDayEvent) -> DiaryDay:
                     event.officer_id,
                     "booked",
                     event.request_id,
+                    subject_id=event.caller.subject_id,
                 ),
             )
         case AppointmentOffered():
@@ -160,6 +162,7 @@ def evolve(state: DiaryDay, event: DiaryDayEvent) -> DiaryDay:
                 event.officer_id,
                 "booked",
                 found.request_id if found else None,
+                subject_id=event.subject_id or (found.subject_id if found else None),
             )
             return _put(state, moved)
         case AppointmentReassigned():

@@ -72,6 +72,7 @@ def record_no_show(command: RecordNoShow, state: DiaryDay) -> list[DiaryDayEvent
             starts_at=found.starts_at,
             missed_by=command.missed_by,
             reason=command.reason,
+            note=command.note,
             recorded_at=command.now,
         )
     ]

@@ -92,6 +92,8 @@ class Appointment:
     status: Status
     request_id: str | None = None
     offer_expires_at: datetime | None = None
+    # The caller's key id: what a staff note about this appointment is sealed under.
+    subject_id: str | None = None
 
     @property
     def holding(self) -> bool:

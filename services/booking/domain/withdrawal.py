@@ -65,7 +65,7 @@ def _cover_one(command: CoverWithdrawal, state: DiaryDay, appointment: Appointme
             starts_at=appointment.starts_at,
             ends_at=appointment.ends_at,
             withdrawal_id=command.withdrawal_id,
-            reason=f"officer withdrawn: {command.reason}",
+            reason=command.reason,
             reassigned_at=now,
         )
     if appointment.status == "offered":
@@ -85,9 +85,11 @@ def _cover_one(command: CoverWithdrawal, state: DiaryDay, appointment: Appointme
             room_id=got.room_id,
             officer_id=got.officer_id,
             initiated_by="police",
-            reason=f"officer withdrawn: {command.reason}",
+            reason=command.reason,
             caller_to_be_told=True,
             rescheduled_at=now,
+            subject_id=appointment.subject_id,
+            withdrawal_id=command.withdrawal_id,
         )
     return AppointmentDisplaced(
         appointment_id=ident,
@@ -95,7 +97,7 @@ def _cover_one(command: CoverWithdrawal, state: DiaryDay, appointment: Appointme
         officer_id=command.officer_id,
         starts_at=appointment.starts_at,
         withdrawal_id=command.withdrawal_id,
-        reason=f"officer withdrawn: {command.reason}",
+        reason=command.reason,
         displaced_at=now,
     )
 

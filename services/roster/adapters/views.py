@@ -7,7 +7,7 @@ from datetime import datetime
 from pydantic import BaseModel
 
 from schemas.booking import Place
-from schemas.roster import Duty, WithdrawalReason
+from schemas.roster import Duty, DutyEndReason, WithdrawalReason
 from services.common.london import local, spoken_day, spoken_range
 from services.roster.domain.cover import Cover, Span
 from services.roster.domain.state import Officer, RosteredDuty, Withdrawal
@@ -25,7 +25,7 @@ class DutyView(BaseModel):
     ends_at: datetime
     planned_ends_at: datetime
     ended: bool
-    end_reason: str | None
+    end_reason: DutyEndReason | None
     day: str
     when: str
 

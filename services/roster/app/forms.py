@@ -6,7 +6,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from schemas.roster import Duty, WithdrawalReason
+from schemas.roster import Duty, DutyEndReason, WithdrawalReason
 from services.common.fields import Instant, Visible
 
 # Safe in a URL path and in a stream id (no colon); a client's own uuid fits.
@@ -56,7 +56,9 @@ class EndDutyForm(_Form):
     """End a duty: at ``ends_at``, or now when it is left out."""
 
     ends_at: Instant | None = None
-    reason: Annotated[str, Visible(200)] = Field(description="Why, in a few words; no personal details.")
+    reason: DutyEndReason = Field(
+        description="Why: `planned` when it ends as planned, else the code of why it ends early."
+    )
 
 
 class WithdrawalForm(_Form):

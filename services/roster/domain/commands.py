@@ -6,14 +6,10 @@ command sent twice names the same duty or withdrawal and is recognised as done.
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict
 
 from schemas.booking import Instant
-from schemas.roster import Duty, WithdrawalReason
-
-Reason = Annotated[str, Field(min_length=1, max_length=200)]
+from schemas.roster import Duty, DutyEndReason, WithdrawalReason
 
 
 class _Command(BaseModel):
@@ -54,7 +50,7 @@ class EndDuty(_Command):
     officer_id: str
     duty_id: str
     ends_at: Instant | None = None
-    reason: Reason
+    reason: DutyEndReason
     now: Instant
 
 

@@ -15,6 +15,7 @@ from schemas.roster import (
     Duty,
     DutyAssigned,
     DutyEnded,
+    DutyEndReason,
     OfficerRegistered,
     OfficerWithdrawn,
     WithdrawalReason,
@@ -55,7 +56,7 @@ class RosteredDuty:
     planned_ends_at: datetime
     ends_at: datetime
     ended: bool = False
-    end_reason: str | None = None
+    end_reason: DutyEndReason | None = None
 
     @property
     def gives_capacity(self) -> bool:

@@ -35,7 +35,7 @@ def reschedule(hour: int, by: str = "public") -> RescheduleAppointment:
             "appointment_id": "apt-1",
             "start": time(hour),
             "initiated_by": by,
-            "reason": "caller asked",
+            "reason": "caller-asked",
             "now": NOW,
         }
     )
@@ -115,7 +115,7 @@ class TestGivenABookedAppointment:
     def test_a_no_show_says_whose_absence_it_was(self) -> None:
         state = given(station_day(), book_station("apt-1", 17))
         command = RecordNoShow(
-            appointment_id="apt-1", missed_by="public", reason="did not arrive", now=at(MONDAY, 18)
+            appointment_id="apt-1", missed_by="public", reason="did-not-attend", now=at(MONDAY, 18)
         )
 
         events = decide(command, state)
@@ -160,7 +160,7 @@ class TestMovingAnAppointmentToAnotherDay:
             from_ends_at=at(MONDAY, 18),
             start=time(hour),
             initiated_by="public",
-            reason="caller asked",
+            reason="caller-asked",
             now=NOW,
         )
 
@@ -170,7 +170,7 @@ class TestMovingAnAppointmentToAnotherDay:
             to_stream="station:cheshunt:2026-06-16",
             to_starts_at=at(TUESDAY, 18),
             initiated_by="public",
-            reason="caller asked",
+            reason="caller-asked",
             now=NOW,
         )
 

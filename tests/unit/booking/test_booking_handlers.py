@@ -6,9 +6,9 @@ from datetime import timedelta
 
 import pytest
 
-from schemas.booking import SlotBooked
+from schemas.booking import AppointmentRescheduled, SlotBooked
 from services.booking.app.lifecycle import Lifecycle
-from services.booking.domain.errors import RequestReused, SlotTaken, UnknownAppointment
+from services.booking.domain.errors import Refusal, RequestReused, SlotTaken, UnknownAppointment
 from services.common.unit_of_work import as_domain_event
 from tests.unit.booking.builders import MONDAY, NOW
 from tests.unit.booking.in_process import META, booking_service, form, on_duty
@@ -71,9 +71,36 @@ async def test_rescheduling_to_another_day_moves_the_appointment_in_one_unit() -
     await on_duty(store, "officer-b", day=tuesday)
     booked = await handlers.book("station", "cheshunt", form(), META)
     events = await Lifecycle(handlers).reschedule(
-        booked.appointment_id, tuesday, form().start, "public", "caller asked", META
+        booked.appointment_id, tuesday, form().start, "public", "caller-asked", META
     )
     assert [e.event_type for e in events] == ["AppointmentRescheduled", "AppointmentMovedOut"]
     assert await store.views.locate(booked.appointment_id) == f"station:cheshunt:{tuesday}"
     with pytest.raises(UnknownAppointment):
         await Lifecycle(handlers).cancel("nobody", "public", "no-longer-needed", META)
+
+
+async def test_staff_words_on_a_move_are_sealed_under_the_callers_key_and_go_with_it() -> None:
+    handlers, store = await booking_service()
+    tuesday = MONDAY + timedelta(days=1)
+    await on_duty(store, "officer-a")
+    await on_duty(store, "officer-b", day=tuesday)
+    booked = await handlers.book("station", "cheshunt", form(), META)
+    words = "caller's partner works nights"
+    moved = await Lifecycle(handlers).reschedule(
+        booked.appointment_id, tuesday, form().start, "police", "officer-unavailable", META, note=words
+    )
+    arrived = moved[0]
+    assert isinstance(arrived, AppointmentRescheduled) and arrived.note is not None
+    (first,) = [as_domain_event(e) for e in store.events(f"station:cheshunt:{MONDAY}")][:1]
+    assert isinstance(first, SlotBooked)
+    assert arrived.subject_id == first.caller.subject_id == arrived.note.subject_id
+    assert await handlers.keys.open(arrived.note) == words
+    assert words.encode() not in b"".join(e.envelope.kafka_value() for e in store.events(arrived.diary))
+
+    # On its new day the appointment still knows whose key a later note goes under: once the
+    # caller is erased, no note can be kept for them.
+    missed_note = "came to the wrong station"
+    await handlers.keys.erase(arrived.subject_id or "", "test")
+    with pytest.raises(Refusal) as refused:
+        await Lifecycle(handlers).cancel(booked.appointment_id, "public", "other", META, note=missed_note)
+    assert refused.value.field == "note" and "erased" in refused.value.reason

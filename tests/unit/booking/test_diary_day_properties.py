@@ -84,7 +84,7 @@ class StationDayMachine(RuleBasedStateMachine):
                     "appointment_id": appointment_id,
                     "start": time(self.HOURS[at_time]),
                     "initiated_by": by,
-                    "reason": "asked",
+                    "reason": "caller-asked",
                     "on_duty": on_duty(*sorted(self.rostered)),
                     "now": NOW,
                 }
@@ -111,7 +111,7 @@ class StationDayMachine(RuleBasedStateMachine):
                 officer_id=officer,
                 starts_at=at(MONDAY, 0),
                 ends_at=at(MONDAY, 23),
-                reason="sickness",
+                reason="officer-withdrawn",
                 on_duty=on_duty(*sorted(self.rostered)),
                 now=NOW,
             )

@@ -52,7 +52,7 @@ def withdraw(officer: str, remaining: tuple[OfficerOnDuty, ...], withdrawal: str
         officer_id=officer,
         starts_at=at(MONDAY, 16),
         ends_at=at(MONDAY, 22),
-        reason="court",
+        reason="officer-withdrawn",
         on_duty=remaining,
         now=NOW,
     )
@@ -129,7 +129,7 @@ class TestGivenAnOfficerWithdrawn:
         assert moved.officer_id == "pc-102"
         assert moved.initiated_by == "police"
         assert moved.caller_to_be_told
-        assert moved.reason == "officer withdrawn: court"
+        assert moved.reason == "officer-withdrawn" and moved.withdrawal_id == "w-1"
 
     def test_when_the_day_has_no_free_slot_it_is_displaced_for_another_day(self) -> None:
         officers = on_duty("pc-101")

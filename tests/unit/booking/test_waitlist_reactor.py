@@ -112,7 +112,7 @@ class TestWhenAnAppointmentMoves:
         booking.store.loaded.clear()
 
         await Lifecycle(booking.handlers).reschedule(
-            monday[17], MONDAY, time(19), "public", "later", booking.meta()
+            monday[17], MONDAY, time(19), "public", "caller-asked", booking.meta()
         )
         booking.store.loaded.clear()
 
@@ -127,7 +127,7 @@ class TestWhenAnAppointmentMoves:
         await booking.roster(duty("officer-3", "cheshunt", TUESDAY, 8, 22))
 
         await Lifecycle(booking.handlers).reschedule(
-            monday[17], TUESDAY, time(17), "public", "Tuesday", booking.meta()
+            monday[17], TUESDAY, time(17), "public", "caller-asked", booking.meta()
         )
 
         assert await booking.deliver() == ["AppointmentOffered"]

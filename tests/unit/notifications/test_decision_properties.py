@@ -37,7 +37,7 @@ def test_no_text_is_decided_in_quiet_hours_too_long_or_for_someone_not_safe_to_t
         appointment_id=APPOINTMENT, diary="d", from_diary="d", from_starts_at=booked.starts_at,
         from_ends_at=booked.ends_at, starts_at=starts + timedelta(days=1),
         ends_at=booked.ends_at + timedelta(days=1),
-        room_id=None, officer_id=None, initiated_by="police", reason="officer withdrawn: court",
+        room_id=None, officer_id=None, initiated_by="police", reason="officer-withdrawn",
         caller_to_be_told=True, rescheduled_at=booked_at + timedelta(minutes=1),
     )  # fmt: skip
     cancelled = AppointmentCancelled(

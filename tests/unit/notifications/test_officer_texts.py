@@ -33,7 +33,7 @@ def test_a_booking_tells_its_officer_of_a_new_appointment_without_the_case() -> 
 def test_a_reassignment_tells_both_officers() -> None:
     reassigned = AppointmentReassigned(
         appointment_id=APPOINTMENT, diary="d", from_officer_id="officer-1", to_officer_id="officer-2",
-        starts_at=BOOKED.starts_at, ends_at=BOOKED.ends_at, reason="officer withdrawn: court",
+        starts_at=BOOKED.starts_at, ends_at=BOOKED.ends_at, reason="officer-withdrawn",
         reassigned_at=london(WEDNESDAY, time(12, 0)),
     )  # fmt: skip
     texts = officer_texts(booked(), reassigned, RULES)
@@ -48,7 +48,7 @@ def test_a_move_to_another_officer_tells_both_and_a_cancellation_tells_the_one_i
         appointment_id=APPOINTMENT, diary="d", from_diary="d", from_starts_at=BOOKED.starts_at,
         from_ends_at=BOOKED.ends_at, starts_at=london(WEDNESDAY, time(19, 0)),
         ends_at=london(WEDNESDAY, time(20, 0)),
-        room_id=None, officer_id="officer-3", initiated_by="police", reason="officer withdrawn: sickness",
+        room_id=None, officer_id="officer-3", initiated_by="police", reason="officer-withdrawn",
         caller_to_be_told=True, rescheduled_at=london(WEDNESDAY, time(12, 0)),
     )  # fmt: skip
     texts = officer_texts(booked(), moved, RULES)

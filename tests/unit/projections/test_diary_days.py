@@ -54,7 +54,7 @@ def moved(appointment_id: str, to_day: int, hour: int) -> AppointmentRescheduled
         appointment_id=appointment_id, diary=f"station:stevenage:2026-12-0{to_day}",
         from_diary="station:stevenage:2026-12-02", from_starts_at=slot(2, 17), from_ends_at=slot(2, 18),
         starts_at=slot(to_day, hour), ends_at=slot(to_day, hour + 1), room_id="stevenage-room-1",
-        officer_id="o-1", initiated_by="police", reason="officer withdrawn", caller_to_be_told=True,
+        officer_id="o-1", initiated_by="police", reason="officer-withdrawn", caller_to_be_told=True,
         rescheduled_at=clock(0),
     )  # fmt: skip
 

@@ -58,7 +58,7 @@ def test_a_reassignment_keeps_the_time_and_changes_the_officer() -> None:
         BOOKED,
         AppointmentReassigned(
             appointment_id="a-1", diary=BOOKED.diary, from_officer_id="o-1", to_officer_id="o-2",
-            starts_at=at(17), ends_at=at(18), reason="officer withdrawn: court", reassigned_at=T,
+            starts_at=at(17), ends_at=at(18), reason="officer-withdrawn", reassigned_at=T,
         ),
     )  # fmt: skip
     assert entry is not None
@@ -71,7 +71,7 @@ def test_a_move_to_another_day_puts_the_line_on_that_day() -> None:
         AppointmentRescheduled(
             appointment_id="a-1", diary="station:stevenage:2026-12-03", from_diary=BOOKED.diary,
             from_starts_at=at(17), from_ends_at=at(18), starts_at=at(18, 3), ends_at=at(19, 3),
-            room_id="stevenage-room-1", officer_id="o-1", initiated_by="police", reason="officer withdrawn",
+            room_id="stevenage-room-1", officer_id="o-1", initiated_by="police", reason="officer-withdrawn",
             caller_to_be_told=True, rescheduled_at=T,
         ),
     )  # fmt: skip

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
-from schemas.roster import Duty, WithdrawalReason
+from schemas.roster import Duty, DutyEndReason, WithdrawalReason
 from services.common.reference import County, load_county
 from services.roster.domain.commands import AssignDuty, Command, EndDuty, RegisterOfficer, WithdrawOfficer
 from services.roster.domain.decider import decide, fold, initial_state
@@ -61,7 +61,7 @@ def end_duty(
     duty_id: str = "duty-1",
     ends_at: datetime | None = None,
     now: datetime = NOW,
-    reason: str = "shift change",
+    reason: DutyEndReason = "other",
 ) -> EndDuty:
     """A supervisor ends a duty (at ``ends_at``, or now)."""
     return EndDuty(officer_id=OFFICER, duty_id=duty_id, ends_at=ends_at, reason=reason, now=now)

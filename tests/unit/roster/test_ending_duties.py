@@ -12,7 +12,7 @@ from tests.unit.roster.builders import NOW, OFFICER, assign, at, end_duty, given
 
 class TestGivenAnOfficerOnAppointmentDuty:
     def test_ending_it_early_says_so_and_says_what_the_duty_was(self) -> None:
-        events = decide(end_duty(ends_at=at(18), reason="called to a major incident"),
+        events = decide(end_duty(ends_at=at(18), reason="major-incident"),
                         given(register(), assign()))  # fmt: skip
 
         assert events == [
@@ -21,7 +21,7 @@ class TestGivenAnOfficerOnAppointmentDuty:
                 duty_id="duty-1",
                 ends_at=at(18),
                 early=True,
-                reason="called to a major incident",
+                reason="major-incident",
                 ended_at=NOW,
                 duty="appointments",
                 station_id="cheshunt",

@@ -66,7 +66,7 @@ class OfficerRosterMachine(RuleBasedStateMachine):
     def end(self, duty_id: str, at_hour: int | None) -> None:
         ends_at = None if at_hour is None else hour(at_hour)
         self.apply(
-            EndDuty(officer_id=OFFICER, duty_id=duty_id, ends_at=ends_at, reason="test", now=self.clock)
+            EndDuty(officer_id=OFFICER, duty_id=duty_id, ends_at=ends_at, reason="other", now=self.clock)
         )
 
     @rule(withdrawal_id=WITHDRAWAL_IDS, start=HOURS, length=LENGTHS, reason=REASONS)

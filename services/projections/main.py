@@ -8,34 +8,25 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from schemas.topics import BOOKING_EVENTS, NOTIFICATIONS_EVENTS, ROSTER_EVENTS
 from services.common.runtime import Runtime
 from services.common.wiring import Consumer, service_app
-from services.projections.adapters import backfill, batch, store
+from services.projections.adapters import backfill
 from services.projections.adapters.http import router
+from services.projections.adapters.models import FEEDS, Feed
 
 SERVICE = "projections"
 MIGRATIONS = Path(__file__).with_name("migrations")
-# Consumer names are also the Kafka group ids; a rebuild starts new ones from the beginning.
-# The read models need no handlers: each apply writes straight into the projections database,
-# a whole Kafka fetch per transaction (a refused one halved until a poison record is alone).
-CONSUMERS: tuple[Consumer[Runtime], ...] = (
-    Consumer(
-        "projections-booking",
-        BOOKING_EVENTS,
-        lambda _: store.apply_booking_event,
-        lambda _: batch.apply_booking_events,
-    ),
-    Consumer(
-        "projections-roster", ROSTER_EVENTS, lambda _: store.record_event, lambda _: batch.record_events
-    ),
-    Consumer(
-        "projections-notifications",
-        NOTIFICATIONS_EVENTS,
-        lambda _: store.record_event,
-        lambda _: batch.record_events,
-    ),
-)
+
+
+# Consumer names are also the Kafka group ids; each feed's applies are in adapters.models, which
+# a replay shares. The read models need no handlers: each apply writes straight into the
+# projections database, a whole Kafka fetch per transaction (a refused one halved until a
+# poison record is alone).
+def _consumer(feed: Feed) -> Consumer[Runtime]:
+    return Consumer(feed.consumer, feed.topic, lambda _: feed.apply, lambda _: feed.apply_batch)
+
+
+CONSUMERS: tuple[Consumer[Runtime], ...] = tuple(_consumer(feed) for feed in FEEDS)
 
 
 # The cyclic garbage collector's first threshold (Python's is 700 allocations).

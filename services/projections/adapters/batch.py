@@ -95,18 +95,16 @@ def fact_of(env: Envelope) -> Fact | None:
     appointment_id = env.data.get("appointment_id")
     if not isinstance(appointment_id, str):
         return None
-    return Fact(
-        appointment_id, env.event_id, env.time, env.domain_event()
-    )
+    return Fact(appointment_id, env.event_id, env.time, env.domain_event())
 
 
 async def apply_booking_events(conn: asyncpg.Connection, batch: Batch) -> None:
-    """Record booking events and fold them into their appointments' diary rows and days."""
-    appointments = sorted({a for env, _ in batch if isinstance(a := env.data.get("appointment_id"), str)})
-    rows = await conn.fetch(
-        "select * from diary where appointment_id = any($1::text[]) order by appointment_id for update",
-        appointments,
-    )
+    """Record booking events and fold them into their appointments' diary rows and days.
+
+    The two read models of one consumer (``record_events`` then ``fold_booking_events``),
+    with the facts gathered as the history's rows stream out rather than in a loop of their own.
+    """
+    rows = await _lock_diary_rows(conn, batch)
     facts: list[Fact] = []
 
     def validate(env: Envelope) -> None:
@@ -117,6 +115,30 @@ async def apply_booking_events(conn: asyncpg.Connection, batch: Batch) -> None:
     # COPY streams, so the server stores the rows sent while the next ones are validated.
     # A poison event aborts the COPY, and with it the batch.
     await _record(conn, batch, validate)
+    await _fold(conn, rows, facts)
+
+
+async def fold_booking_events(conn: asyncpg.Connection, batch: Batch) -> None:
+    """Only the diary's part of ``apply_booking_events``: fold the events into diary rows and days.
+
+    What a replay of the diary alone applies; the events are validated as the live path does.
+    """
+    rows = await _lock_diary_rows(conn, batch)
+    facts = [fact for env, _ in batch if (fact := fact_of(env)) is not None]
+    await _fold(conn, rows, facts)
+
+
+async def _lock_diary_rows(conn: asyncpg.Connection, batch: Batch) -> list[asyncpg.Record]:
+    """The diary rows of the batch's appointments, locked in one order."""
+    appointments = sorted({a for env, _ in batch if isinstance(a := env.data.get("appointment_id"), str)})
+    rows: list[asyncpg.Record] = await conn.fetch(
+        "select * from diary where appointment_id = any($1::text[]) order by appointment_id for update",
+        appointments,
+    )
+    return rows
+
+
+async def _fold(conn: asyncpg.Connection, rows: Sequence[asyncpg.Record], facts: Sequence[Fact]) -> None:
     if not facts:
         return
     entries = {r["appointment_id"]: entry_of(r) for r in rows}

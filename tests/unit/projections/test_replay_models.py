@@ -1,0 +1,62 @@
+"""Which read models a replay rebuilds, by what apply, and the command's answer to a name it does not know."""
+
+from __future__ import annotations
+
+import pytest
+from typer.testing import CliRunner
+
+from cli.main import app as cli
+from services.projections.adapters import batch
+from services.projections.adapters.models import (
+    FEEDS,
+    MODEL_NAMES,
+    MODELS,
+    UnknownModel,
+    covers,
+    feeds_of,
+    models_named,
+    replay_apply,
+)
+from services.projections.main import CONSUMERS
+
+
+def test_no_name_is_every_model_and_names_keep_the_models_order() -> None:
+    assert [m.name for m in models_named([])] == list(MODEL_NAMES) == ["history", "diary"]
+    assert [m.name for m in models_named(["diary", "history"])] == ["history", "diary"]
+    assert [m.name for m in models_named(["diary"])] == ["diary"]
+
+
+def test_an_unknown_name_is_refused_naming_every_model() -> None:
+    with pytest.raises(UnknownModel, match="no read model called 'kpis': choose from history, diary"):
+        models_named(["diary", "kpis"])
+
+
+def test_the_live_consumers_are_the_feeds_with_their_live_applies() -> None:
+    assert [(c.name, c.topic) for c in CONSUMERS] == [(f.consumer, f.topic) for f in FEEDS]
+    # Every table a consumer writes belongs to some model, so a full replay rebuilds all it writes.
+    assert {f.consumer for f in FEEDS} == {c for m in MODELS for c in m.parts}
+
+
+def test_a_replay_of_every_model_a_consumer_feeds_applies_with_its_live_apply() -> None:
+    booking = next(f for f in FEEDS if f.consumer == "projections-booking")
+    assert replay_apply(booking, models_named([])) == (booking.apply, booking.apply_batch)
+    assert replay_apply(booking, models_named([]))[1] is batch.apply_booking_events
+    roster = next(f for f in FEEDS if f.consumer == "projections-roster")
+    assert replay_apply(roster, models_named(["history"])) == (roster.apply, roster.apply_batch)
+
+
+def test_a_replay_of_some_models_applies_only_their_parts_and_keeps_the_live_positions() -> None:
+    diary = models_named(["diary"])
+    assert [f.consumer for f in feeds_of(diary)] == ["projections-booking"]
+    assert not covers(diary, "projections-booking")  # it feeds the history too
+    booking = next(f for f in FEEDS if f.consumer == "projections-booking")
+    assert replay_apply(booking, diary)[1] is not booking.apply_batch
+    history = models_named(["history"])
+    assert [f.consumer for f in feeds_of(history)] == [f.consumer for f in FEEDS]
+    assert [covers(history, f.consumer) for f in FEEDS] == [False, True, True]
+
+
+def test_the_command_refuses_an_unknown_model_naming_the_models() -> None:
+    result = CliRunner().invoke(cli, ["replay", "diary", "kpis"], env={"COLUMNS": "250"})
+    assert result.exit_code == 2
+    assert "no read model called 'kpis'" in result.output and "history, diary" in result.output

@@ -371,8 +371,14 @@ async def test_no_event_header_key_dead_letter_or_log_line_carries_a_number_or_a
         refused = await client.post("/gateway/inbound", json=bad)
         assert refused.status_code == 422 and "9OO777" not in refused.text
     # A receipt on the topic naming no text of ours is dead-lettered, its reason repeating nothing of it.
+    # Its reference holds a number, as a reference typed on Notify's own pages might.
     receipt = SmsReceipt.model_validate(
-        {"id": "stray-2", "reference": "not-one-of-ours", "status": "delivered", "created_at": now}
+        {
+            "id": "stray-2",
+            "reference": "not-one-of-ours 07700 900778",
+            "status": "delivered",
+            "created_at": now,
+        }
     )
     await publish(test_settings, receipt, f"receipt:{receipt.id}")
     dead: list[Any] = []
@@ -391,6 +397,15 @@ async def test_no_event_header_key_dead_letter_or_log_line_carries_a_number_or_a
     assert dead, "the stray receipt never reached the dead-letter topic"
     reason = header(dead[0], "dlq_reason") or ""
     assert "names no text" in reason and "not-one-of-ours" not in reason
+    # Every dead letter of this service: its value sealed, its headers with nothing in clear.
+    ours = [r for r in records if (header(r, "dlq_consumer") or "").startswith("notifications")]
+    assert dead[0] in ours
+    for record in ours:
+        shown = record.value.decode(errors="replace") + " ".join(
+            f"{k}={bytes(v).decode(errors='replace')}" for k, v in record.headers
+        )
+        assert clear_numbers(shown) == [] and "not-one-of-ours" not in shown
+        assert not any(detail in shown for detail in CASE_DETAILS)
     for topic in (
         NOTIFICATIONS_EVENTS,
         SMS_OUTBOUND,
@@ -400,6 +415,8 @@ async def test_no_event_header_key_dead_letter_or_log_line_carries_a_number_or_a
         for record in await read_topic(
             test_settings.kafka_bootstrap, test_settings.topic(topic), at_least=10_000, wait_seconds=2
         ):
+            if header(record, "ce_subject") == mine:
+                continue  # this test's own stray input, not something the service wrote
             headers = " ".join(f"{k}={bytes(v).decode()}" for k, v in record.headers)
             assert clear_numbers(headers) == [] and clear_numbers((record.key or b"").decode()) == [], topic
             value = record.value.decode()
@@ -472,3 +489,102 @@ async def test_stop_stops_every_later_text_to_the_number_after_one_saying_so(
             await asyncio.sleep(0.2)
     assert [(t["template"], t["status"]) for t in texts] == [("appointment-booked", "stopped")]
     assert await texts_for(test_settings, later, at_least=0) == []
+
+
+async def inbound(notifications: ServiceProcess, notify_id: str, source: str, message: str) -> None:
+    """Notify's received-text callback, as Notify sends it (the sender as 447700900123)."""
+    body = {
+        "id": notify_id, "source_number": source, "destination_number": FORCE_NUMBER, "message": message,
+        "date_received": datetime.now(UTC).isoformat(),
+    }  # fmt: skip
+    async with httpx.AsyncClient(base_url=notifications.url, headers=auth(Role.GATEWAY, "notify")) as client:
+        assert (await client.post("/gateway/inbound", json=body)).status_code == 204
+
+
+async def test_move_asks_for_a_call_back_once_however_often_notify_repeats_the_text(
+    booking_and_projections: tuple[ServiceProcess, ServiceProcess],
+    gateway_and_notifications: tuple[ServiceProcess, ServiceProcess],
+    test_settings: Settings,
+) -> None:
+    booking, _ = booking_and_projections
+    _, notifications = gateway_and_notifications
+    appointment_id = await book(booking, "2027-03-08", "17:00", phone="07700 900505")
+    await texts_for(test_settings, appointment_id)
+    # Notify retries a callback it got no answer to: the same id, three times.
+    notify_id = str(uuid.uuid4())
+    for _ in range(3):
+        await inbound(notifications, notify_id, "447700900505", "Move.")
+    promised = await texts_for(test_settings, appointment_id, at_least=2)
+    assert [json.loads(r.value)["template"] for r in promised] == ["appointment-booked", "call-back-promised"]
+    (flag,) = await notification_events(test_settings, "CallBackRequested", appointment_id)
+    assert flag["reason"] == "asked-to-move"
+    (received,) = await notification_events(test_settings, "ReplyReceived", appointment_id)
+    assert received["intent"] == "move" and "Move" not in json.dumps(received)
+    async with httpx.AsyncClient(base_url=notifications.url, headers=auth(Role.CALL_TAKER)) as client:
+        answer = (await client.get(f"/appointments/{appointment_id}/messages")).json()
+    assert answer["call_back"] is True
+    # Still one of each once the repeats have all been read.
+    await asyncio.sleep(2)
+    assert len(await notification_events(test_settings, "ReplyReceived", appointment_id)) == 1
+    assert len(await texts_for(test_settings, appointment_id, at_least=0)) == 2
+
+
+async def test_notify_refusing_a_text_to_a_landline_records_its_reason_and_flags_a_call_back(
+    booking_and_projections: tuple[ServiceProcess, ServiceProcess],
+    gateway_and_notifications: tuple[ServiceProcess, ServiceProcess],
+    test_settings: Settings,
+) -> None:
+    booking, _ = booking_and_projections
+    _, notifications = gateway_and_notifications
+    # Booking takes any valid number; Notify (here its simulator) texts mobiles only: a 400.
+    appointment_id = await book(booking, "2027-03-04", "17:00", phone="01438 757000")
+    text = json.loads((await texts_for(test_settings, appointment_id))[0].value)
+    assert await events_of(test_settings, text["message_id"], 3) == [
+        "SmsQueued", "SmsFailed", "CallBackRequested",
+    ]  # fmt: skip
+    (failed,) = await notification_events(test_settings, "CallBackRequested", appointment_id)
+    assert failed["reason"] == "text-not-delivered"
+    records = await read_topic(
+        test_settings.kafka_bootstrap,
+        test_settings.topic(NOTIFICATIONS_EVENTS),
+        at_least=10_000,
+        wait_seconds=2,
+    )
+    (refused,) = [
+        json.loads(r.value) for r in records
+        if header(r, "ce_type") == "SmsFailed" and json.loads(r.value)["message_id"] == text["message_id"]
+    ]  # fmt: skip
+    assert (refused["status"], refused["permanent"]) == ("rejected", True)
+    assert refused["reason"] == "phone_number Not a UK mobile number"  # Notify's own words
+    async with httpx.AsyncClient(base_url=notifications.url, headers=auth(Role.CALL_TAKER)) as client:
+        answer = (await client.get(f"/appointments/{appointment_id}/messages")).json()
+    assert answer["call_back"] is True and [t["status"] for t in answer["texts"]] == ["rejected"]
+
+
+async def test_a_booking_event_delivered_again_with_its_event_id_queues_no_second_text(
+    booking_and_projections: tuple[ServiceProcess, ServiceProcess],
+    notifications: ServiceProcess,
+    test_settings: Settings,
+) -> None:
+    booking, _ = booking_and_projections
+    appointment_id = await book(booking, "2027-03-08", "18:00", phone="07700 900506")
+    await texts_for(test_settings, appointment_id)
+    records = await read_topic(
+        test_settings.kafka_bootstrap, test_settings.topic("booking.events"), at_least=10_000, wait_seconds=2
+    )
+    (booked,) = [
+        r for r in records
+        if header(r, "ce_type") == "SlotBooked" and json.loads(r.value)["appointment_id"] == appointment_id
+    ]  # fmt: skip
+    # The very record again (a relay's retry, a rebalance): same key, value and headers.
+    broker = kafka.make_broker(test_settings.kafka_bootstrap, "test-redeliver")
+    await broker.start()
+    try:
+        send = kafka.publisher(broker, test_settings.topic_prefix)
+        await send("booking.events", booked.key, booked.value, list(booked.headers))
+    finally:
+        await broker.stop()
+    await asyncio.sleep(3)
+    assert len(await texts_for(test_settings, appointment_id, at_least=0)) == 1
+    queued = await notification_events(test_settings, "SmsQueued", appointment_id)
+    assert [q["template"] for q in queued] == ["appointment-booked"]

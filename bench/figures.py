@@ -24,6 +24,10 @@ FREE_SLOTS_28_DAYS = "free-slots-28-days"
 RAW_DRAIN = "raw-drain"
 PROJECTIONS = "projections-catch-up"
 PROJECTIONS_RUNNING = "projections-after-start"
+# The same kind of backlog on a stage of its own: drained raw, caught up on live, then replayed.
+REPLAY_DRAIN = "replay-raw-drain"
+REPLAY_CATCH_UP = "replay-live-catch-up"
+REPLAY = "replay"
 # Issue 9: booking events to queued texts, and the gateway's sends to the Notify simulator.
 SMS_QUEUED = "sms-queued"
 SMS_OUTBOUND_ROW = "sms-outbound"

@@ -23,6 +23,7 @@ from bench.notes import notes
 from bench.options import PHASES, Options, parse_args
 from bench.phases import RAW_SPEC, Outcome, append, booking, produce
 from bench.plan import make_plan
+from bench.replay import replay
 from bench.report import Report, render
 from bench.sms import sms
 from bench.stage import Run, provisioned
@@ -62,6 +63,8 @@ async def run(kafka_bootstrap: str, pg_url: str, options: Options) -> Report:
         await found.attempt("projections", lambda: projections(bench, options, log_dir))
     if options.runs("big-store"):
         await found.attempt("big-store", lambda: big_store(bench, plan, options, log_dir))
+    if options.runs("replay"):
+        await found.attempt("replay", lambda: replay(bench, options, log_dir))
     if options.runs("sms"):
         await found.attempt("sms", lambda: sms(bench, plan, options, log_dir))
     report = Report(

@@ -15,6 +15,8 @@ from bench.figures import (
     PROJECTIONS,
     RAW_APPEND,
     RAW_DRAIN,
+    REPLAY,
+    REPLAY_DRAIN,
     Row,
     ratio,
 )
@@ -115,6 +117,12 @@ TARGETS = (
         "projections", "projections catch-up rate ÷ raw getmany drain", 0.3, True, "x",
         _rate(PROJECTIONS, RAW_DRAIN),
     ),
+    # Issue 10: `appointments replay`'s rebuild of every read model, start to swap.
+    Target(
+        "replay-rate", "replay rate, every model", 25_000, True, "events/s",
+        lambda rows: _get(rows, REPLAY, lambda r: r.rate),
+    ),
+    Target("replay-drain", "replay rate ÷ raw getmany drain", 0.4, True, "x", _rate(REPLAY, REPLAY_DRAIN)),
     Target(
         "big-store", "path rate, preloaded store ÷ empty store", 0.9, True, "x",
         _rate(BIG_STORE_END_TO_END, PATH_END_TO_END),

@@ -267,6 +267,28 @@ async def test_a_reply_cancel_cancels_the_appointment_in_booking_and_in_the_diar
         "appointment-booked",
         "appointment-cancelled",
     ]
+    # Booking recorded it as the caller's, cancelled by text, under the reply's correlation.
+    records = await read_topic(
+        test_settings.kafka_bootstrap, test_settings.topic("booking.events"), at_least=10_000, wait_seconds=2
+    )
+    (by_text,) = [
+        r for r in records
+        if header(r, "ce_type") == "AppointmentCancelled"
+        and json.loads(r.value)["appointment_id"] == appointment_id
+    ]  # fmt: skip
+    value = json.loads(by_text.value)
+    assert (value["initiated_by"], value["reason"]) == ("public", "cancelled-by-text")
+    replies = await read_topic(
+        test_settings.kafka_bootstrap,
+        test_settings.topic(NOTIFICATIONS_EVENTS),
+        at_least=10_000,
+        wait_seconds=2,
+    )
+    (reply_record,) = [
+        r for r in replies
+        if header(r, "ce_type") == "ReplyReceived" and json.loads(r.value)["appointment_id"] == appointment_id
+    ]  # fmt: skip
+    assert header(by_text, "correlation_id") == header(reply_record, "correlation_id")
 
 
 async def test_two_appointments_ahead_the_caller_is_asked_which_and_a_code_settles_it(

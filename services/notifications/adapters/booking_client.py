@@ -8,13 +8,14 @@ from typing import Protocol
 
 import httpx
 
+from schemas.booking import CancelReason
 from services.common.auth import Role
 from services.common.consumer import Transient
 from services.common.token_keys import local_issuer
 
-# Booking's reasons are a fixed list without "cancelled by text" yet; the reply itself
-# (ReplyReceived, intent cancel, on notifications.events) says how it was cancelled.
-CANCEL_REASON = "other"
+# Booking's own reason code for a caller's CANCEL reply (the reply itself, ReplyReceived with
+# intent cancel on notifications.events, shares its correlation id).
+CANCEL_REASON: CancelReason = "cancelled-by-text"
 
 
 class Booking(Protocol):

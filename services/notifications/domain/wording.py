@@ -38,10 +38,14 @@ def window_of(starts_at: datetime, ends_at: datetime) -> str:
     return spoken_range(starts_at, ends_at)
 
 
+# Booking's reason codes about the officer that do not say "officer" (the others read as their words).
+_OFFICER_CODES = frozenset({"duty-ended-early"})
+
+
 def plain_reason(booking_reason: str) -> str:
     """Why the police moved or cancelled an appointment, in words safe for anyone to read."""
     said = booking_reason.lower()
-    if "officer" in said:
+    if "officer" in said or said in _OFFICER_CODES:
         return REASONS["officer"]
     if "station" in said:
         return REASONS["station"]

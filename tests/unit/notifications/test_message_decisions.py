@@ -115,6 +115,10 @@ class TestChanges:
         body = only(decide(booked(), self.moved(reason="room-unavailable"), RULES)).body()
         assert "room" not in body and "because we cannot keep the original time" in body
 
+    def test_an_officer_s_duty_ended_early_reads_as_the_officer_no_longer_available(self) -> None:
+        body = only(decide(booked(), self.moved(reason="duty-ended-early"), RULES)).body()
+        assert "because the officer due to see you is no longer available" in body and "duty" not in body
+
     def test_moved_at_the_caller_s_request_confirms_the_new_time(self) -> None:
         text = only(decide(booked(), self.moved(by="public", reason="caller-asked"), RULES))
         assert text.template.name == "appointment-booked"

@@ -13,8 +13,10 @@ from typing import Any
 
 import jwt
 import pytest
+import structlog
 
 from services.notifications.domain.templates import APPOINTMENT_BOOKED
+from services.notifications.gateway import metrics
 from services.notifications.gateway.notify import NotifyGateway, NotifyRefused, NotifyUnavailable, Sms
 
 SERVICE_ID = "26785a09-ab16-4eb0-8407-a37497a57506"
@@ -131,3 +133,20 @@ async def test_the_rate_limit_holds_to_its_rolling_window(fake_notify: FakeNotif
     await asyncio.sleep(0.5)
     assert not blocked.done() and len(fake_notify.received) == 6
     blocked.cancel()
+
+
+async def test_the_daily_allowance_is_a_metric_and_a_warning_is_logged_from_nine_tenths_of_it(
+    fake_notify: FakeNotify,
+) -> None:
+    limited = gateway(fake_notify.url, daily_allowance=10)
+    assert metrics.ALLOWANCE._value.get() == 10
+    with structlog.testing.capture_logs() as logged:
+        for n in range(1, 11):
+            await limited.send(SMS)
+            assert metrics.SENT_TODAY._value.get() == n
+            near = [e for e in logged if e["event"] == "near Notify's daily allowance of texts"]
+            # Nothing until 9 of 10 are gone; then once, and again when the allowance is spent.
+            assert len(near) == (0 if n < 9 else 1 if n == 9 else 2)
+    assert near[0]["log_level"] == "warning"
+    assert (near[0]["sent_today"], near[0]["allowance"], near[1]["share"]) == (9, 10, 1.0)
+    assert not any("7700" in str(e) for e in logged)

@@ -26,7 +26,7 @@ from services.common.reference import County, load_county
 from web.backends import BACKEND_TIMEOUT, BACKENDS, Backends, service_url
 from web.errors import add_error_pages, error_page
 from web.london_input import AsAt, resolve_as_at
-from web.pages import Pages
+from web.pages import Pages, book
 from web.rendering import GOVUK_ASSETS, GOVUK_FRONTEND, STATIC, govuk_frontend_installed, render
 from web.sign_in import (
     CSRF_COOKIE,
@@ -201,6 +201,46 @@ def create_app(
     async def county_page(request: Request) -> HTMLResponse:
         """The county: districts, their appointment stations and diary cars."""
         return await pages.county_page(request)
+
+    @app.get("/book", tags=["booking"])
+    async def book_start(request: Request) -> Response:
+        """Booking starts from the county page, where each station and district has its links."""
+        return RedirectResponse("/#booking", status_code=303)
+
+    @app.get("/book/stations/{station_id}", response_class=HTMLResponse, tags=["booking"])
+    async def book_at_station(request: Request, station_id: str) -> HTMLResponse:
+        """Step 1 at a station: the incident's grade, then one of its free slots."""
+        return await book.slot_page(pages, request, "station", station_id)
+
+    @app.get("/book/diary-cars/{district_id}", response_class=HTMLResponse, tags=["booking"])
+    async def book_home_visit(request: Request, district_id: str) -> HTMLResponse:
+        """Step 1 for a home visit: the incident's grade, then one of the diary car's free windows."""
+        return await book.slot_page(pages, request, "diary-car", district_id)
+
+    @app.get("/book/districts/{district_id}", response_class=HTMLResponse, tags=["booking"])
+    async def book_earliest(request: Request, district_id: str) -> HTMLResponse:
+        """Step 1 across a district: the grade, then the earliest free slots at its stations and diary car."""
+        return await book.slot_page(pages, request, None, district_id)
+
+    @app.post("/book/slot", tags=["booking"])
+    async def book_slot(request: Request) -> Response:
+        """Step 1 sent: an urgent or priority grade is stopped here; otherwise on to the details."""
+        return await book.pick_slot(pages, request)
+
+    @app.get("/book/details", response_class=HTMLResponse, tags=["booking"])
+    async def book_details(request: Request, slot: str = "", grade: str = "") -> HTMLResponse:
+        """Step 2: the caller and the briefing."""
+        return book.details_page(pages, request, book.Choice.parse(slot), grade)
+
+    @app.post("/book/check", tags=["booking"])
+    async def book_check(request: Request) -> Response:
+        """Step 2 sent: errors shown on the form, or step 3, the check."""
+        return await book.check_page(pages, request)
+
+    @app.post("/book/confirm", tags=["booking"])
+    async def book_confirm(request: Request) -> Response:
+        """Step 3 sent: book; the confirmation in words to say, or the nearest free slots on a lost race."""
+        return await book.confirm(pages, request)
 
     @app.get("/stations/{station_id}/diary", response_class=HTMLResponse, tags=["pages"])
     async def station_diary(

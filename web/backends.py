@@ -88,6 +88,24 @@ class Backends:
         except ValueError as exc:
             raise BackendError(service, 502, "answered with something other than JSON") from exc
 
+    async def post(self, service: str, path: str, body: Mapping[str, Any]) -> tuple[int, Any]:
+        """The status and JSON body a service answers to POST ``path``; BackendError only when it
+        does not answer (a refusal is the caller's to read: a lost race's alternatives, a field's reason).
+        """
+        try:
+            response = await self.client.post(self.urls[service] + path, json=body, headers=self._headers())
+        except httpx.TimeoutException as exc:
+            raise BackendError(service, None, "did not answer in time") from exc
+        except httpx.HTTPError as exc:
+            raise BackendError(service, None, "is not answering") from exc
+        try:
+            answer = response.json()
+        except ValueError:
+            answer = None
+        if response.status_code >= 400 and not isinstance(answer, dict):
+            raise BackendError(service, response.status_code, _reason(response))
+        return response.status_code, answer
+
     async def read(
         self, kind: type[T], service: str, path: str, params: Mapping[str, str] | None = None
     ) -> T:

@@ -122,3 +122,51 @@ def _from_form(date_text: str, time_text: str) -> AsAt:
         return AsAt(london_instant(day, wall), None, None, date_text, time_text)
     except LocalTimeError as exc:
         return refuse(str(exc), "at_time")
+
+
+MONTHS = {
+    name: number
+    for number, full in enumerate(
+        ("january", "february", "march", "april", "may", "june", "july", "august", "september",
+         "october", "november", "december"),
+        start=1,
+    )
+    for name in (full, full[:3])
+}  # fmt: skip
+
+
+class TypedDateError(ValueError):
+    """A date typed in GOV.UK's date input that is not whole or not real; ``part`` names the box to fix."""
+
+    def __init__(self, message: str, part: Literal["day", "month", "year"]) -> None:
+        super().__init__(message)
+        self.part = part
+
+
+def typed_date(day: str, month: str, year: str, what: str = "The date") -> date:
+    """A date from GOV.UK's date input (day, month and year boxes), read as its pattern advises.
+
+    Spaces are ignored, the month may be a number or a name ('6', 'June', 'jun'), and each
+    message says which box is wrong in GOV.UK's words ('The date must include a month').
+    """
+    parts = {"day": day.strip(), "month": month.strip().lower().rstrip("."), "year": year.strip()}
+    missing = [name for name, text in parts.items() if not text]
+    if len(missing) == 3:
+        raise TypedDateError(f"Enter {what[0].lower()}{what[1:]}", "day")
+    if missing:
+        both = " and a ".join(missing)
+        raise TypedDateError(f"{what} must include a {both}", missing[0])  # type: ignore[arg-type]
+    month_number = MONTHS.get(parts["month"]) or (int(parts["month"]) if parts["month"].isdigit() else 0)
+    if not parts["day"].isdigit():
+        raise TypedDateError(f"{what} must be a real date", "day")
+    if not month_number:
+        raise TypedDateError(f"{what} must be a real date", "month")
+    if not (parts["year"].isdigit() and len(parts["year"]) == 4):
+        raise TypedDateError("Year must include 4 numbers", "year")
+    try:
+        typed = date(int(parts["year"]), month_number, int(parts["day"]))
+    except ValueError:
+        raise TypedDateError(f"{what} must be a real date", "day") from None
+    if not FIRST_YEAR <= typed.year <= LAST_YEAR:
+        raise TypedDateError(f"{what} must be between {FIRST_YEAR} and {LAST_YEAR}", "year")
+    return typed

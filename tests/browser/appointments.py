@@ -14,6 +14,7 @@ from tests.support.services import ServiceProcess, auth
 # Days no other test books (grep the tests for 2027-06-1x before using one elsewhere).
 AXE_DAY = "2027-06-17"
 BOOKING_DAY = "2027-06-16"
+RACE_DAY = "2027-06-15"
 STATION = "stevenage"
 
 

@@ -9,6 +9,7 @@ from fastapi.responses import HTMLResponse
 
 from services.common.london import spoken_day, spoken_span
 from services.common.reference import District
+from services.common.roles import BOOKERS
 from web.pages.site import Site
 from web.rendering import render
 from web.words import sentence, spoken_days, spoken_list
@@ -26,6 +27,7 @@ def _district(site: Site, district: District, day: str) -> dict[str, Any]:
                 "days": sentence(spoken_days(s.appointment_days)),
                 "diary_url": f"/stations/{s.id}/diary?day={day}",
                 "free_slots_url": f"/stations/{s.id}/free-slots",
+                "book_url": f"/book/stations/{s.id}",
             }
             for s in stations
             if s.offers_appointments
@@ -38,7 +40,9 @@ def _district(site: Site, district: District, day: str) -> dict[str, Any]:
             "windows": len(windows),
             "diary_url": f"/diary-cars/{district.id}/diary?day={day}",
             "free_windows_url": f"/diary-cars/{district.id}/free-windows",
+            "book_url": f"/book/diary-cars/{district.id}",
         },
+        "earliest_url": f"/book/districts/{district.id}",
     }
 
 
@@ -58,4 +62,5 @@ async def county_page(site: Site, request: Request) -> HTMLResponse:
         today=spoken_day(site.today()),
         districts=[_district(site, district, day) for district in site.county.districts],
         hours=hours,
+        can_book=request.state.session.role in BOOKERS,
     )

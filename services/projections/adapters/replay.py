@@ -36,6 +36,7 @@ give up after ``LOCK_TIMEOUT`` rather than hold the views back, and it is tried 
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import gc
 import re
@@ -63,6 +64,9 @@ POSITION_TABLES = ("consumer_offsets", "applied_events")
 REPLAY_LOCK = 7_061_980
 # Records a rebuild transaction applies: more than a live fetch (1,000), fewer round trips.
 BATCH_RECORDS = 5_000
+# Transactions applied at once, each on its own partitions of a topic (as members of a consumer
+# group would): while one waits for PostgreSQL, the other's records are read and validated.
+LANES = 2
 FETCH_WAIT_MS = 200
 # Kafka handing over nothing this long while records are still to come is a broken broker.
 STALL_SECONDS = 60.0
@@ -269,6 +273,7 @@ class Replay:
         models: Sequence[Model],
         *,
         batch_records: int = BATCH_RECORDS,
+        lanes: int = LANES,
         keep_replaced: bool = False,
         on_progress: OnProgress = _quiet,
     ) -> None:
@@ -276,6 +281,7 @@ class Replay:
         self._models = list(models)
         self._feeds = feeds_of(self._models)
         self._batch_records = batch_records
+        self._lanes = max(1, lanes)
         self._keep_replaced = keep_replaced
         self._on_progress = on_progress
         self._tables = [t for m in self._models for t in m.tables]
@@ -357,7 +363,7 @@ class Replay:
         pool = await asyncpg.create_pool(
             self.url,
             min_size=1,
-            max_size=2,
+            max_size=self._lanes + 1,
             server_settings={"search_path": SHADOW, "synchronous_commit": "off"},
         )
         assert pool is not None
@@ -417,11 +423,15 @@ class Replay:
         )
 
     async def _apply(self, records: Sequence[Record], by_topic: Mapping[str, IdempotentConsumer]) -> None:
-        per_topic: dict[str, list[Record]] = {}
+        """Apply a fetch: a transaction per topic and lane, the lanes at once (a partition in one lane)."""
+        lanes: dict[tuple[str, int], list[Record]] = {}
         for r in records:
-            per_topic.setdefault(r.topic, []).append(r)
-        for topic, recs in per_topic.items():
+            lanes.setdefault((r.topic, r.partition % self._lanes), []).append(r)
+
+        async def lane(topic: str, recs: list[Record]) -> None:
             self.report.outcomes.update(await by_topic[topic].handle_batch(recs))
+
+        await asyncio.gather(*(lane(topic, recs) for (topic, _), recs in lanes.items()))
 
     async def _catch_up(
         self, owner: asyncpg.Connection, reader: _Reader, by_topic: Mapping[str, IdempotentConsumer]
@@ -432,7 +442,7 @@ class Replay:
             if not reader.behind(limits):
                 await self._report("rebuilding", reader, limits)
                 return
-            records = await reader.fetch(limits, self._batch_records)
+            records = await reader.fetch(limits, self._batch_records * self._lanes)
             await self._apply(records, by_topic)
             await self._report("rebuilding", reader, limits)
 
@@ -465,7 +475,7 @@ class Replay:
             limits = await self._live(owner)
             await self._report("swapping", reader, limits)
             while reader.behind(limits):
-                await self._apply(await reader.fetch(limits, self._batch_records), by_topic)
+                await self._apply(await reader.fetch(limits, self._batch_records * self._lanes), by_topic)
             await self._check_positions(owner, limits)
             whole = await self._positions_whole(owner)
             tables = [*self._tables, *(POSITION_TABLES if whole else ())]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import date, datetime
+from functools import cached_property
 from zoneinfo import ZoneInfo
 
 from schemas import booking as ev
@@ -41,9 +42,9 @@ class DiaryEntry:
     booked_at: datetime
     updated_at: datetime
 
-    @property
+    @cached_property
     def local_day(self) -> date:
-        """The Europe/London date the appointment falls on."""
+        """The Europe/London date the appointment falls on (worked out once: a fold asks it twice)."""
         return self.starts_at.astimezone(LONDON).date()
 
 

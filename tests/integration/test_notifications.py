@@ -378,79 +378,6 @@ def clear_numbers(text: str) -> list[str]:
     return [n for n in found if n != FORCE_NUMBER]
 
 
-async def test_no_event_header_key_dead_letter_or_log_line_carries_a_number_or_a_case_detail(
-    gateway_and_notifications: tuple[ServiceProcess, ServiceProcess], test_settings: Settings
-) -> None:
-    simulator, notifications = gateway_and_notifications
-    # A receipt for no text of ours goes no further than the callback; a bad number is a 422 saying so.
-    async with httpx.AsyncClient(base_url=notifications.url, headers=auth(Role.GATEWAY, "notify")) as client:
-        now = datetime.now(UTC).isoformat()
-        stray = {"id": "stray-1", "reference": "07700 900777", "to": "+447700900777", "status": "delivered",
-                 "created_at": now, "notification_type": "sms"}  # fmt: skip
-        assert (await client.post("/gateway/receipts", json=stray)).status_code == 204
-        bad = {"id": "x", "source_number": "07700 9OO777", "destination_number": "07700900000",
-               "message": "hi", "date_received": now}  # fmt: skip
-        refused = await client.post("/gateway/inbound", json=bad)
-        assert refused.status_code == 422 and "9OO777" not in refused.text
-    # A receipt on the topic naming no text of ours is dead-lettered, its reason repeating nothing of it.
-    # Its reference holds a number, as a reference typed on Notify's own pages might.
-    receipt = SmsReceipt.model_validate(
-        {
-            "id": "stray-2",
-            "reference": "not-one-of-ours 07700 900778",
-            "status": "delivered",
-            "created_at": now,
-        }
-    )
-    await publish(test_settings, receipt, f"receipt:{receipt.id}")
-    dead: list[Any] = []
-    for _ in range(15):
-        records = await read_topic(
-            test_settings.kafka_bootstrap, test_settings.topic("deadletter"), at_least=10_000, wait_seconds=2
-        )
-        # Only this receipt's: other tests put other records on the receipts topic.
-        mine = f"receipt:{receipt.id}"
-        dead = [
-            r for r in records
-            if header(r, "dlq_consumer") == "notifications-receipts" and header(r, "ce_subject") == mine
-        ]  # fmt: skip
-        if dead:
-            break
-    assert dead, "the stray receipt never reached the dead-letter topic"
-    reason = header(dead[0], "dlq_reason") or ""
-    assert "names no text" in reason and "not-one-of-ours" not in reason
-    # Every dead letter of this service: its value sealed, its headers with nothing in clear.
-    ours = [r for r in records if (header(r, "dlq_consumer") or "").startswith("notifications")]
-    assert dead[0] in ours
-    for record in ours:
-        shown = record.value.decode(errors="replace") + " ".join(
-            f"{k}={bytes(v).decode(errors='replace')}" for k, v in record.headers
-        )
-        assert clear_numbers(shown) == [] and "not-one-of-ours" not in shown
-        assert not any(detail in shown for detail in CASE_DETAILS)
-    for topic in (
-        NOTIFICATIONS_EVENTS,
-        SMS_OUTBOUND,
-        "notifications.sms-receipts",
-        "notifications.sms-inbound",
-    ):
-        for record in await read_topic(
-            test_settings.kafka_bootstrap, test_settings.topic(topic), at_least=10_000, wait_seconds=2
-        ):
-            if header(record, "ce_subject") == mine:
-                continue  # this test's own stray input, not something the service wrote
-            headers = " ".join(f"{k}={bytes(v).decode()}" for k, v in record.headers)
-            assert clear_numbers(headers) == [] and clear_numbers((record.key or b"").decode()) == [], topic
-            value = record.value.decode()
-            assert not any(detail in value or detail in headers for detail in CASE_DETAILS), topic
-            if topic != SMS_OUTBOUND:  # the one place the gateway needs the number
-                assert clear_numbers(value) == [], topic
-    for process in (notifications, simulator):
-        logged = await asyncio.to_thread(Path(process.log_path).read_text)
-        assert clear_numbers(logged) == [], process.name
-        assert not any(detail in logged for detail in CASE_DETAILS), process.name
-
-
 async def test_a_slot_offered_from_the_waitlist_is_taken_by_replying_yes(
     booking_and_projections: tuple[ServiceProcess, ServiceProcess],
     gateway_and_notifications: tuple[ServiceProcess, ServiceProcess],
@@ -545,6 +472,7 @@ async def test_move_asks_for_a_call_back_once_however_often_notify_repeats_the_t
     async with httpx.AsyncClient(base_url=notifications.url, headers=auth(Role.CALL_TAKER)) as client:
         answer = (await client.get(f"/appointments/{appointment_id}/messages")).json()
     assert answer["call_back"] is True
+    assert [(r["intent"], r["words"]) for r in answer["replies"]] == [("move", "Move.")]
     # Still one of each once the repeats have all been read.
     await asyncio.sleep(2)
     assert len(await notification_events(test_settings, "ReplyReceived", appointment_id)) == 1
@@ -610,3 +538,99 @@ async def test_a_booking_event_delivered_again_with_its_event_id_queues_no_secon
     assert len(await texts_for(test_settings, appointment_id, at_least=0)) == 1
     queued = await notification_events(test_settings, "SmsQueued", appointment_id)
     assert [q["template"] for q in queued] == ["appointment-booked"]
+
+
+async def test_a_reply_that_is_no_keyword_is_kept_for_a_call_taker_to_read_and_answered_by_nothing(
+    booking_and_projections: tuple[ServiceProcess, ServiceProcess],
+    gateway_and_notifications: tuple[ServiceProcess, ServiceProcess],
+    test_settings: Settings,
+) -> None:
+    booking, _ = booking_and_projections
+    simulator, notifications = gateway_and_notifications
+    appointment_id = await book(booking, "2027-03-04", "18:00", phone="07700 900507")
+    await texts_for(test_settings, appointment_id)
+    words = "Can I bring my sister with me?"
+    await reply(simulator, "07700900507", words)
+    (received,) = await notification_events(test_settings, "ReplyReceived", appointment_id)
+    assert received["intent"] == "unknown" and "sister" not in json.dumps(received)  # sealed
+    async with httpx.AsyncClient(base_url=notifications.url, headers=auth(Role.CALL_TAKER, "ct-9")) as client:
+        answer = (await client.get(f"/appointments/{appointment_id}/messages")).json()
+    assert [(r["intent"], r["words"]) for r in answer["replies"]] == [("unknown", words)]
+    assert answer["call_back"] is False
+    # Kept, not answered: the booked text is still the only one.
+    assert len(await texts_for(test_settings, appointment_id, at_least=0)) == 1
+    logged = await asyncio.to_thread(Path(notifications.log_path).read_text)
+    assert "sister" not in logged and "ct-9" in logged  # who read it is logged, never what
+
+
+async def test_no_event_header_key_dead_letter_or_log_line_carries_a_number_or_a_case_detail(
+    gateway_and_notifications: tuple[ServiceProcess, ServiceProcess], test_settings: Settings
+) -> None:
+    simulator, notifications = gateway_and_notifications
+    # A receipt for no text of ours goes no further than the callback; a bad number is a 422 saying so.
+    async with httpx.AsyncClient(base_url=notifications.url, headers=auth(Role.GATEWAY, "notify")) as client:
+        now = datetime.now(UTC).isoformat()
+        stray = {"id": "stray-1", "reference": "07700 900777", "to": "+447700900777", "status": "delivered",
+                 "created_at": now, "notification_type": "sms"}  # fmt: skip
+        assert (await client.post("/gateway/receipts", json=stray)).status_code == 204
+        bad = {"id": "x", "source_number": "07700 9OO777", "destination_number": "07700900000",
+               "message": "hi", "date_received": now}  # fmt: skip
+        refused = await client.post("/gateway/inbound", json=bad)
+        assert refused.status_code == 422 and "9OO777" not in refused.text
+    # A receipt on the topic naming no text of ours is dead-lettered, its reason repeating nothing of it.
+    # Its reference holds a number, as a reference typed on Notify's own pages might.
+    receipt = SmsReceipt.model_validate(
+        {
+            "id": "stray-2",
+            "reference": "not-one-of-ours 07700 900778",
+            "status": "delivered",
+            "created_at": now,
+        }
+    )
+    await publish(test_settings, receipt, f"receipt:{receipt.id}")
+    dead: list[Any] = []
+    for _ in range(15):
+        records = await read_topic(
+            test_settings.kafka_bootstrap, test_settings.topic("deadletter"), at_least=10_000, wait_seconds=2
+        )
+        # Only this receipt's: other tests put other records on the receipts topic.
+        mine = f"receipt:{receipt.id}"
+        dead = [
+            r for r in records
+            if header(r, "dlq_consumer") == "notifications-receipts" and header(r, "ce_subject") == mine
+        ]  # fmt: skip
+        if dead:
+            break
+    assert dead, "the stray receipt never reached the dead-letter topic"
+    reason = header(dead[0], "dlq_reason") or ""
+    assert "names no text" in reason and "not-one-of-ours" not in reason
+    # Every dead letter of this service: its value sealed, its headers with nothing in clear.
+    ours = [r for r in records if (header(r, "dlq_consumer") or "").startswith("notifications")]
+    assert dead[0] in ours
+    for record in ours:
+        shown = record.value.decode(errors="replace") + " ".join(
+            f"{k}={bytes(v).decode(errors='replace')}" for k, v in record.headers
+        )
+        assert clear_numbers(shown) == [] and "not-one-of-ours" not in shown
+        assert not any(detail in shown for detail in CASE_DETAILS)
+    for topic in (
+        NOTIFICATIONS_EVENTS,
+        SMS_OUTBOUND,
+        "notifications.sms-receipts",
+        "notifications.sms-inbound",
+    ):
+        for record in await read_topic(
+            test_settings.kafka_bootstrap, test_settings.topic(topic), at_least=10_000, wait_seconds=2
+        ):
+            if header(record, "ce_subject") == mine:
+                continue  # this test's own stray input, not something the service wrote
+            headers = " ".join(f"{k}={bytes(v).decode()}" for k, v in record.headers)
+            assert clear_numbers(headers) == [] and clear_numbers((record.key or b"").decode()) == [], topic
+            value = record.value.decode()
+            assert not any(detail in value or detail in headers for detail in CASE_DETAILS), topic
+            if topic != SMS_OUTBOUND:  # the one place the gateway needs the number
+                assert clear_numbers(value) == [], topic
+    for process in (notifications, simulator):
+        logged = await asyncio.to_thread(Path(process.log_path).read_text)
+        assert clear_numbers(logged) == [], process.name
+        assert not any(detail in logged for detail in CASE_DETAILS), process.name

@@ -185,12 +185,21 @@ class TextLine(BaseModel):
     status: str
 
 
+class ReplyLine(BaseModel):
+    """One text the caller sent about the appointment: when, what it was read as, and its words."""
+
+    received_at: datetime
+    intent: str = Field(description="confirm, cancel, move, satisfaction, stop, which or unknown")
+    words: str | None = Field(description="What the caller wrote; null once the caller has been erased.")
+
+
 class AppointmentTexts(BaseModel):
-    """An appointment's texts, and whether someone must call the caller."""
+    """An appointment's texts, whether someone must call the caller, and the caller's replies."""
 
     appointment_id: str
     call_back: bool
     texts: list[TextLine]
+    replies: list[ReplyLine] = Field(default_factory=list)
 
 
 @router.get(
@@ -199,19 +208,31 @@ class AppointmentTexts(BaseModel):
     tags=["texts"],
     responses=errors(_404="No appointment with this id is known to the notifications service."),
 )
-async def appointment_texts(appointment_id: str, request: Request, _: Authorized) -> AppointmentTexts:
-    """The texts of an appointment and their state, and the call-back flag."""
+async def appointment_texts(appointment_id: str, request: Request, caller: Authorized) -> AppointmentTexts:
+    """The texts of an appointment and their state, the call-back flag, and the caller's replies."""
     if not plausible_id(appointment_id):
         raise unknown("appointment_id", NO_APPOINTMENT)
-    runtime, _n = _runtime(request)
+    runtime, n = _runtime(request)
     async with runtime.db.acquire() as conn:
         texts, flag = await tables.texts_of(conn, appointment_id)
+        replies = await tables.replies_of(conn, appointment_id)
     if flag is None:
         raise unknown("appointment_id", NO_APPOINTMENT)
+    lines = [
+        ReplyLine(received_at=r.received_at, intent=r.intent, words=await n.keys.open(r.body))
+        for r in replies
+    ]
+    if lines:
+        # Who read a caller's words, never the words themselves.
+        log.info(
+            "replies opened", appointment_id=appointment_id, replies=len(lines),
+            by=f"{caller.role.value}:{caller.subject}",
+        )  # fmt: skip
     return AppointmentTexts(
         appointment_id=appointment_id,
         call_back=flag,
         texts=[TextLine(**t.__dict__) for t in texts],
+        replies=lines,
     )
 
 

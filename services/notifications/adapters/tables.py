@@ -168,6 +168,49 @@ async def texts_of(conn: asyncpg.Connection, appointment_id: str) -> tuple[list[
     ], flag
 
 
+@dataclass(frozen=True)
+class ReplyState:
+    """One reply from the caller: when, what it was read as, and its words still sealed."""
+
+    reply_id: str
+    intent: str
+    received_at: datetime
+    body: Sealed
+
+
+async def add_reply(
+    conn: asyncpg.Connection,
+    reply_id: str,
+    appointment_id: str,
+    intent: str,
+    received_at: datetime,
+    body: Sealed,
+) -> None:
+    """Keep a reply beside its appointment (once: Notify's id again changes nothing)."""
+    await conn.execute(
+        "insert into replies (reply_id, appointment_id, intent, received_at, body)"
+        " values ($1, $2, $3, $4, $5::jsonb) on conflict do nothing",
+        uuid.UUID(reply_id),
+        appointment_id,
+        intent,
+        received_at,
+        body.model_dump_json(),
+    )
+
+
+async def replies_of(conn: asyncpg.Connection, appointment_id: str) -> list[ReplyState]:
+    """An appointment's replies, oldest first, their words sealed."""
+    rows = await conn.fetch(
+        "select reply_id, intent, received_at, body::text as body from replies"
+        " where appointment_id = $1 order by received_at, reply_id",
+        appointment_id,
+    )
+    return [
+        ReplyState(str(r["reply_id"]), r["intent"], r["received_at"], Sealed.model_validate_json(r["body"]))
+        for r in rows
+    ]
+
+
 async def send_again(conn: asyncpg.Connection, message_id: uuid.UUID, at: datetime) -> None:
     """Queue a text again (Notify failed for its own reasons), as a new attempt."""
     await conn.execute(

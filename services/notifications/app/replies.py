@@ -3,7 +3,8 @@
 YES confirms; CANCEL cancels through booking (as the public); MOVE flags the appointment for
 a call back; a score from 1 to 5 after an attended appointment is ``SatisfactionRecorded``;
 STOP stops texts to the number; anything else is kept (``ReplyReceived``, its words sealed
-under the caller's key) for a person to read. A number with several appointments ahead is
+under the caller's key) for a person to read: every reply is listed with its appointment's
+texts, the words opened only then. A number with several appointments ahead is
 asked which. A number with no appointment gets no answer, and nothing of it is kept.
 Idempotent on the gateway's id of the text: the reply's own stream holds it once.
 """
@@ -89,6 +90,9 @@ class Replies:
         )
         if not await self._record(conn, reply_id, [event], meta):
             return  # handled before (the gateway's id again)
+        # Beside the appointment it is about (or the number's next one), for a person to read.
+        kept_with = about or anyone
+        await tables.add_reply(conn, reply_id, kept_with.appointment_id, intent, replied.date_received, body)
         await self._act(conn, intent, reading, about, upcoming, replied, reply_id, meta)
         log.info("reply read", reply_id=reply_id, intent=intent, appointment_id=event.appointment_id)
 

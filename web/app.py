@@ -26,7 +26,7 @@ from services.common.reference import County, load_county
 from web.backends import BACKEND_TIMEOUT, BACKENDS, Backends, service_url
 from web.errors import add_error_pages, error_page
 from web.london_input import AsAt, resolve_as_at
-from web.pages import Pages, book
+from web.pages import Pages, book, change
 from web.rendering import GOVUK_ASSETS, GOVUK_FRONTEND, STATIC, govuk_frontend_installed, render
 from web.sign_in import (
     CSRF_COOKIE,
@@ -241,6 +241,26 @@ def create_app(
     async def book_confirm(request: Request) -> Response:
         """Step 3 sent: book; the confirmation in words to say, or the nearest free slots on a lost race."""
         return await book.confirm(pages, request)
+
+    @app.get("/appointments/{appointment_id}/cancel", response_class=HTMLResponse, tags=["booking"])
+    async def cancel_form(request: Request, appointment_id: str, slot: str = "") -> HTMLResponse:
+        """Cancel an appointment: who asked, and booking's reason code."""
+        return change.cancel_page(pages, request, appointment_id, book.Choice.parse(slot))
+
+    @app.post("/appointments/{appointment_id}/cancel", tags=["booking"])
+    async def cancel_appointment(request: Request, appointment_id: str) -> Response:
+        """The cancel form sent."""
+        return await change.cancel(pages, request, appointment_id)
+
+    @app.get("/appointments/{appointment_id}/reschedule", response_class=HTMLResponse, tags=["booking"])
+    async def reschedule_form(request: Request, appointment_id: str, slot: str = "") -> HTMLResponse:
+        """Move an appointment: a free slot at its place, who asked, and booking's reason code."""
+        return await change.reschedule_page(pages, request, appointment_id, book.Choice.parse(slot))
+
+    @app.post("/appointments/{appointment_id}/reschedule", tags=["booking"])
+    async def reschedule_appointment(request: Request, appointment_id: str) -> Response:
+        """The reschedule form sent."""
+        return await change.reschedule(pages, request, appointment_id)
 
     @app.get("/stations/{station_id}/diary", response_class=HTMLResponse, tags=["pages"])
     async def station_diary(

@@ -22,6 +22,7 @@ class PlaceView:
     kind: Place
     name: str
     station: Station | None
+    place_id: str
     diary_path: str
     free_path: str
     diary_api: str
@@ -41,14 +42,14 @@ def find_place(county: County, kind: Place, place_id: str) -> PlaceView | None:
         free = f"/stations/{quoted}/free-slots"
         name = f"{station.name} police station"
         diary, diary_api = f"/stations/{quoted}/diary", f"/diaries/stations/{quoted}"
-        return PlaceView(kind, name, station, diary, free, diary_api, free)
+        return PlaceView(kind, name, station, place_id, diary, free, diary_api, free)
     try:
         car = county.diary_car(place_id)
     except LookupError:
         return None
     free = f"/diary-cars/{quoted}/free-windows"
     diary, diary_api = f"/diary-cars/{quoted}/diary", f"/diaries/diary-cars/{quoted}"
-    return PlaceView(kind, car.name, None, diary, free, diary_api, free)
+    return PlaceView(kind, car.name, None, place_id, diary, free, diary_api, free)
 
 
 def room_names(county: County) -> dict[str, str]:

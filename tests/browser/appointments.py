@@ -15,6 +15,7 @@ from tests.support.services import ServiceProcess, auth
 AXE_DAY = "2027-06-17"
 BOOKING_DAY = "2027-06-16"
 RACE_DAY = "2027-06-15"
+CHANGE_DAY = "2027-06-14"
 STATION = "stevenage"
 
 

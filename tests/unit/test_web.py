@@ -162,7 +162,8 @@ def test_diary_page_shows_the_day_and_times_as_london_reads_them(
     assert "5pm to 6pm" in page.text
     for shown in ("Booked", "Confidential room 1", "PC 4021", "41/123456/26", "Medium"):
         assert shown in page.text
-    assert 'href="/appointments/apt-123"' in page.text
+    # The appointment's page, told where and when it is (so a call taker can move it).
+    assert 'href="/appointments/apt-123?slot=station%7Ccheshunt%7C2026-12-02%7C17%3A00"' in page.text
     assert "day=2026-12-01" in page.text and "day=2026-12-03" in page.text
     (call,) = services.calls
     caller = read_local_token(call.headers["authorization"].removeprefix("Bearer "))

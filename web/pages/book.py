@@ -574,6 +574,7 @@ def _booked(
     )
     appointment_id = str(answer.get("appointment_id", ""))
     diary = f"{view.diary_path}?day={choice.day.isoformat()}" if view else "/"
+    change_url = f"/appointments/{quote(appointment_id, safe='')}?{urlencode({'slot': choice.token})}"
     return render(
         request,
         "book_done.html",
@@ -581,5 +582,6 @@ def _booked(
         appointment_id=appointment_id,
         words=words,
         diary_url=diary,
+        change_url=change_url,
         case_reference=values["case_reference"],
     )

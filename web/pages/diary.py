@@ -9,14 +9,14 @@ from urllib.parse import quote, urlencode
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 
-from services.common.london import spoken_day, spoken_moment, spoken_range, spoken_span
+from services.common.london import local, spoken_day, spoken_moment, spoken_range, spoken_span
 from services.common.reference import Station, bank_holiday, weekday_of
 from web.answers import DiaryAnswer, DiaryLineAnswer
 from web.backends import BackendError
 from web.errors import backend_error_page, error_page
 from web.london_input import AsAt, day_param
 from web.pages.site import Site
-from web.places import Place, find_place, no_place
+from web.places import Place, PlaceView, find_place, no_place
 from web.rendering import render
 from web.words import css_word, plain
 
@@ -58,8 +58,10 @@ def station_notes(station: Station, day: date) -> list[str]:
     return notes
 
 
-def _row(site: Site, a: DiaryLineAnswer) -> dict[str, Any]:
-    """One appointment as a diary row."""
+def _row(site: Site, place: PlaceView, a: DiaryLineAnswer) -> dict[str, Any]:
+    """One appointment as a diary row; its link carries where and when it is (for moving it)."""
+    wall = local(a.starts_at)
+    slot = f"{place.kind}|{place.place_id}|{wall.date().isoformat()}|{wall:%H:%M}"
     return {
         "when": spoken_range(a.starts_at, a.ends_at),
         "starts_iso": a.starts_at.isoformat(),
@@ -70,7 +72,7 @@ def _row(site: Site, a: DiaryLineAnswer) -> dict[str, Any]:
         "case_reference": a.case_reference,
         "risk": plain(a.thrive_risk) if a.thrive_risk else None,
         "risk_class": css_word(a.thrive_risk or "none"),
-        "history_url": f"/appointments/{quote(a.appointment_id, safe='')}",
+        "history_url": f"/appointments/{quote(a.appointment_id, safe='')}?{urlencode({'slot': slot})}",
     }
 
 
@@ -123,5 +125,5 @@ async def diary_page(
         answer = await site.backends.read(DiaryAnswer, "projections", path, params)
     except BackendError as exc:
         return backend_error_page(request, exc, "the diary")
-    context["rows"] = [_row(site, a) for a in sorted(answer.appointments, key=lambda a: a.starts_at)]
+    context["rows"] = [_row(site, place, a) for a in sorted(answer.appointments, key=lambda a: a.starts_at)]
     return render(request, "diary.html", **context)

@@ -16,6 +16,8 @@ from web.answers import HistoryAnswer
 from web.backends import BackendError
 from web.errors import backend_error_page, error_page
 from web.pages import events
+from web.pages.book import Choice, _slot_words, may_book
+from web.pages.change import change_links, where_now
 from web.pages.site import Site
 from web.places import find_place
 from web.rendering import render
@@ -58,11 +60,25 @@ def _item(site: Site, e: HistoryAnswer) -> dict[str, Any]:
 
 
 async def history_page(site: Site, request: Request, appointment_id: str) -> HTMLResponse:
-    """An appointment's history as a timeline: when, what, and who."""
+    """An appointment's history as a timeline: when, what, and who; and, for those who book,
+    moving or cancelling it (a call taker, who may not read histories, sees only those)."""
     path = f"/appointments/{quote(appointment_id, safe='')}/history"
+    hint = Choice.parse(request.query_params.get("slot"))
     try:
         answer = await site.backends.read(list[HistoryAnswer], "projections", path)
     except BackendError as exc:
+        if exc.status == 403 and may_book(request):
+            return render(
+                request,
+                "history.html",
+                title=f"Appointment {appointment_id}",
+                appointment_id=appointment_id,
+                case_reference=None,
+                diary_url=None,
+                items=None,
+                slot_words=_slot_words(site, hint) if hint else None,
+                **change_links(request, appointment_id, hint, cancelled=False),
+            )
         if exc.status == 404:
             return error_page(
                 request,
@@ -81,6 +97,8 @@ async def history_page(site: Site, request: Request, appointment_id: str) -> HTM
             found = briefing.get("case_reference")
             case_reference = found if isinstance(found, str) else None
         diary_url = _diary_link(site, e.data) or diary_url
+    now = where_now(site, [e.data for e in timeline], hint)
+    cancelled = any(e.event_type == "AppointmentCancelled" for e in timeline)
     return render(
         request,
         "history.html",
@@ -89,4 +107,6 @@ async def history_page(site: Site, request: Request, appointment_id: str) -> HTM
         case_reference=case_reference,
         diary_url=diary_url,
         items=[_item(site, e) for e in timeline],
+        slot_words=_slot_words(site, now) if now and not cancelled else None,
+        **change_links(request, appointment_id, now, cancelled),
     )

@@ -1,9 +1,10 @@
 """`appointments replay` rebuilds the read models from the topics and swaps them in, the views answering.
 
 On the real servers, with the session's booking and projections services: appointments are
-booked, moved and cancelled; once the live projections have applied everything, a replay
-rebuilds every model, and each table it replaced is compared with its rebuilt copy row by
-row. While it rebuilds, the live diary answers (and an appointment booked meanwhile is
+booked, moved and cancelled, and the topic also holds a move in an older event version (read
+through its upcaster) and a record outside the contract (applied neither live nor replayed);
+once the live projections have applied everything, a replay rebuilds every model, and each
+table it replaced is compared with its rebuilt copy row by row. While it rebuilds, the live diary answers (and an appointment booked meanwhile is
 followed); a replay of one model leaves the other's table as it was, down to when each event
 was received.
 """
@@ -14,7 +15,9 @@ import asyncio
 import os
 import subprocess
 import sys
+import uuid
 from collections.abc import AsyncIterator
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,13 +26,18 @@ import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from schemas.booking import AppointmentRescheduledV1
+from schemas.envelope import source_of
 from schemas.topics import BOOKING_EVENTS, NOTIFICATIONS_EVENTS, ROSTER_EVENTS
+from services.common import kafka
 from services.common.auth import Role
+from services.common.commands import Metadata, outgoing
 from services.common.config import Settings
 from services.common.kafka import partitions_of
 from services.projections.adapters.models import models_named
 from services.projections.adapters.replay import REPLACED, Progress, Replay
 from tests.integration.test_first_flow import booking_form
+from tests.integration.test_projection_batches import booked, slot
 from tests.support.services import ServiceProcess, auth
 
 pytestmark = pytest.mark.integration
@@ -49,6 +57,35 @@ TABLES = {
 # live table received each as it was published, the rebuilt one all at the replay (it is the
 # database's now() at insert; nothing reads it but the history's own columns).
 RUN_DEPENDENT = {"event_history": {"received_at"}}
+
+
+async def publish_past(settings: Settings, appointment_id: str) -> tuple[str, str]:
+    """An appointment booked, then moved by a version-1 event (free-text reason), as an older
+    booking published it; and a record its schema refuses. Returns the two events' ids."""
+    day = date.fromisoformat(NEXT_DAY)
+    first = booked(appointment_id, STATION, day, 17)
+    moved = AppointmentRescheduledV1(
+        appointment_id=appointment_id, diary=first.diary, from_diary=first.diary,
+        from_starts_at=slot(day, 16), from_ends_at=slot(day, 17), starts_at=slot(day, 17),
+        ends_at=slot(day, 18), room_id=first.room_id, officer_id="o-1", initiated_by="police",
+        reason="room repairs", caller_to_be_told=True, rescheduled_at=datetime.now(UTC),
+    )  # fmt: skip
+    meta = Metadata(correlation_id=str(uuid.uuid4()), actor="call-taker:test", now=datetime.now(UTC))
+    records = [outgoing(e, first.diary, source_of("booking"), meta) for e in (first, moved)]
+    poison = outgoing(booked(str(uuid.uuid4()), STATION, day, 19), first.diary, source_of("booking"), meta)
+    broker = kafka.make_broker(settings.kafka_bootstrap, "test-replay")
+    await broker.start()
+    try:
+        send = kafka.publisher(broker, settings.topic_prefix)
+        for out in records:
+            await send(out.topic, out.key.encode(), out.envelope.kafka_value(), out.envelope.kafka_headers())
+        # A SlotBooked without its times: outside the contract, applied neither live nor by a replay.
+        refused = {k: v for k, v in poison.envelope.data.items() if k not in ("starts_at", "ends_at")}
+        value = poison.envelope.model_copy(update={"data": refused}).kafka_value()
+        await send(poison.topic, poison.key.encode(), value, poison.envelope.kafka_headers())
+    finally:
+        await broker.stop()
+    return str(records[1].envelope.event_id), str(poison.envelope.event_id)
 
 
 @pytest.fixture
@@ -167,7 +204,9 @@ async def test_a_replay_of_every_model_rebuilds_each_table_row_for_row_while_the
             f"/appointments/{cancelled}/cancel", json={"initiated_by": "public", "reason": "no-longer-needed"}
         )
         assert answer.status_code == 200, answer.text
-    await until_in_diary(projections, STATION, NEXT_DAY, {moved: "rescheduled"})
+    past = str(uuid.uuid4())
+    old_move, poison = await publish_past(test_settings, past)
+    await until_in_diary(projections, STATION, NEXT_DAY, {moved: "rescheduled", past: "rescheduled"})
     await until_in_diary(projections, OTHER_STATION, DAY, {cancelled: "cancelled"})
     await caught_up(owner, test_settings)
     before = await shape(owner)
@@ -195,6 +234,7 @@ async def test_a_replay_of_every_model_rebuilds_each_table_row_for_row_while_the
     assert answered, "the replay never reported progress mid-way"
     assert len({p.done for p in answered}) > 1
     assert report.models == ["history", "diary"] and report.outcomes["applied"] > 0
+    assert report.outcomes["deadlettered"] == 1  # the poison record, refused as the live consumer did
     assert report.positions_swapped == [
         "projections-booking",
         "projections-roster",
@@ -214,6 +254,13 @@ async def test_a_replay_of_every_model_rebuilds_each_table_row_for_row_while_the
     )
     assert rebuilt_diary[cancelled]["status"] == "cancelled"
     assert rebuilt_diary[during[0]]["status"] == "booked"
+    # The version-1 move was read through its upcaster, live and by the replay; the history keeps it as sent.
+    assert (rebuilt_diary[past]["status"], rebuilt_diary[past]["starts_at"]) == (
+        "rescheduled",
+        slot(date.fromisoformat(NEXT_DAY), 17),
+    )
+    versions = "select event_id::text, schema_version from event_history where event_id = any($1::uuid[])"
+    assert dict(await owner.fetch(versions, [old_move, poison])) == {old_move: 1}
     # The positions the live consumers go on from are those of the swapped-in tables: all of Kafka.
     positions = {(topic, partition): offset for (_, topic, partition), offset in report.positions.items()}
     assert positions == await topic_ends(test_settings)

@@ -63,9 +63,11 @@ POSITION_TABLES = ("consumer_offsets", "applied_events")
 # One replay at a time per projections database (a session advisory lock).
 REPLAY_LOCK = 7_061_980
 # Records a rebuild transaction applies: more than a live fetch (1,000), fewer round trips.
-BATCH_RECORDS = 5_000
+BATCH_RECORDS = 4_000
 # Transactions applied at once, each on its own partitions of a topic (as members of a consumer
 # group would): while one waits for PostgreSQL, the other's records are read and validated.
+# A fetch holds at most LANES * BATCH_RECORDS records, fewer than the envelopes' cache of parsed
+# events (8,192, schemas.envelope): past it, the apply validated each event a second time.
 LANES = 2
 FETCH_WAIT_MS = 200
 # Kafka handing over nothing this long while records are still to come is a broken broker.

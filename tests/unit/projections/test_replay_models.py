@@ -6,7 +6,8 @@ import pytest
 from typer.testing import CliRunner
 
 from cli.main import app as cli
-from services.projections.adapters import batch
+from schemas import envelope
+from services.projections.adapters import batch, replay
 from services.projections.adapters.models import (
     FEEDS,
     MODEL_NAMES,
@@ -60,3 +61,8 @@ def test_the_command_refuses_an_unknown_model_naming_the_models() -> None:
     result = CliRunner().invoke(cli, ["replay", "diary", "kpis"], env={"COLUMNS": "250"})
     assert result.exit_code == 2
     assert "no read model called 'kpis'" in result.output and "history, diary" in result.output
+
+
+def test_a_replay_fetch_fits_the_envelopes_cache_of_parsed_events() -> None:
+    # Past the cache, an event checked against the contract was validated again when applied.
+    assert replay.LANES * replay.BATCH_RECORDS <= envelope._PARSED_SIZE

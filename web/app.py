@@ -51,9 +51,16 @@ OPEN_PATHS = ("/sign-in", "/accessibility", "/privacy", *ASSET_PATHS, "/health",
 ASSET_CACHE = "public, max-age=3600"
 
 
-def _as_at(at: str | None = None, at_date: str | None = None, at_time: str | None = None) -> AsAt:
+def _as_at(
+    at: str | None = None,
+    at_date: str | None = None,
+    at_time: str | None = None,
+    day: str = Query("", alias="at-day"),
+    month: str = Query("", alias="at-month"),
+    year: str = Query("", alias="at-year"),
+) -> AsAt:
     """The diary pages' 'as it stood at' query: an ``at`` instant, or a London date and time."""
-    return resolve_as_at(at, at_date, at_time)
+    return resolve_as_at(at, at_date, at_time, (day, month, year))
 
 
 def _days(

@@ -79,10 +79,34 @@ class AsAt:
     field: str | None
     date_text: str
     time_text: str
+    # The date input's boxes as typed (day, month, year), shown again when they are wrong.
+    typed: tuple[str, str, str] | None = None
+
+    @property
+    def date_parts(self) -> dict[str, str]:
+        """The date input's day, month and year boxes: as typed, or from the date read."""
+        if self.typed is not None:
+            return dict(zip(("day", "month", "year"), self.typed, strict=True))
+        try:
+            read = date.fromisoformat(self.date_text)
+        except ValueError:
+            return {"day": "", "month": "", "year": ""}
+        return {"day": str(read.day), "month": str(read.month), "year": str(read.year)}
 
 
-def resolve_as_at(at: str | None, at_date: str | None, at_time: str | None) -> AsAt:
-    """Read the form (a London date and time) or an ``at`` instant into a UTC instant."""
+def resolve_as_at(
+    at: str | None, at_date: str | None, at_time: str | None, typed: tuple[str, str, str] | None = None
+) -> AsAt:
+    """Read the form (a London date, in GOV.UK's date input or as year-month-day, and a time)
+    or an ``at`` instant into a UTC instant."""
+    if typed is not None and any(part.strip() for part in typed):
+        time_text = (at_time or "").strip()
+        try:
+            at_date = typed_date(*typed, what="The date").isoformat()
+        except TypedDateError as exc:
+            return AsAt(None, str(exc), f"at-{exc.part}", "", time_text, typed)
+        if not time_text:
+            return AsAt(None, "Enter the time as well as the date.", "at_time", at_date, "", typed)
     date_text, time_text = (at_date or "").strip(), (at_time or "").strip()
     if date_text or time_text:
         return _from_form(date_text, time_text)
@@ -95,7 +119,7 @@ def resolve_as_at(at: str | None, at_date: str | None, at_time: str | None) -> A
         except (ValueError, OverflowError):
             wall_clock = None
         if wall_clock is None:
-            return AsAt(None, why, "at_date", "", "")
+            return AsAt(None, why, "at-day", "", "")
         return AsAt(given.astimezone(UTC), None, None, wall_clock.date().isoformat(), f"{wall_clock:%H:%M}")
     return AsAt(None, None, None, "", "")
 
@@ -107,13 +131,13 @@ def _from_form(date_text: str, time_text: str) -> AsAt:
         return AsAt(None, why, field, date_text, time_text)
 
     if not date_text:
-        return refuse("Enter the date as well as the time.", "at_date")
+        return refuse("Enter the date as well as the time.", "at-day")
     if not time_text:
         return refuse("Enter the time as well as the date.", "at_time")
     try:
         day = date.fromisoformat(date_text)
     except ValueError:
-        return refuse("Enter the date as year-month-day, for example 2026-12-02.", "at_date")
+        return refuse("The date must be a real date", "at-day")
     try:
         wall = time_param(time_text)
     except ValueError:

@@ -85,7 +85,8 @@ async def test_no_page_has_a_serious_or_critical_accessibility_problem_at_deskto
         "sign-in": "/sign-in",
         "county": "/",
         "diary": f"/stations/{STATION}/diary?day={AXE_DAY}",
-        "diary-error": f"/stations/{STATION}/diary?day={AXE_DAY}&at_date=soon&at_time=17:00",
+        "diary-error": f"/stations/{STATION}/diary?day={AXE_DAY}&at-day=30&at-month=2&at-year=2027"
+        "&at_time=17:00",
         "free-slots": f"/stations/{STATION}/free-slots?from={AXE_DAY}&to={AXE_DAY}",
         "history": f"/appointments/{booked['appointment_id']}",
         "book-slot": f"/book/stations/{STATION}?from-day=17&from-month=6&from-year=2027",

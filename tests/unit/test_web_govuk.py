@@ -53,11 +53,51 @@ def test_the_accessibility_statement_and_privacy_notice_are_open_to_anyone() -> 
     assert 'href="/privacy"' in statement.text and 'href="/accessibility"' in notice.text  # footer links
 
 
-def test_a_field_in_error_is_shown_as_govuk_frontend_shows_it() -> None:
-    with TestClient(pages(FakeServices())) as client:
+def test_a_date_is_typed_in_govuk_frontends_date_input_and_a_wrong_box_is_shown_in_error() -> None:
+    services = FakeServices()
+    services.answer("/diaries/stations/cheshunt/2026-12-02", {"appointments": []})
+    with TestClient(pages(services)) as client:
         sign_in(client, "ps-2710")
-        page = client.get("/stations/cheshunt/diary", params={"at_date": "soon", "at_time": "17:00"})
+        params = {
+            "day": "2026-12-02",
+            "at-day": "30",
+            "at-month": "feb",
+            "at-year": "2026",
+            "at_time": "17:00",
+        }
+        page = client.get("/stations/cheshunt/diary", params=params)
+        assert services.calls == []
+        typed = client.get("/stations/cheshunt/diary", params=params | {"at-day": "14", "at-month": "June"})
     assert page.status_code == 422
     assert "<title>Error: " in page.text
-    assert 'class="govuk-error-summary"' in page.text and 'href="#at_date"' in page.text
-    assert 'class="govuk-input govuk-input--width-10 govuk-input--error"' in page.text
+    assert 'class="govuk-error-summary"' in page.text and 'href="#at-day"' in page.text
+    assert "The date must be a real date" in page.text
+    assert 'class="govuk-input govuk-date-input__input govuk-input--width-2 govuk-input--error"' in page.text
+    assert 'name="at-month" type="text" value="feb"' in page.text  # shown as typed
+    # GOV.UK's date pattern: a month typed as its name is read; London's 5pm in June is 16:00 UTC.
+    assert typed.status_code == 200 and "as it stood at 5pm on Sunday 14 June 2026" in typed.text
+    assert services.calls[0].url.params["at"] == "2026-06-14T16:00:00+00:00"
+
+
+def test_free_slots_days_are_typed_in_date_inputs_and_a_range_backwards_is_shown_on_the_last_day() -> None:
+    services = FakeServices()
+    services.answer("/stations/hertford/free-slots", [])
+    with TestClient(pages(services)) as client:
+        sign_in(client, "ps-2710")
+        given = {"from-day": "14", "from-month": "6", "from-year": "2026"}
+        page = client.get(
+            "/stations/hertford/free-slots",
+            params=given | {"to-day": "15", "to-month": "jun", "to-year": "2026"},
+        )
+        backwards = client.get(
+            "/stations/hertford/free-slots",
+            params=given | {"to-day": "1", "to-month": "6", "to-year": "2026"},
+        )
+    assert page.status_code == 200
+    assert dict(services.calls[0].url.params) == {"from": "2026-06-14", "to": "2026-06-15"}
+    assert backwards.status_code == 422
+    assert (
+        'href="#to-day"' in backwards.text
+        and "The last day must be the same as or after the first day." in backwards.text
+    )
+    assert len(services.calls) == 1

@@ -12,7 +12,7 @@ from services.common.london import local, spoken_day, spoken_range
 from web.answers import FreeSlotAnswer
 from web.backends import BackendError
 from web.errors import backend_error_page
-from web.london_input import day_param
+from web.london_input import TypedDateError, day_param, typed_date
 from web.pages.site import Site
 from web.places import Place, PlaceView, find_place, no_place
 from web.rendering import render
@@ -57,20 +57,40 @@ async def free_page(
         "error": None,
         "error_field": None,
         "days": None,
+        "typed": {},
     }
 
+    # GOV.UK's date input (day, month and year boxes); year-month-day in `from` and `to` is read too.
+    typed = {
+        end: {part: request.query_params.get(f"{end}-{part}", "") for part in ("day", "month", "year")}
+        for end in ("from", "to")
+    }
+    context["typed"] = typed
+
     def refuse(field: str, why: str) -> HTMLResponse:
-        context.update(error=why, error_field=field)
+        context.update(error=why, error_field=field if "-" in field else f"{field}-day")
         return render(request, "free_slots.html", status=422, **context)
 
+    def boxes(end: str, words: str) -> date | None:
+        parts = typed[end]
+        if not any(parts.values()):
+            return None
+        return typed_date(parts["day"], parts["month"], parts["year"], words)
+
     try:
-        first = day_param(first_text, site.today())
+        first = boxes("from", "The first day") or day_param(first_text, site.today())
+    except TypedDateError as exc:
+        return refuse(f"from-{exc.part}", str(exc))
     except ValueError:
         return refuse("from", "Enter the first day as year-month-day, for example 2026-12-02.")
     try:
-        last = day_param(last_text, first + timedelta(days=6))
+        last = boxes("to", "The last day") or day_param(last_text, first + timedelta(days=6))
+    except TypedDateError as exc:
+        return refuse(f"to-{exc.part}", str(exc))
     except ValueError:
         return refuse("to", "Enter the last day as year-month-day, for example 2026-12-08.")
+    for end, day in (("from", first), ("to", last)):
+        typed[end] = {"day": str(day.day), "month": str(day.month), "year": str(day.year)}
     context.update(
         from_text=first.isoformat(),
         to_text=last.isoformat(),

@@ -192,3 +192,43 @@ def test_a_field_booking_refuses_is_shown_on_the_details_form(
 
     assert page.status_code == 422
     assert 'href="#caller_phone"' in page.text and "Not a UK phone number" in page.text
+
+
+def test_a_home_visit_needs_the_address_and_sends_it_with_the_booking(
+    client: TestClient, services: FakeServices
+) -> None:
+    visit = "diary-car|dacorum|2027-06-16|10:00"
+    sent: list[dict[str, Any]] = []
+
+    def booked(request: httpx.Request) -> httpx.Response:
+        sent.append(json.loads(request.content))
+        answer = {"appointment_id": "apt-7", "place": "diary-car", "place_id": "dacorum"}
+        return httpx.Response(201, json=answer | {"day": "Wednesday 16 June 2027", "when": "10am to midday"})
+
+    services.answers["/diary-cars/dacorum/visits"] = booked
+    token = csrf(client.get("/book/stations/stevenage").text)
+    missing = client.post("/book/check", data={"csrf": token, "grade": "scheduled", "slot": visit, **DETAILS})
+    assert missing.status_code == 422
+    for field in ("address_line1", "address_town", "address_postcode"):
+        assert f'href="#{field}"' in missing.text
+    address = {
+        "address_line1": "1 High Street",
+        "address_town": "Hemel Hempstead",
+        "address_postcode": "hp1 1aa",
+    }
+
+    done = client.post(
+        "/book/confirm",
+        data={"csrf": token, "grade": "scheduled", "slot": visit, "action": "book", **DETAILS, **address},
+    )
+
+    assert done.status_code == 200
+    assert (
+        "An officer will visit you at home on Wednesday 16 June 2027, some time from 10am to midday."
+        in done.text
+    )
+    assert "They will come to 1 High Street, HP1 1AA." in done.text
+    (body,) = sent
+    assert body["caller"]["address"] == {
+        "line1": "1 High Street", "line2": None, "town": "Hemel Hempstead", "postcode": "HP1 1AA"
+    }  # fmt: skip

@@ -11,11 +11,11 @@ import httpx
 from services.common.auth import Role
 from tests.support.services import ServiceProcess, auth
 
-# Days no other test books (grep the tests for 2027-06-1x before using one elsewhere).
-AXE_DAY = "2027-06-17"
-BOOKING_DAY = "2027-06-16"
-RACE_DAY = "2027-06-15"
-CHANGE_DAY = "2027-06-14"
+# Days no other test books (grep the tests for 2027-06-2x before using one elsewhere).
+AXE_DAY = "2027-06-24"
+BOOKING_DAY = "2027-06-23"
+RACE_DAY = "2027-06-22"
+CHANGE_DAY = "2027-06-21"
 STATION = "stevenage"
 
 

@@ -100,7 +100,7 @@ async def test_a_call_taker_books_a_slot_by_the_keyboard_alone_and_it_shows_in_t
     await expect(page.locator(".govuk-panel__title")).to_have_text("Appointment booked")
     say = page.locator("#say")
     await expect(say).to_contain_text(
-        "Your appointment is on Wednesday 16 June 2027, from 5pm to 6pm, at Stevenage police station."
+        "Your appointment is on Wednesday 23 June 2027, from 5pm to 6pm, at Stevenage police station."
     )
     await expect(say).to_contain_text("We will send you a text to confirm this")
     await expect(say).to_contain_text("give your case reference, 41/KEY/27")
@@ -123,7 +123,7 @@ async def test_a_lost_race_offers_the_nearest_free_slots_at_once_and_books_one(
 ) -> None:
     booking, _ = booking_and_projections
     await sign_in(
-        page, web, "ct-ben", start=f"/book/stations/{STATION}?from-day=15&from-month=6&from-year=2027"
+        page, web, "ct-ben", start=f"/book/stations/{STATION}?from-day=22&from-month=6&from-year=2027"
     )
     await page.get_by_label("Scheduled").check()
     await page.locator(f'input[value="station|{STATION}|{RACE_DAY}|19:00"]').check()

@@ -36,10 +36,10 @@ async def test_a_call_taker_moves_then_cancels_an_appointment_with_reason_codes(
     # The diary's row opens the appointment's page: a call taker may not read its history, but may move it.
     await page.locator("tr", has_text="41/MOVE/27").get_by_role("link", name="Open").click()
     await expect(page.get_by_role("heading", level=1)).to_have_text(
-        "Monday 14 June 2027 at 5pm, Stevenage police station"
+        "Monday 21 June 2027 at 5pm, Stevenage police station"
     )
     await page.get_by_role("button", name="Move it").click()
-    await page.get_by_label("6pm to 7pm, Monday 14 June 2027").check()
+    await page.get_by_label("6pm to 7pm, Monday 21 June 2027").check()
     await page.get_by_label("The caller", exact=True).check()
     await page.get_by_label("The caller asked to move it").check()
     problems["move"] = await serious_violations(page)
@@ -48,7 +48,7 @@ async def test_a_call_taker_moves_then_cancels_an_appointment_with_reason_codes(
 
     await expect(page.locator(".govuk-panel__title")).to_have_text("Appointment moved")
     await expect(page.locator("#say")).to_contain_text(
-        "Your appointment has moved to Monday 14 June 2027 at 6pm, Stevenage police station."
+        "Your appointment has moved to Monday 21 June 2027 at 6pm, Stevenage police station."
     )
     await page.get_by_role("link", name="See the diary").click()
     moved = await row_when_shown(page, "41/MOVE/27", "6pm to 7pm")
@@ -67,7 +67,7 @@ async def test_a_call_taker_moves_then_cancels_an_appointment_with_reason_codes(
 
     await expect(page.locator(".govuk-panel__title")).to_have_text("Appointment cancelled")
     await expect(page.locator("#say")).to_contain_text(
-        "Your appointment on Monday 14 June 2027 has been cancelled."
+        "Your appointment on Monday 21 June 2027 has been cancelled."
     )
     await page.get_by_role("link", name="See the diary").click()
     cancelled = await row_when_shown(page, "41/MOVE/27", "Cancelled")

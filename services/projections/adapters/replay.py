@@ -39,10 +39,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import multiprocessing
 import re
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 
 import asyncpg
@@ -52,7 +54,7 @@ from services.common.config import Settings
 from services.common.consumer import IdempotentConsumer, Record
 from services.common.kafka import partitions_of
 from services.common.logging import get_logger
-from services.projections.adapters.models import Feed, Model, covers, feeds_of, replay_apply
+from services.projections.adapters.models import Feed, Model, covers, feeds_of, models_named, replay_apply
 
 log = get_logger(__name__)
 
@@ -69,6 +71,12 @@ BATCH_RECORDS = 4_000
 # A fetch holds at most LANES * BATCH_RECORDS records, fewer than the envelopes' cache of parsed
 # events (8,192, schemas.envelope): past it, the apply validated each event a second time.
 LANES = 2
+# Processes sharing the bulk of a rebuild, each on its own partitions (as members of a consumer
+# group): reading, validating and folding events is most of a rebuild's CPU, and one process
+# has one core. Forked, so none imports anything again. Below WORKERS_FROM records to rebuild,
+# one process does it all: a fork costs more than it saves.
+WORKERS = 2
+WORKERS_FROM = 10_000
 FETCH_WAIT_MS = 200
 # Kafka handing over nothing this long while records are still to come is a broken broker.
 STALL_SECONDS = 60.0
@@ -230,6 +238,16 @@ class _Reader:
             await self._consumer.seek_to_beginning(*self.partitions)
         self.next = dict(self.first)
 
+    def move_to(self, positions: Mapping[TopicPartition, int]) -> None:
+        """Go on from ``positions`` (where workers left each partition; the start where none went)."""
+        for tp in self.partitions:
+            self.next[tp] = positions.get(tp, self.first[tp])
+            self._consumer.seek(tp, self.next[tp])
+
+    def pause(self) -> None:
+        """Fetch nothing meanwhile (workers read these partitions)."""
+        self._consumer.pause(*self.partitions)
+
     def behind(self, limits: Limits) -> int:
         """Records still to rebuild before reaching ``limits``."""
         return sum(max(0, limits.get(tp, 0) - self.next[tp]) for tp in self.partitions)
@@ -266,6 +284,18 @@ class _Reader:
         return records
 
 
+def _rebuild_part(
+    cfg: Settings, models: list[str], partitions: list[tuple[str, int]], batch_records: int, lanes: int
+) -> dict[str, int]:
+    """A worker process's rebuild of its partitions (``Replay.rebuild_partitions``); its outcomes."""
+    replay = Replay(cfg, models_named(models), batch_records=batch_records, lanes=lanes, workers=1)
+    try:
+        return dict(asyncio.run(replay.rebuild_partitions([TopicPartition(t, p) for t, p in partitions])))
+    except Exception as exc:
+        # Told in words: a driver's exception may not survive the way back to the parent.
+        raise ReplayFailed(f"a worker failed: {type(exc).__name__}: {exc}") from None
+
+
 class Replay:
     """One replay of some read models of one projections database (see the module's docstring)."""
 
@@ -276,6 +306,8 @@ class Replay:
         *,
         batch_records: int = BATCH_RECORDS,
         lanes: int = LANES,
+        workers: int = WORKERS,
+        workers_from: int = WORKERS_FROM,
         keep_replaced: bool = False,
         on_progress: OnProgress = _quiet,
     ) -> None:
@@ -284,6 +316,8 @@ class Replay:
         self._feeds = feeds_of(self._models)
         self._batch_records = batch_records
         self._lanes = max(1, lanes)
+        self._workers = max(1, workers)
+        self._workers_from = workers_from
         self._keep_replaced = keep_replaced
         self._on_progress = on_progress
         self._tables = [t for m in self._models for t in m.tables]
@@ -335,6 +369,22 @@ class Replay:
             ]
             for feed in self._feeds
         }
+        async with self._kafka() as kafka, self._shadow_pool() as pool:
+            reader = _Reader(kafka, [tp for tps in partitions.values() for tp in tps])
+            await reader.start()
+            if self._workers > 1 and reader.behind(await self._live(owner)) >= self._workers_from:
+                await self._in_workers(owner, reader)
+            consumers = self._consumers(pool)
+            by_topic = {self._wire(f): consumers[f.consumer] for f in self._feeds}
+            await self._catch_up(owner, reader, by_topic)
+            await self._report("indexing", reader, await self._live(owner))
+            await self._build_indexes(owner)
+            await self._catch_up(owner, reader, by_topic)
+            await self._swap(owner, reader, by_topic)
+        await owner.execute(f"drop schema if exists {SHADOW} cascade")
+
+    @contextlib.asynccontextmanager
+    async def _kafka(self) -> AsyncIterator[AIOKafkaConsumer]:
         kafka = AIOKafkaConsumer(
             bootstrap_servers=self._cfg.kafka_bootstrap,
             enable_auto_commit=False,
@@ -343,19 +393,52 @@ class Replay:
         )
         await kafka.start()
         try:
-            async with self._shadow_pool() as pool:
-                reader = _Reader(kafka, [tp for tps in partitions.values() for tp in tps])
+            yield kafka
+        finally:
+            await kafka.stop()
+
+    async def _in_workers(self, owner: asyncpg.Connection, reader: _Reader) -> None:
+        """The bulk of the rebuild in forked processes, each on its own partitions; this one watches."""
+        reader.pause()
+        groups = [reader.partitions[k :: self._workers] for k in range(self._workers)]
+        names = [m.name for m in self._models]
+        loop = asyncio.get_running_loop()
+        with ProcessPoolExecutor(len(groups), mp_context=multiprocessing.get_context("fork")) as processes:
+            parts = [
+                loop.run_in_executor(
+                    processes, _rebuild_part, self._cfg, names,
+                    [(tp.topic, tp.partition) for tp in group], self._batch_records, self._lanes,
+                )
+                for group in groups
+                if group
+            ]  # fmt: skip
+            pending: set[asyncio.Future[dict[str, int]]] = set(parts)
+            while pending:
+                _, pending = await asyncio.wait(pending, timeout=0.2)
+                reader.move_to(await self._rebuilt(owner))
+                await self._report("rebuilding", reader, await self._live(owner))
+            for part in parts:
+                self.report.outcomes.update(part.result())
+        reader.move_to(await self._rebuilt(owner))
+
+    async def _rebuilt(self, conn: asyncpg.Connection) -> dict[TopicPartition, int]:
+        """Where the rebuild stands, per partition (its own positions, committed)."""
+        rows = await conn.fetch(f"select topic, partition, next_offset from {SHADOW}.consumer_offsets")
+        return {TopicPartition(r["topic"], r["partition"]): r["next_offset"] for r in rows}
+
+    async def rebuild_partitions(self, partitions: Sequence[TopicPartition]) -> Counter[str]:
+        """A worker's part: rebuild ``partitions`` up to where the live consumers stand."""
+        owner: asyncpg.Connection = await asyncpg.connect(self.url)
+        try:
+            async with self._kafka() as kafka, self._shadow_pool() as pool:
+                reader = _Reader(kafka, partitions)
                 await reader.start()
                 consumers = self._consumers(pool)
                 by_topic = {self._wire(f): consumers[f.consumer] for f in self._feeds}
                 await self._catch_up(owner, reader, by_topic)
-                await self._report("indexing", reader, await self._live(owner))
-                await self._build_indexes(owner)
-                await self._catch_up(owner, reader, by_topic)
-                await self._swap(owner, reader, by_topic)
         finally:
-            await kafka.stop()
-        await owner.execute(f"drop schema if exists {SHADOW} cascade")
+            await owner.close()
+        return self.report.outcomes
 
     @contextlib.asynccontextmanager
     async def _shadow_pool(self) -> AsyncIterator[asyncpg.Pool]:

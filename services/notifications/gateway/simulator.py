@@ -48,6 +48,8 @@ from services.notifications.settings import notify_settings
 log = get_logger(__name__)
 SMOKE_TEST_FAILURES = {"+447700900002": "permanent-failure", "+447700900003": "temporary-failure"}
 CALLBACK_ATTEMPTS = 5
+# Callbacks in flight at once, as Notify's own workers would post them.
+CALLBACK_CONNECTIONS = 20
 
 
 class SimulatorSettings(BaseSettings):
@@ -126,14 +128,19 @@ class Simulator:
         self.random = random.Random(cfg.seed)
         self.tasks: set[asyncio.Task[None]] = set()
         # One client for every callback: a new one per call built an SSL context each time,
-        # about 20 ms of CPU, more than everything else a text costs the simulator.
+        # about 20 ms of CPU, more than everything else a text costs the simulator. Callbacks
+        # beyond its connections wait their turn (no pool time-out): a burst of a thousand
+        # receipts timed out in the pool, was retried, and the retries stormed the service.
         self._client: httpx.AsyncClient | None = None
 
     @property
     def client(self) -> httpx.AsyncClient:
         """The callbacks' HTTP client, made on first use (inside the running loop)."""
         if self._client is None:
-            self._client = httpx.AsyncClient(timeout=5)
+            self._client = httpx.AsyncClient(
+                timeout=httpx.Timeout(5.0, pool=None),
+                limits=httpx.Limits(max_connections=CALLBACK_CONNECTIONS),
+            )
         return self._client
 
     async def close(self) -> None:

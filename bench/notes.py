@@ -83,9 +83,12 @@ def _big_store(p: dict[str, Any]) -> str:
 def _replay(p: dict[str, Any]) -> str:
     return (
         f"replay: {p.get('replay_backlog', 0):,} SlotBooked records on a fresh booking.events topic of "
-        "a stage of its own, drained raw as above, caught up on by `python -m services.projections` "
+        "a stage of its own, drained raw (assign, seek_to_beginning, getmany to the end offsets, after "
+        "one unmeasured drain), caught up on by `python -m services.projections` "
         "(then stopped), then `appointments replay`'s Replay of every model run in this process from "
-        "its start (shadow schema, Kafka consumer) to its swap (indexes built, positions checked); "
+        "its start (shadow schema, Kafka consumer) to its swap (indexes built, positions checked), its "
+        "client CPU this process and its forked workers "
+        f"({p.get('replay_worker_cpu_seconds', 0):.1f} s of it in the workers); "
         f"{p.get('replay_records', 0):,} records, outcomes {p.get('replay_outcomes')}, live appliers held "
         f"{p.get('replay_swap_ms', 0):.0f} ms by the swap."
     )

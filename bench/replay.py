@@ -8,6 +8,7 @@ Kafka consumer) to its swap.
 
 from __future__ import annotations
 
+import resource
 from dataclasses import replace
 from pathlib import Path
 
@@ -25,6 +26,11 @@ from services.projections.adapters.models import models_named
 from services.projections.adapters.replay import Replay
 
 
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 async def replay(run: Run, options: Options, log_dir: Path) -> Outcome:
     """The backlog drained raw, caught up on live, then every model replayed and swapped in."""
     events = await backlog(options.backlog, run.run_id, run.secret, run.now)
@@ -38,12 +44,14 @@ async def replay(run: Run, options: Options, log_dir: Path) -> Outcome:
                 f"the live projections applied {caught.applied} of {len(events)}: nothing to replay"
             )
         meter = run.meter()
-        start = meter.sample()
+        start, workers = meter.sample(), _children_cpu()
         report = await Replay(stage.settings, models_named([])).run()
         usage = Meter.between(start, meter.sample())
+        # The replay's forked workers, reaped by its end, count as the command's CPU.
+        workers = _children_cpu() - workers
     rebuilt = Row(
         REPLAY, "replay, every model (start to swap)", report.records, usage.wall, None,
-        usage.client_cpu, None, usage.server_cpu,
+        usage.client_cpu + workers, None, usage.server_cpu,
     )  # fmt: skip
     live = replace(caught.rows[0], key=REPLAY_CATCH_UP, label="live catch-up, same backlog")
     return Outcome(
@@ -53,5 +61,6 @@ async def replay(run: Run, options: Options, log_dir: Path) -> Outcome:
             "replay_records": report.records,
             "replay_outcomes": dict(report.outcomes),
             "replay_swap_ms": report.swap_seconds * 1000,
+            "replay_worker_cpu_seconds": workers,
         },
     )

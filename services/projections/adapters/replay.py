@@ -49,10 +49,10 @@ from dataclasses import dataclass, field
 
 import asyncpg
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 
 from services.common.config import Settings
 from services.common.consumer import IdempotentConsumer, Record
-from services.common.kafka import partitions_of
 from services.common.logging import get_logger
 from services.projections.adapters.models import Feed, Model, covers, feeds_of, models_named, replay_apply
 
@@ -176,6 +176,7 @@ async def _copy_grants(conn: asyncpg.Connection, table: str, target: str) -> Non
 class _Index:
     """A secondary index of a live table, made on its rebuilt copy once the rows are in."""
 
+    table: str
     name: str
     definition: str
 
@@ -217,7 +218,7 @@ async def _make_shadow_table(conn: asyncpg.Connection, table: str) -> list[_Inde
         if i["indisunique"]:
             await conn.execute(definition)  # an upsert may rely on it
         else:
-            later.append(_Index(i["relname"], definition))
+            later.append(_Index(table, i["relname"], definition))
     await _copy_grants(conn, table, target)
     return later
 
@@ -362,15 +363,8 @@ class Replay:
     async def _replay(self, owner: asyncpg.Connection) -> None:
         log.info("replay started", models=self.report.models, tables=self._tables)
         await self._prepare(owner)
-        partitions = {
-            feed.consumer: [
-                TopicPartition(self._wire(feed), p)
-                for p in sorted(await partitions_of(self._cfg.kafka_bootstrap, self._wire(feed)))
-            ]
-            for feed in self._feeds
-        }
         async with self._kafka() as kafka, self._shadow_pool() as pool:
-            reader = _Reader(kafka, [tp for tps in partitions.values() for tp in tps])
+            reader = _Reader(kafka, await self._partitions())
             await reader.start()
             if self._workers > 1 and reader.behind(await self._live(owner)) >= self._workers_from:
                 await self._in_workers(owner, reader)
@@ -378,7 +372,7 @@ class Replay:
             by_topic = {self._wire(f): consumers[f.consumer] for f in self._feeds}
             await self._catch_up(owner, reader, by_topic)
             await self._report("indexing", reader, await self._live(owner))
-            await self._build_indexes(owner)
+            await self._build_indexes(pool)
             await self._catch_up(owner, reader, by_topic)
             await self._swap(owner, reader, by_topic)
         await owner.execute(f"drop schema if exists {SHADOW} cascade")
@@ -396,6 +390,18 @@ class Replay:
             yield kafka
         finally:
             await kafka.stop()
+
+    async def _partitions(self) -> list[TopicPartition]:
+        """Every partition of the replayed consumers' topics (one admin client, one request)."""
+        topics = [self._wire(feed) for feed in self._feeds]
+        admin = AIOKafkaAdminClient(bootstrap_servers=self._cfg.kafka_bootstrap)
+        await admin.start()
+        try:
+            described = await admin.describe_topics(topics)
+        finally:
+            await admin.close()
+        found = {d["topic"]: sorted(p["partition"] for p in d.get("partitions", [])) for d in described}
+        return [TopicPartition(topic, p) for topic in topics for p in found.get(topic, [])]
 
     async def _in_workers(self, owner: asyncpg.Connection, reader: _Reader) -> None:
         """The bulk of the rebuild in forked processes, each on its own partitions; this one watches."""
@@ -531,11 +537,25 @@ class Replay:
             await self._apply(records, by_topic)
             await self._report("rebuilding", reader, limits)
 
-    async def _build_indexes(self, owner: asyncpg.Connection) -> None:
-        for index in self._indexes:
-            await owner.execute(index.definition)
-        for table in (*self._tables, *POSITION_TABLES):
-            await owner.execute(f"analyze {SHADOW}.{_ident(table)}")
+    async def _build_indexes(self, pool: asyncpg.Pool) -> None:
+        """Each rebuilt table's secondary indexes and statistics, the tables at once."""
+
+        async def finish(table: str) -> None:
+            async with pool.acquire() as conn:
+                for index in self._indexes:
+                    if index.table == table:
+                        await conn.execute(index.definition)
+                # Statistics for what queries filter and join on; an event's JSON data is only
+                # read (sampling it was most of the analysis of the history).
+                columns = await conn.fetchval(
+                    "select string_agg(quote_ident(column_name), ', ') from information_schema.columns"
+                    " where table_schema = $1 and table_name = $2 and data_type not in ('json', 'jsonb')",
+                    SHADOW,
+                    table,
+                )
+                await conn.execute(f"analyze {SHADOW}.{_ident(table)} ({columns})")
+
+        await asyncio.gather(*(finish(t) for t in (*self._tables, *POSITION_TABLES)))
 
     async def _swap(
         self, owner: asyncpg.Connection, reader: _Reader, by_topic: Mapping[str, IdempotentConsumer]

@@ -117,7 +117,13 @@ async def wire(runtime: Runtime, cleanups: AsyncExitStack) -> Notifications:
 
 
 CONSUMERS: tuple[Consumer[Notifications], ...] = (
-    Consumer(BOOKING_CONSUMER, BOOKING_EVENTS, lambda n: BookingEvents(n).apply, wants=WANTS),
+    Consumer(
+        BOOKING_CONSUMER,
+        BOOKING_EVENTS,
+        lambda n: BookingEvents(n).apply,
+        apply_batch=lambda n: BookingEvents(n).apply_batch,
+        wants=WANTS,
+    ),
     Consumer(
         "notifications-roster",
         ROSTER_EVENTS,

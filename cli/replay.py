@@ -46,13 +46,16 @@ def replay(
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
         TextColumn("{task.fields[rate]}"), TimeElapsedColumn(),
     )  # fmt: skip
-    with Progress(*columns, console=console, transient=True) as progress:
+    # Refreshed by the replay's own reports, not by a thread: the replay forks its workers, and a
+    # thread caught mid-write at a fork could leave the child a lock nobody will release.
+    with Progress(*columns, console=console, transient=True, auto_refresh=False) as progress:
         task = progress.add_task("rebuilding", total=None, rate="")
 
         async def shown(p: rebuild.Progress) -> None:
             progress.update(
-                task, description=p.phase, completed=p.done, total=p.total, rate=f"{p.rate:,.0f} events/s"
-            )
+                task, description=p.phase, completed=p.done, total=p.total,
+                rate=f"{p.rate:,.0f} events/s", refresh=True,
+            )  # fmt: skip
 
         run = rebuild.Replay(cfg, chosen, batch_records=batch, keep_replaced=keep_replaced, on_progress=shown)
         try:

@@ -18,7 +18,10 @@ validated), the same event-id and offset bookkeeping and the same applies (``ada
 a consumer's live apply whenever the replay covers every model it feeds), a fetch per
 transaction; each table's rows and its positions are written in one transaction, as live. A
 record the contract refuses is not applied; it is counted, not dead-lettered again (the live
-consumer did that when it met it).
+consumer did that when it met it). From ``WORKERS_FROM`` records on, forked worker processes
+share the bulk, each on its own partitions (as members of the live consumer group share them):
+reading, validating and folding events is most of a rebuild's CPU, and one process has one
+core. This process follows their committed positions for the progress, then goes on alone.
 
 **Consistent with the live positions.** The rebuild never goes past where the live consumers
 stand (their ``consumer_offsets``, read again after every fetch): it rebuilds up to them, then

@@ -83,8 +83,18 @@ async def _awaited(result: object) -> object:
 def up(
     seed: bool = typer.Option(True, "--seed/--no-seed", help="Load the county's reference data."),
     timeout: float = typer.Option(180.0, help="Seconds to wait for every service to be healthy."),
+    brokers: int | None = typer.Option(
+        None,
+        help="Kafka nodes: 1, or a replicated cluster of 3 (default APPOINTMENTS_KAFKA_BROKERS, else 1).",
+    ),
 ) -> None:
     """Start PostgreSQL, Kafka and every service; seed; print URLs and tokens."""
+    if brokers is not None:
+        if brokers not in (1, 3):
+            stack.console.print("--brokers is 1 (one broker) or 3 (a replicated cluster)", style="red")
+            raise typer.Exit(2)
+        os.environ["APPOINTMENTS_KAFKA_BROKERS"] = str(brokers)
+        settings.cache_clear()
     with _stack_errors():
         with stack.locked():
             pg_url = stack.ensure_postgres()

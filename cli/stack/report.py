@@ -13,7 +13,7 @@ from services.common.config import settings
 from services.common.token_keys import DEFAULT_TTL, local_issuer
 from web.sign_in import ensure_local_users, passwords_path
 
-from .kafka import kafka_answers, kafka_pid, kafka_port
+from .kafka import kafka_bootstrap, kafka_brokers_answering, kafka_nodes, kafka_pids
 from .pg_setup import pg_bin_dir
 from .postgres import pg_port, pg_ready, postgres_pid, postgres_running
 from .services import SERVICES, current_pg_url, health_url, service_health, service_pid
@@ -37,10 +37,14 @@ class Health:
 def stack_health() -> list[Health]:
     """What runs and whether it answers, for `appointments status`."""
     rows: list[Health] = []
-    bootstrap = f"127.0.0.1:{kafka_port()}"
-    pid = kafka_pid()
-    answers = kafka_answers(bootstrap)
-    rows.append(Health("kafka", pid, bootstrap, answers, "answers" if answers else "down"))
+    nodes, pids = kafka_nodes(), kafka_pids()
+    answering = kafka_brokers_answering(kafka_bootstrap())
+    for node in nodes:
+        # A cluster answers as a whole: each node is up when its process runs and the cluster answers.
+        up = answering > 0 and (node.name in pids or len(nodes) == 1)
+        detail = "answers" if len(nodes) == 1 else f"{answering} of {len(nodes)} nodes in the cluster"
+        address = f"127.0.0.1:{node.port}"
+        rows.append(Health(node.name, pids.get(node.name), address, up, detail if up else "down"))
     port = pg_port()
     bin_dir = pg_bin_dir()
     ready = bool(port and bin_dir and postgres_running() and pg_ready(bin_dir, port))
@@ -88,7 +92,7 @@ def print_summary() -> None:
     for name in SERVICES:
         port = settings().port(name)
         table.add_row(name, f"http://127.0.0.1:{port}  (/health /openapi.json /metrics)")
-    table.add_row("kafka", f"127.0.0.1:{kafka_port()}")
+    table.add_row("kafka", kafka_bootstrap())
     table.add_row("postgres", current_pg_url())
     out.print(table)
     issuer = local_issuer()

@@ -16,7 +16,8 @@ from services.common.config import PROJECT_ROOT, settings
 from services.common.token_keys import ensure_local_keys
 from services.notifications.gateway.local import local_gateway_environment
 
-from .kafka import kafka_port, stop_kafka
+from .kafka import kafka_bootstrap as local_bootstrap
+from .kafka import stop_kafka
 from .postgres import pg_port, pg_url, stop_postgres
 from .process import port_in_use, running_pid, spawn, terminate, worker_pids
 from .state import StackError, console, log_hint, pid_file, state_dir
@@ -98,7 +99,7 @@ def start_services(kafka_bootstrap: str | None = None, postgres_url: str | None 
     # Made before any service starts, so they all find the one pair rather than race to make it.
     ensure_token_keys()
     env = dict(os.environ)
-    kafka_bootstrap = kafka_bootstrap or f"127.0.0.1:{kafka_port()}"
+    kafka_bootstrap = kafka_bootstrap or local_bootstrap()
     env.update(stack_environment(kafka_bootstrap, postgres_url or _owner_pg_url()))
     env["PYTHONUNBUFFERED"] = "1"
     for name, module in SERVICES.items():

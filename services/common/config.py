@@ -72,6 +72,16 @@ class Settings(BaseSettings):
     environment: str = "development"
     state_dir: Path = Field(default=PROJECT_ROOT / ".state")
     kafka_bootstrap: str = "127.0.0.1:9092"
+    # How many Kafka nodes `appointments up` runs locally: 1 (the default), or a KRaft cluster
+    # of 3 (replication 3, min.insync.replicas 2) on the bootstrap port and the ports after it.
+    kafka_brokers: int = 1
+
+    @field_validator("kafka_brokers")
+    @classmethod
+    def _one_or_three(cls, value: int) -> int:
+        if value not in (1, 3):
+            raise ValueError("APPOINTMENTS_KAFKA_BROKERS is 1 (one broker) or 3 (a replicated cluster)")
+        return value
     # The owner's libpq-style URL, without a database name: it creates the databases and the
     # services' login roles and runs the migrations; each service appends its own database.
     pg_url: str = "postgresql://appointments@127.0.0.1:5432"

@@ -16,6 +16,11 @@ from faststream.middlewares import AckPolicy
 
 from services.common.consumer import IdempotentConsumer, is_transient
 
+# aiokafka refreshes a topic's leaders only every metadata_max_age_ms (5 minutes by default) when
+# a leader dies abruptly: its producer retries the dead node (NodeNotReadyError) until then
+# (aio-libs/aiokafka#642, #1133). A cluster moves leadership within seconds; so do we.
+METADATA_MAX_AGE_MS = 5000
+
 
 def make_broker(bootstrap: str, client_id: str) -> KafkaBroker:
     """A broker whose producer is idempotent and waits for every in-sync replica."""
@@ -25,6 +30,7 @@ def make_broker(bootstrap: str, client_id: str) -> KafkaBroker:
         enable_idempotence=True,
         acks="all",
         linger_ms=2,
+        metadata_max_age_ms=METADATA_MAX_AGE_MS,
         logger=None,
     )
 
@@ -45,6 +51,7 @@ def relay_producer(bootstrap: str, client_id: str) -> AIOKafkaProducer:
         enable_idempotence=True,
         acks="all",
         linger_ms=1,
+        metadata_max_age_ms=METADATA_MAX_AGE_MS,
     )
 
 

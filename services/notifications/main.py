@@ -22,6 +22,7 @@ from services.notifications.adapters.calendar_links import calendar_links
 from services.notifications.adapters.catch_up import wait_until_caught_up
 from services.notifications.adapters.keys import PgReadOnlyKeys, open_keys
 from services.notifications.app import receipts, replies, roster_events
+from services.notifications.app.batches import in_order
 from services.notifications.app.booking_events import WANTS, BookingEvents
 from services.notifications.app.ports import Notifications
 from services.notifications.app.sending import Sender
@@ -121,7 +122,7 @@ CONSUMERS: tuple[Consumer[Notifications], ...] = (
         BOOKING_CONSUMER,
         BOOKING_EVENTS,
         lambda n: BookingEvents(n).apply,
-        apply_batch=lambda n: BookingEvents(n).apply_batch,
+        apply_batch=lambda n: in_order(BookingEvents(n).apply),
         wants=WANTS,
     ),
     Consumer(

@@ -1,13 +1,12 @@
 """Booking's events as notifications hears them: keep the appointment, decide texts, plan reminders.
 
-One consumer transaction per event (with its offset and event id): the appointment's
-row, the texts it gives (``SmsQueued`` and the queue) and its reminders commit together,
-so an event delivered twice changes nothing.
+One consumer transaction per Kafka fetch (with its offsets and event ids, ``batches``): each
+event's appointment row, the texts it gives (``SmsQueued`` and the queue) and its reminders
+commit together, so an event delivered twice changes nothing.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Literal
 
@@ -16,7 +15,7 @@ import asyncpg
 from schemas.base import parse_event
 from schemas.envelope import Envelope
 from services.common.consumer import Position
-from services.common.logging import correlation_id, get_logger
+from services.common.logging import get_logger
 from services.common.unit_of_work import Metadata, Unit, load_one, run_unit
 from services.notifications.adapters import tables
 from services.notifications.adapters.keys import number_hash
@@ -94,15 +93,6 @@ class BookingEvents:
             await tables.replace_reminders(
                 conn, after.appointment_id, schedule(after, now, self._n.reminders, self._n.rules)
             )
-
-    async def apply_batch(self, conn: asyncpg.Connection, batch: Sequence[tuple[Envelope, Position]]) -> None:
-        """Apply a fetch of booking's events in order, in one consumer transaction."""
-        for env, position in batch:
-            token = correlation_id.set(env.correlation_id)
-            try:
-                await self.apply(conn, env, position)
-            finally:
-                correlation_id.reset(token)
 
     async def _number_hash(self, before: Appointment | None, after: Appointment) -> str | None:
         """The keyed hash of a number first seen (None when known already, absent, or erased)."""

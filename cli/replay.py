@@ -82,5 +82,11 @@ def print_report(done: rebuild.ReplayReport) -> None:
             " deadletter list`).",
             style="yellow", markup=False,
         )  # fmt: skip
+    if done.unapplied:
+        console.print(
+            f"{done.unapplied:,} record(s) on the topics were not applied by the live consumers yet (is the"
+            " projections service running?): they apply them to the rebuilt tables as they go on.",
+            style="yellow", markup=False,
+        )  # fmt: skip
     if done.positions_swapped:
         console.print(f"Positions rebuilt with them: {', '.join(done.positions_swapped)}.", markup=False)

@@ -134,6 +134,8 @@ class ReplayReport:
     seconds: float = 0.0
     # how long the live appliers and the views were held by the swap's transaction
     swap_seconds: float = 0.0
+    # records on the topics past the live positions at the swap (the live consumers not there yet)
+    unapplied: int = 0
 
     @property
     def records(self) -> int:
@@ -378,6 +380,8 @@ class Replay:
             await self._build_indexes(pool)
             await self._catch_up(owner, reader, by_topic)
             await self._swap(owner, reader, by_topic)
+            ends = await kafka.end_offsets(reader.partitions) if reader.partitions else {}
+            self.report.unapplied = sum(max(0, end - reader.next[tp]) for tp, end in ends.items())
         await owner.execute(f"drop schema if exists {SHADOW} cascade")
 
     @contextlib.asynccontextmanager

@@ -90,7 +90,7 @@ def later_event(rng: random.Random, aid: str, minute: int) -> DomainEvent:
         case 1:
             return AppointmentReassigned(
                 appointment_id=aid, diary=diary, from_officer_id="o-1", to_officer_id=f"o-{rng.randrange(9)}",
-                starts_at=starts, ends_at=slot(day, hour + 1), reason="court", reassigned_at=at,
+                starts_at=starts, ends_at=slot(day, hour + 1), reason="officer-withdrawn", reassigned_at=at,
             )  # fmt: skip
         case 2:
             return AppointmentCancelled(
@@ -104,13 +104,13 @@ def later_event(rng: random.Random, aid: str, minute: int) -> DomainEvent:
             )  # fmt: skip
         case 4:
             return AppointmentMissed(
-                appointment_id=aid, diary=diary, starts_at=starts, missed_by="public", reason="no answer",
+                appointment_id=aid, diary=diary, starts_at=starts, missed_by="public", reason="did-not-attend",
                 recorded_at=at,
             )  # fmt: skip
         case 5:
             return AppointmentDisplaced(
                 appointment_id=aid, diary=diary, officer_id="o-1", starts_at=starts, withdrawal_id="w-1",
-                reason="sickness", displaced_at=at,
+                reason="officer-withdrawn", displaced_at=at,
             )  # fmt: skip
         case _:
             return OfferLapsed(appointment_id=aid, diary=diary, starts_at=starts, lapsed_at=at)

@@ -104,8 +104,8 @@ def later_event(rng: random.Random, aid: str, minute: int) -> DomainEvent:
             )  # fmt: skip
         case 4:
             return AppointmentMissed(
-                appointment_id=aid, diary=diary, starts_at=starts, missed_by="public", reason="did-not-attend",
-                recorded_at=at,
+                appointment_id=aid, diary=diary, starts_at=starts, missed_by="public",
+                reason="did-not-attend", recorded_at=at,
             )  # fmt: skip
         case 5:
             return AppointmentDisplaced(

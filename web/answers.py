@@ -48,3 +48,53 @@ class HistoryAnswer(_Answer):
     occurred_at: AwareDatetime
     source: str = ""
     data: dict[str, Any] = {}
+
+
+class DutyAnswer(_Answer):
+    """A duty as the roster answers it."""
+
+    officer_id: str
+    duty_id: str
+    duty: str
+    station_id: str | None = None
+    district_id: str
+    starts_at: AwareDatetime
+    ends_at: AwareDatetime
+    planned_ends_at: AwareDatetime | None = None
+    ended: bool = False
+    end_reason: str | None = None
+
+
+class WithdrawalAnswer(_Answer):
+    """A withdrawal as the roster answers it."""
+
+    officer_id: str
+    withdrawal_id: str
+    starts_at: AwareDatetime
+    ends_at: AwareDatetime
+    reason: str
+    duty_ids: list[str] = []
+
+
+class OfficerAnswer(_Answer):
+    """An officer as the roster answers it: collar number, home station, duties and withdrawals."""
+
+    officer_id: str
+    collar_number: str
+    station_id: str
+    district_id: str
+    duties: list[DutyAnswer] = []
+    withdrawals: list[WithdrawalAnswer] = []
+
+
+class WaitlistEntryAnswer(_Answer):
+    """Where a waitlist entry stands, as booking answers it."""
+
+    appointment_id: str
+    status: str
+    appointment_status: str | None = None
+    starts_at: AwareDatetime | None = None
+    ends_at: AwareDatetime | None = None
+    day: str | None = None
+    when: str | None = None
+    expires: str | None = None

@@ -26,7 +26,7 @@ from services.common.reference import County, load_county
 from web.backends import BACKEND_TIMEOUT, BACKENDS, Backends, service_url
 from web.errors import add_error_pages, error_page
 from web.london_input import AsAt, resolve_as_at
-from web.pages import Pages, book, change
+from web.pages import Pages, book, change, roster
 from web.rendering import GOVUK_ASSETS, GOVUK_FRONTEND, STATIC, govuk_frontend_installed, render
 from web.sign_in import (
     CSRF_COOKIE,
@@ -268,6 +268,57 @@ def create_app(
     async def reschedule_appointment(request: Request, appointment_id: str) -> Response:
         """The reschedule form sent."""
         return await change.reschedule(pages, request, appointment_id)
+
+    @app.get("/roster", response_class=HTMLResponse, tags=["roster"])
+    async def roster_day(
+        request: Request, day: str | None = None, district: str | None = None
+    ) -> HTMLResponse:
+        """Who is on which duty where on a London day, by district."""
+        return await roster.day_page(pages, request, district, day)
+
+    @app.get("/roster/week", response_class=HTMLResponse, tags=["roster"])
+    async def roster_week(
+        request: Request, district: str | None = None, first: str | None = Query(None, alias="from")
+    ) -> HTMLResponse:
+        """A district's week: each officer's duty on each of seven days."""
+        return await roster.week_page(pages, request, district, first)
+
+    @app.get("/roster/officers/{officer_id}", response_class=HTMLResponse, tags=["roster"])
+    async def roster_officer(request: Request, officer_id: str) -> HTMLResponse:
+        """An officer's duties and withdrawals."""
+        return await roster.officer_page(pages, request, officer_id)
+
+    @app.get("/roster/officers/{officer_id}/duties", response_class=HTMLResponse, tags=["roster"])
+    async def roster_assign_form(request: Request, officer_id: str) -> HTMLResponse:
+        """Put an officer on a duty: which, where, the day and the times."""
+        return await roster.assign_page(pages, request, officer_id)
+
+    @app.post("/roster/officers/{officer_id}/duties", tags=["roster"])
+    async def roster_assign(request: Request, officer_id: str) -> Response:
+        """The assign form sent."""
+        return await roster.assign(pages, request, officer_id)
+
+    @app.get(
+        "/roster/officers/{officer_id}/duties/{duty_id}/end", response_class=HTMLResponse, tags=["roster"]
+    )
+    async def roster_end_form(request: Request, officer_id: str, duty_id: str) -> HTMLResponse:
+        """End a duty: now or at a time, with the roster's reason code."""
+        return await roster.end_page(pages, request, officer_id, duty_id)
+
+    @app.post("/roster/officers/{officer_id}/duties/{duty_id}/end", tags=["roster"])
+    async def roster_end(request: Request, officer_id: str, duty_id: str) -> Response:
+        """The end form sent: what booking did with the appointments after the new end."""
+        return await roster.end(pages, request, officer_id, duty_id)
+
+    @app.get("/roster/officers/{officer_id}/withdraw", response_class=HTMLResponse, tags=["roster"])
+    async def roster_withdraw_form(request: Request, officer_id: str) -> HTMLResponse:
+        """Withdraw an officer from appointment duty: the span and the reason."""
+        return await roster.withdraw_page(pages, request, officer_id)
+
+    @app.post("/roster/officers/{officer_id}/withdraw", tags=["roster"])
+    async def roster_withdraw(request: Request, officer_id: str) -> Response:
+        """The withdraw form sent: what booking did with the officer's appointments."""
+        return await roster.withdraw(pages, request, officer_id)
 
     @app.get("/stations/{station_id}/diary", response_class=HTMLResponse, tags=["pages"])
     async def station_diary(

@@ -14,7 +14,7 @@ from services.common.config import settings
 from services.common.logging import correlation_id
 from web.sign_in import caller_token
 
-BACKENDS = ("projections", "booking")
+BACKENDS = ("projections", "booking", "roster")
 # The pages wait this long for a service; a slower answer is shown as "not answering".
 BACKEND_TIMEOUT = httpx.Timeout(5.0)
 HEALTH_TIMEOUT = 3.0
@@ -54,7 +54,7 @@ def _reason(response: httpx.Response) -> str:
 
 @dataclass
 class Backends:
-    """The projections and booking services as this process calls them."""
+    """The projections, booking and roster services as this process calls them."""
 
     client: httpx.AsyncClient
     urls: Mapping[str, str]

@@ -20,6 +20,7 @@ MACHINE_PATHS = ("/health", "/metrics", "/openapi.json", "/docs", "/redoc", "/st
 SERVICE_WORDS = {
     "projections": "the diaries and history service (projections)",
     "booking": "the booking service",
+    "roster": "the roster service",
 }
 TRY_AGAIN = (
     "Try again in a few minutes. If it keeps happening, tell the service desk and give them "

@@ -17,9 +17,13 @@ BOOKING_DAY = "2027-06-23"
 RACE_DAY = "2027-06-22"
 CHANGE_DAY = "2027-06-21"
 STATION = "stevenage"
+# The roster test's officers are the only ones at Cheshunt on this day (the blanket roster skips it).
+ROSTER_DAY, ROSTER_STATION = "2027-06-28", "cheshunt"
 
 
-async def book(booking: ServiceProcess, day: str, start: str, case_reference: str) -> dict[str, Any]:
+async def book(
+    booking: ServiceProcess, day: str, start: str, case_reference: str, station: str = STATION
+) -> dict[str, Any]:
     """A station slot booked by a call taker over the API; the body booking answers."""
     form = {
         "day": day,
@@ -35,18 +39,20 @@ async def book(booking: ServiceProcess, day: str, start: str, case_reference: st
         },
     }
     async with httpx.AsyncClient(base_url=booking.url, headers=auth(Role.CALL_TAKER, "ct-api")) as client:
-        response = await client.post(f"/stations/{STATION}/appointments", json=form)
+        response = await client.post(f"/stations/{station}/appointments", json=form)
     assert response.status_code == 201, response.text
     booked: dict[str, Any] = response.json()
     return booked
 
 
-async def wait_in_diary(projections: ServiceProcess, day: str, appointment_id: str, wait: float = 60) -> None:
+async def wait_in_diary(
+    projections: ServiceProcess, day: str, appointment_id: str, wait: float = 60, station: str = STATION
+) -> None:
     """Wait until the projections' diary of ``day`` at the station holds ``appointment_id``."""
     deadline = time.monotonic() + wait
     async with httpx.AsyncClient(base_url=projections.url, headers=auth(Role.SUPERVISOR)) as client:
         while time.monotonic() < deadline:
-            response = await client.get(f"/diaries/stations/{STATION}/{day}")
+            response = await client.get(f"/diaries/stations/{station}/{day}")
             if response.status_code == 200 and any(
                 a["appointment_id"] == appointment_id for a in response.json()["appointments"]
             ):

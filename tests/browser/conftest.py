@@ -18,7 +18,7 @@ from playwright.async_api import Browser, Page, ViewportSize, async_playwright
 
 from services.common.config import Settings
 from tests.integration.conftest import booking_and_projections, run_id, test_settings
-from tests.support.services import ServiceProcess, service
+from tests.support.services import ServiceProcess, seed_county, service, wait_for_roster_county
 
 __all__ = ["booking_and_projections", "run_id", "test_settings"]
 
@@ -47,12 +47,25 @@ class Site:
 
 
 @pytest.fixture(scope="session")
+async def roster_service(
+    booking_and_projections: tuple[ServiceProcess, ServiceProcess], tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[ServiceProcess]:
+    """The roster service as a real process on this run's topics (booking hears its roster.events)."""
+    booking, _ = booking_and_projections
+    process = await service("roster", tmp_path_factory.mktemp("roster-logs")).start()
+    await wait_for_roster_county(process, await seed_county(booking))
+    yield process
+    process.stop()
+
+
+@pytest.fixture(scope="session")
 async def web(
     test_settings: Settings,
     booking_and_projections: tuple[ServiceProcess, ServiceProcess],
+    roster_service: ServiceProcess,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> AsyncIterator[Site]:
-    """The pages as their own process, calling this run's booking and projections services."""
+    """The pages as their own process, calling this run's booking, projections and roster services."""
     booking, projections = booking_and_projections
     state = tmp_path_factory.mktemp("web-state")
     pages = await service(
@@ -62,6 +75,7 @@ async def web(
         APPOINTMENTS_TOKEN_KEYS_DIR=str(test_settings.token_keys),
         APPOINTMENTS_BOOKING_URL=booking.url,
         APPOINTMENTS_PROJECTIONS_URL=projections.url,
+        APPOINTMENTS_ROSTER_URL=roster_service.url,
     ).start()
     # The pages make their local users as they start, and keep the passwords for whoever runs them.
     lines = (state / "web-passwords.txt").read_text().splitlines()

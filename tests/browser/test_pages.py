@@ -3,13 +3,15 @@ page is accessible (axe-core) at desktop and phone width; the run leaves screens
 
 from __future__ import annotations
 
+import httpx
 import pytest
 from playwright.async_api import Browser, Page, expect
 
+from services.common.auth import Role
 from tests.browser.appointments import AXE_DAY, STATION, book, wait_in_diary
 from tests.browser.axe import serious_violations
 from tests.browser.conftest import DESKTOP, PHONE, SCREENSHOTS, Site, sign_in
-from tests.support.services import ServiceProcess
+from tests.support.services import ServiceProcess, auth
 
 
 async def test_an_anonymous_visitor_is_sent_to_sign_in_and_sees_nothing(page: Page, web: Site) -> None:
@@ -75,12 +77,32 @@ async def test_a_wrong_password_is_an_error_summary_linked_to_the_field(page: Pa
     assert (await page.title()).startswith("Error: ")
 
 
+async def rostered_officer(roster: ServiceProcess) -> tuple[str, str]:
+    """An officer on a Safer Neighbourhood duty on the axe day (no appointments): their id and the duty's."""
+    async with httpx.AsyncClient(base_url=roster.url, headers=auth(Role.SUPERVISOR, "ps-api")) as client:
+        officer = await client.post("/officers", json={"collar_number": "7199", "station_id": STATION})
+        assert officer.status_code == 201, officer.text
+        officer_id = officer.json()["officer_id"]
+        duty = await client.post(
+            f"/officers/{officer_id}/duties",
+            json={"duty": "safer-neighbourhood", "district_id": "stevenage",
+                  "starts_at": f"{AXE_DAY}T08:00:00Z", "ends_at": f"{AXE_DAY}T16:00:00Z"},
+        )  # fmt: skip
+        assert duty.status_code == 201, duty.text
+    return officer_id, duty.json()["duty_id"]
+
+
 async def test_no_page_has_a_serious_or_critical_accessibility_problem_at_desktop_or_phone_width(
-    browser: Browser, web: Site, booking_and_projections: tuple[ServiceProcess, ServiceProcess]
+    browser: Browser,
+    web: Site,
+    booking_and_projections: tuple[ServiceProcess, ServiceProcess],
+    roster_service: ServiceProcess,
 ) -> None:
     booking, projections = booking_and_projections
     booked = await book(booking, AXE_DAY, "18:00", "41/AXE/27")
     await wait_in_diary(projections, AXE_DAY, booked["appointment_id"])
+    officer_id, duty_id = await rostered_officer(roster_service)
+    officer = f"/roster/officers/{officer_id}"
     pages = {
         "sign-in": "/sign-in",
         "county": "/",
@@ -92,6 +114,12 @@ async def test_no_page_has_a_serious_or_critical_accessibility_problem_at_deskto
         "book-slot": f"/book/stations/{STATION}?from-day=24&from-month=6&from-year=2027",
         "book-details": f"/book/details?slot=station|{STATION}|{AXE_DAY}|17:00&grade=scheduled",
         "book-earliest": "/book/districts/stevenage?from-day=24&from-month=6&from-year=2027",
+        "roster-day": f"/roster?day={AXE_DAY}&district=stevenage",
+        "roster-week": f"/roster/week?district=stevenage&from={AXE_DAY}",
+        "roster-officer": officer,
+        "roster-assign": f"{officer}/duties",
+        "roster-withdraw": f"{officer}/withdraw",
+        "roster-end": f"{officer}/duties/{duty_id}/end",
         "not-found": "/no/such/page",
         "accessibility": "/accessibility",
         "privacy": "/privacy",

@@ -21,6 +21,7 @@ from web.sign_in import _hash as hash_password
 
 PROJECTIONS = "http://projections.test"
 BOOKING = "http://booking.test"
+ROSTER = "http://roster.test"
 # A fixed "now" so the county page's links and default days do not depend on the test's date.
 NOW = datetime(2026, 12, 2, 10, tzinfo=UTC)
 
@@ -95,7 +96,7 @@ def sign_in(
 def pages(services: FakeServices) -> Any:
     return create_app(
         httpx.MockTransport(services),
-        urls={"projections": PROJECTIONS, "booking": BOOKING},
+        urls={"projections": PROJECTIONS, "booking": BOOKING, "roster": ROSTER},
         now=lambda: NOW,
         users=people(),
         signer=Signer("a test secret"),
@@ -165,9 +166,11 @@ def test_diary_page_shows_the_day_and_times_as_london_reads_them(
     # The appointment's page, told where and when it is (so a call taker can move it).
     assert 'href="/appointments/apt-123?slot=station%7Ccheshunt%7C2026-12-02%7C17%3A00"' in page.text
     assert "day=2026-12-01" in page.text and "day=2026-12-03" in page.text
-    (call,) = services.calls
-    caller = read_local_token(call.headers["authorization"].removeprefix("Bearer "))
-    assert caller.role is Role.SUPERVISOR
+    # The officer's collar number is asked of the roster (which does not know this one: the id shows).
+    assert services.paths() == ["/diaries/stations/cheshunt/2026-12-02", "/officers"]
+    for call in services.calls:
+        caller = read_local_token(call.headers["authorization"].removeprefix("Bearer "))
+        assert caller.role is Role.SUPERVISOR
 
 
 def test_diary_car_page_reads_the_district_diary_car(client: TestClient, services: FakeServices) -> None:

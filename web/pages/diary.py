@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, timedelta
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -58,7 +59,7 @@ def station_notes(station: Station, day: date) -> list[str]:
     return notes
 
 
-def _row(site: Site, place: PlaceView, a: DiaryLineAnswer) -> dict[str, Any]:
+def _row(site: Site, place: PlaceView, a: DiaryLineAnswer, collar: Mapping[str, str]) -> dict[str, Any]:
     """One appointment as a diary row; its link carries where and when it is (for moving it)."""
     wall = local(a.starts_at)
     slot = f"{place.kind}|{place.place_id}|{wall.date().isoformat()}|{wall:%H:%M}"
@@ -68,7 +69,7 @@ def _row(site: Site, place: PlaceView, a: DiaryLineAnswer) -> dict[str, Any]:
         "status": STATUS_WORDS.get(a.status, plain(a.status)),
         "status_tag": STATUS_TAGS.get(a.status, ""),
         "room": site.room_name(a.room_id),
-        "officer": a.officer_id,
+        "officer": collar.get(a.officer_id, a.officer_id) if a.officer_id else None,
         "case_reference": a.case_reference,
         "risk": plain(a.thrive_risk) if a.thrive_risk else None,
         "risk_class": css_word(a.thrive_risk or "none"),
@@ -125,5 +126,8 @@ async def diary_page(
         answer = await site.backends.read(DiaryAnswer, "projections", path, params)
     except BackendError as exc:
         return backend_error_page(request, exc, "the diary")
-    context["rows"] = [_row(site, place, a) for a in sorted(answer.appointments, key=lambda a: a.starts_at)]
+    collar = await site.officers.collar_numbers(request, (a.officer_id for a in answer.appointments))
+    context["rows"] = [
+        _row(site, place, a, collar) for a in sorted(answer.appointments, key=lambda a: a.starts_at)
+    ]
     return render(request, "diary.html", **context)

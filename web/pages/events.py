@@ -9,6 +9,7 @@ from typing import Any
 from services.common.auth import Role
 from services.common.london import local, spoken_day, spoken_moment, spoken_range
 from services.common.reference import County
+from web.officers import officer_words
 from web.places import room_names
 from web.words import plain
 
@@ -61,8 +62,12 @@ def who(actor: str | None, source: str) -> str:
     return f"{words} {subject}".strip() if words else actor
 
 
-def details(event_type: str, data: Mapping[str, Any], county: County) -> list[str]:
-    """What an event says, in words, from its non-personal fields only (personal data stays sealed)."""
+def details(
+    event_type: str, data: Mapping[str, Any], county: County, collar: Mapping[str, str] | None = None
+) -> list[str]:
+    """What an event says, in words, from its non-personal fields only (personal data stays sealed);
+    officers by collar number where ``collar`` knows them."""
+    collar = collar or {}
 
     def text(key: str, source: Mapping[str, Any] = data) -> str | None:
         value = source.get(key)
@@ -97,9 +102,11 @@ def details(event_type: str, data: Mapping[str, Any], county: County) -> list[st
             lines.append(when)
     lines += _where(data, county)
     if event_type == "AppointmentReassigned":
-        lines.append(f"From officer {text('from_officer_id') or 'none'} to officer {text('to_officer_id')}")
+        was = officer_words(text("from_officer_id"), collar) or "No officer"
+        to = officer_words(text("to_officer_id"), collar) or "no officer"
+        lines.append(f"From {was[:1].lower()}{was[1:]} to {to[:1].lower()}{to[1:]}")
     elif text("officer_id"):
-        lines.append(f"Officer {text('officer_id')}")
+        lines.append(officer_words(text("officer_id"), collar) or "")
     briefing = data.get("briefing")
     if isinstance(briefing, Mapping):
         if text("case_reference", briefing):

@@ -42,10 +42,10 @@ def _diary_link(site: Site, data: Mapping[str, Any]) -> str | None:
     return None
 
 
-def _item(site: Site, e: HistoryAnswer) -> dict[str, Any]:
+def _item(site: Site, e: HistoryAnswer, collar: Mapping[str, str]) -> dict[str, Any]:
     """One event as a timeline entry."""
     try:
-        details = events.details(e.event_type, e.data, site.county)
+        details = events.details(e.event_type, e.data, site.county, collar)
     except Exception:
         # An unexpected event shape must not hide the rest of the history.
         log.exception("could not describe an event", event_id=e.event_id)
@@ -99,6 +99,10 @@ async def history_page(site: Site, request: Request, appointment_id: str) -> HTM
         diary_url = _diary_link(site, e.data) or diary_url
     now = where_now(site, [e.data for e in timeline], hint)
     cancelled = any(e.event_type == "AppointmentCancelled" for e in timeline)
+    named = ("officer_id", "from_officer_id", "to_officer_id")
+    collar = await site.officers.collar_numbers(
+        request, (str(e.data.get(k) or "") for e in timeline for k in named)
+    )
     return render(
         request,
         "history.html",
@@ -106,7 +110,7 @@ async def history_page(site: Site, request: Request, appointment_id: str) -> HTM
         appointment_id=appointment_id,
         case_reference=case_reference,
         diary_url=diary_url,
-        items=[_item(site, e) for e in timeline],
+        items=[_item(site, e, collar) for e in timeline],
         slot_words=_slot_words(site, now) if now and not cancelled else None,
         **change_links(request, appointment_id, now, cancelled),
     )

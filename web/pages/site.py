@@ -8,6 +8,7 @@ from datetime import date, datetime
 from services.common.london import local
 from services.common.reference import County
 from web.backends import Backends
+from web.officers import OfficerNames
 from web.places import room_names
 
 
@@ -19,6 +20,7 @@ class Site:
         self.backends = backends
         self.now = now
         self.rooms = room_names(county)
+        self.officers = OfficerNames(backends)
 
     def today(self) -> date:
         """Today's date in London."""

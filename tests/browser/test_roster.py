@@ -1,0 +1,123 @@
+"""A supervisor runs the roster in a real browser on the real services: puts an officer on a duty,
+withdraws another, and sees at once that booking gave the withdrawn officer's appointment to the
+colleague, who then shows in the diary by collar number."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import httpx
+from playwright.async_api import Page, expect
+
+from services.common.auth import Role
+from tests.browser.appointments import ROSTER_DAY, ROSTER_STATION, book, wait_in_diary
+from tests.browser.axe import serious_violations
+from tests.browser.conftest import SCREENSHOTS, Site, sign_in
+from tests.support.services import ServiceProcess, auth
+
+# 5pm to 6pm and 5pm to 8pm on Monday 28 June 2027, London (British Summer Time).
+FIRST_HOUR = ("2027-06-28T16:00:00Z", "2027-06-28T17:00:00Z")
+
+
+async def register(roster: ServiceProcess, collar: str) -> str:
+    """An officer registered at Cheshunt over the roster's API; their id."""
+    async with httpx.AsyncClient(base_url=roster.url, headers=auth(Role.SUPERVISOR, "ps-api")) as client:
+        response = await client.post(
+            "/officers", json={"collar_number": collar, "station_id": ROSTER_STATION}
+        )
+        assert response.status_code == 201, response.text
+        officer_id: str = response.json()["officer_id"]
+    return officer_id
+
+
+async def wait_for_slot(booking: ServiceProcess, starts_at: str, wait: float = 60) -> None:
+    """Wait until booking offers the Cheshunt slot starting at ``starts_at`` (it has heard the duty)."""
+    deadline = time.monotonic() + wait
+    async with httpx.AsyncClient(base_url=booking.url, headers=auth(Role.CALL_TAKER)) as client:
+        while time.monotonic() < deadline:
+            response = await client.get(
+                f"/stations/{ROSTER_STATION}/free-slots", params={"from": ROSTER_DAY, "to": ROSTER_DAY}
+            )
+            if response.status_code == 200 and any(s["starts_at"] == starts_at for s in response.json()):
+                return
+            await asyncio.sleep(0.2)
+    raise TimeoutError(f"booking never offered {starts_at} at {ROSTER_STATION}")
+
+
+async def test_a_supervisor_withdraws_an_officer_and_sees_the_appointment_reassigned(
+    page: Page,
+    web: Site,
+    roster_service: ServiceProcess,
+    booking_and_projections: tuple[ServiceProcess, ServiceProcess],
+) -> None:
+    booking, projections = booking_and_projections
+    first, second = await register(roster_service, "7101"), await register(roster_service, "7102")
+    async with httpx.AsyncClient(base_url=roster_service.url, headers=auth(Role.SUPERVISOR)) as client:
+        duty = {"duty": "appointments", "station_id": ROSTER_STATION, "starts_at": FIRST_HOUR[0],
+                "ends_at": FIRST_HOUR[1]}  # fmt: skip
+        assert (await client.post(f"/officers/{first}/duties", json=duty)).status_code == 201
+    await wait_for_slot(booking, FIRST_HOUR[0])
+    booked = await book(booking, ROSTER_DAY, "17:00", "41/ROSTER/27", station=ROSTER_STATION)
+    assert booked["officer_id"] == first  # the only officer on duty at 5pm
+    await wait_in_diary(projections, ROSTER_DAY, booked["appointment_id"], station=ROSTER_STATION)
+    problems: dict[str, list[str]] = {}
+
+    # The supervisor puts the second officer on appointment duty from 5pm to 8pm, from the pages.
+    await sign_in(page, web, "ps-2710", start=f"/roster?day={ROSTER_DAY}&district=broxbourne")
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Monday 28 June 2027")
+    await expect(page.locator("tr", has_text="Officer 7101")).to_contain_text("5pm to 6pm")
+    await page.goto(f"{web.url}/roster/officers/{second}")
+    await page.get_by_role("button", name="Put on a duty").click()
+    await page.get_by_label("Appointments at a station").check()
+    await page.get_by_label("Where?").select_option(label="Cheshunt police station")
+    await page.get_by_label("Day", exact=True).fill("28")
+    await page.get_by_label("Month").fill("6")
+    await page.get_by_label("Year").fill("2027")
+    await page.get_by_label("From").fill("17:00")
+    await page.get_by_label("Until").fill("20:00")
+    problems["assign"] = await serious_violations(page)
+    await page.get_by_role("button", name="Put on the duty").click()
+    await expect(page.locator(".govuk-notification-banner")).to_contain_text(
+        "On duty: Appointments at a station, Cheshunt police station, 5pm to 8pm, Monday 28 June 2027."
+    )
+    await wait_for_slot(booking, "2027-06-28T17:00:00Z")  # booking has heard of the second officer
+
+    # Then withdraws the first, who holds the 5pm appointment, for court.
+    await page.goto(f"{web.url}/roster?day={ROSTER_DAY}&district=broxbourne")
+    await page.get_by_role("link", name="Officer 7101").click()
+    await page.get_by_role("button", name="Withdraw from appointment duty").click()
+    await page.get_by_role("button", name="Withdraw the officer").click()
+    summary = page.locator(".govuk-error-summary")
+    await expect(summary).to_contain_text("Enter the day")
+    await expect(summary).to_contain_text("Select the reason")
+    await page.get_by_label("Day", exact=True).fill("28")
+    await page.get_by_label("Month").fill("June")
+    await page.get_by_label("Year").fill("2027")
+    await page.get_by_label("From").fill("17:00")
+    await page.get_by_label("Until").fill("18:00")
+    await page.get_by_label("At court").check()
+    problems["withdraw"] = await serious_violations(page)
+    await page.screenshot(path=SCREENSHOTS / "roster-withdraw-desktop.png", full_page=True)
+    await page.get_by_role("button", name="Withdraw the officer").click()
+
+    # At once: what booking did with the appointment.
+    await expect(page.locator(".govuk-panel__title")).to_have_text("Officer 7101 withdrawn")
+    effect = page.locator(".app-effects__item", has_text="41/ROSTER/27")
+    await expect(effect).to_contain_text("Reassigned")
+    await expect(effect).to_contain_text("Given to officer 7102 at the same time.")
+    await expect(effect).to_contain_text("5pm to 6pm, Monday 28 June 2027, Cheshunt police station")
+    problems["withdrawn"] = await serious_violations(page)
+    await page.screenshot(path=SCREENSHOTS / "roster-withdrawn-desktop.png", full_page=True)
+
+    # The diary names the new officer by collar number, and the history says who it went from and to.
+    await page.get_by_role("link", name="Cheshunt police station, Monday 28 June 2027").click()
+    row = page.locator("tr", has_text="41/ROSTER/27")
+    deadline = time.monotonic() + 30
+    while "7102" not in await row.inner_text() and time.monotonic() < deadline:
+        await page.reload()
+    await expect(row).to_contain_text("Officer: 7102")
+    assert second not in await page.content() and first not in await page.content()
+    await row.get_by_role("link", name="Open").click()
+    await expect(page.locator(".app-timeline")).to_contain_text("From officer 7101 to officer 7102")
+    assert {name: found for name, found in problems.items() if found} == {}

@@ -23,7 +23,7 @@ from services.common.config import settings
 from services.common.http import create_http_app
 from services.common.logging import get_logger
 from services.common.reference import County, load_county
-from web.backends import BACKEND_TIMEOUT, BACKENDS, Backends, service_url
+from web.backends import BACKEND_TIMEOUT, BACKENDS, PROBED, Backends, service_url
 from web.errors import add_error_pages, error_page
 from web.london_input import AsAt, resolve_as_at
 from web.pages import Pages, book, change, roster
@@ -105,7 +105,7 @@ def create_app(
 
         return check
 
-    app = create_http_app(SERVICE, {name: probe(name) for name in BACKENDS}, lifespan=lifespan)
+    app = create_http_app(SERVICE, {name: probe(name) for name in PROBED}, lifespan=lifespan)
     app.state.pages = pages
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     if not govuk_frontend_installed():

@@ -15,6 +15,9 @@ from services.common.logging import correlation_id
 from web.sign_in import caller_token
 
 BACKENDS = ("projections", "booking", "roster")
+# The pages are ready when the diaries and booking answer. Without the roster only its own pages
+# fail (in words) and officers show by id: that must not take booking off the load balancer.
+PROBED = ("projections", "booking")
 # The pages wait this long for a service; a slower answer is shown as "not answering".
 BACKEND_TIMEOUT = httpx.Timeout(5.0)
 HEALTH_TIMEOUT = 3.0

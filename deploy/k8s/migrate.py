@@ -1,0 +1,58 @@
+"""The migration Job's program: as the owner, create and migrate every service's database once.
+
+Each service still migrates at its own start (services/common/db.py `open_pool`, a no-op once
+this has run, under the same advisory lock); running it first as one Job makes a failing
+migration one failed Job rather than every pod of a rollout crash-looping, and a rollout can
+wait for it (`kubectl wait --for=condition=complete job/appointments-migrate`).
+
+Mounted from a ConfigMap (kustomization.yaml) into the project's image and run with its Python.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+from pathlib import Path
+
+from services.common.config import SERVICE_DATABASES, settings
+from services.common.db import COMMON_MIGRATIONS, open_pool
+from services.common.logging import configure_logging, get_logger
+from services.common.shredding import KEYSTORE_DATABASE, KEYSTORE_MIGRATIONS
+from services.notifications.adapters.keys import grant_key_reading
+
+log = get_logger("migrate")
+
+
+def migrations_of(service: str) -> list[Path]:
+    """The folders a service migrates its own database with (as its Runtime does)."""
+    module = importlib.import_module(f"services.{service}.main")
+    return [COMMON_MIGRATIONS, module.MIGRATIONS]
+
+
+async def migrate_all() -> list[str]:
+    """Migrate each service's database and grant its login role; returns the databases done."""
+    cfg = settings()
+    done: list[str] = []
+    for service in SERVICE_DATABASES:
+        # open_pool migrates as the owner, grants the service's role, then logs in as that role:
+        # a password that does not match fails here, not in the service.
+        pool = await open_pool(cfg.database_url(service), migrations_of(service), max_size=1)
+        await pool.close()
+        done.append(service)
+    keys = await open_pool(cfg.database_url(KEYSTORE_DATABASE), [KEYSTORE_MIGRATIONS], max_size=1)
+    await keys.close()
+    done.append(KEYSTORE_DATABASE)
+    # Notifications reads the key store's keys, and nothing else of it (README, "Texts").
+    await grant_key_reading(cfg)
+    return done
+
+
+def main() -> None:
+    """Run the migrations and say which databases are ready."""
+    configure_logging("migrate")
+    done = asyncio.run(migrate_all())
+    log.info("databases migrated", databases=done)
+
+
+if __name__ == "__main__":
+    main()

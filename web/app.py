@@ -26,7 +26,7 @@ from services.common.reference import County, load_county
 from web.backends import BACKEND_TIMEOUT, BACKENDS, PROBED, Backends, service_url
 from web.errors import add_error_pages, error_page
 from web.london_input import AsAt, resolve_as_at
-from web.pages import Pages, book, change, roster
+from web.pages import Pages, book, change, roster, waitlist
 from web.rendering import GOVUK_ASSETS, GOVUK_FRONTEND, STATIC, govuk_frontend_installed, render
 from web.sign_in import (
     CSRF_COOKIE,
@@ -248,6 +248,41 @@ def create_app(
     async def book_confirm(request: Request) -> Response:
         """Step 3 sent: book; the confirmation in words to say, or the nearest free slots on a lost race."""
         return await book.confirm(pages, request)
+
+    @app.get("/book/waitlist/stations/{station_id}", response_class=HTMLResponse, tags=["waitlist"])
+    async def waitlist_at_station(request: Request, station_id: str) -> HTMLResponse:
+        """Step 1 of the waiting list at a station: the grade and the days that would suit."""
+        return waitlist.start_page(pages, request, "station", station_id)
+
+    @app.get("/book/waitlist/diary-cars/{district_id}", response_class=HTMLResponse, tags=["waitlist"])
+    async def waitlist_for_diary_car(request: Request, district_id: str) -> HTMLResponse:
+        """Step 1 of the waiting list for a diary car's home visits."""
+        return waitlist.start_page(pages, request, "diary-car", district_id)
+
+    @app.post("/book/waitlist", tags=["waitlist"])
+    async def waitlist_days(request: Request) -> Response:
+        """Step 1 sent: urgent and priority stopped; otherwise the caller and the briefing."""
+        return await waitlist.pick_days(pages, request)
+
+    @app.post("/book/waitlist/check", tags=["waitlist"])
+    async def waitlist_check(request: Request) -> Response:
+        """Step 2 sent: errors on the form, or step 3, the check."""
+        return await waitlist.check_page(pages, request)
+
+    @app.post("/book/waitlist/join", tags=["waitlist"])
+    async def waitlist_join(request: Request) -> Response:
+        """Step 3 sent: booking puts the caller on the waiting list."""
+        return await waitlist.join(pages, request)
+
+    @app.get("/waitlist/{appointment_id}", response_class=HTMLResponse, tags=["waitlist"])
+    async def waitlist_entry(request: Request, appointment_id: str) -> HTMLResponse:
+        """Where a waiting list entry stands."""
+        return await waitlist.entry_page(pages, request, appointment_id)
+
+    @app.post("/waitlist/{appointment_id}", tags=["waitlist"])
+    async def waitlist_answer(request: Request, appointment_id: str) -> Response:
+        """The caller's answer to an offer, or leaving the list."""
+        return await waitlist.answer(pages, request, appointment_id)
 
     @app.get("/appointments/{appointment_id}/cancel", response_class=HTMLResponse, tags=["booking"])
     async def cancel_form(request: Request, appointment_id: str, slot: str = "") -> HTMLResponse:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from datetime import date
 from typing import Any
 
 import httpx
@@ -19,6 +20,8 @@ CHANGE_DAY = "2027-06-21"
 STATION = "stevenage"
 # The roster test's officers are the only ones at Cheshunt on this day (the blanket roster skips it).
 ROSTER_DAY, ROSTER_STATION = "2027-06-28", "cheshunt"
+# The waiting-list test's days at Cheshunt (nobody is on duty there then).
+WAITLIST_DAYS = (date(2027, 6, 29), date(2027, 6, 30))
 
 
 async def book(

@@ -114,6 +114,7 @@ async def test_no_page_has_a_serious_or_critical_accessibility_problem_at_deskto
         "book-slot": f"/book/stations/{STATION}?from-day=24&from-month=6&from-year=2027",
         "book-details": f"/book/details?slot=station|{STATION}|{AXE_DAY}|17:00&grade=scheduled",
         "book-earliest": "/book/districts/stevenage?from-day=24&from-month=6&from-year=2027",
+        "waitlist-start": f"/book/waitlist/stations/{STATION}",
         "roster-day": f"/roster?day={AXE_DAY}&district=stevenage",
         "roster-week": f"/roster/week?district=stevenage&from={AXE_DAY}",
         "roster-officer": officer,

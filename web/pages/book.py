@@ -131,6 +131,34 @@ class Choice:
 
 
 @dataclass(frozen=True)
+class Wanted:
+    """The days a caller on the waitlist would take a slot: where, and the first and last London day."""
+
+    place: Place
+    place_id: str
+    first: date
+    last: date
+
+    @property
+    def token(self) -> str:
+        """The wish as a form value."""
+        return f"{self.place}|{self.place_id}|{self.first.isoformat()}|{self.last.isoformat()}"
+
+    @classmethod
+    def parse(cls, text: str | None) -> Wanted | None:
+        """A wish from its form value, or None when it is not one."""
+        parts = (text or "").split("|")
+        if len(parts) != 4 or parts[0] not in ("station", "diary-car"):
+            return None
+        try:
+            first, last = date.fromisoformat(parts[2]), date.fromisoformat(parts[3])
+        except ValueError:
+            return None
+        place: Place = "station" if parts[0] == "station" else "diary-car"
+        return cls(place, parts[1], first, last)
+
+
+@dataclass(frozen=True)
 class Offer:
     """A free slot as a radio option."""
 
@@ -264,6 +292,8 @@ async def slot_page(
         grades=GRADES,
         errors=errors,
         has_error=bool(errors),
+        # No slot suits the caller: the waiting list of this station or diary car (not a district's).
+        wait_url=f"/book/waitlist/{path.removeprefix('/book/')}" if kind else None,
         **shown,
     )
 
@@ -355,7 +385,7 @@ def _change_url(choice: Choice) -> str:
     return f"/book/{kind}/{quote(choice.place_id, safe='')}"
 
 
-def check_details(choice: Choice, values: Mapping[str, str]) -> dict[str, str]:
+def check_details(choice: Choice | Wanted, values: Mapping[str, str]) -> dict[str, str]:
     """What is missing or wrong in the details typed, by field, in GOV.UK's words; empty when all is well."""
     errors: dict[str, str] = {}
 
@@ -399,9 +429,13 @@ def _details_of(form: Mapping[str, str]) -> dict[str, str]:
 
 def _summary(site: Site, choice: Choice, values: Mapping[str, str]) -> list[tuple[str, str]]:
     """The check page's rows: what will be booked, in words."""
+    return [("Slot", _slot_words(site, choice)), *detail_rows(choice, values)]
+
+
+def detail_rows(choice: Choice | Wanted, values: Mapping[str, str]) -> list[tuple[str, str]]:
+    """The caller and the briefing as the check page's rows, in words."""
     yes_no = {"yes": "Yes", "no": "No"}
     rows = [
-        ("Slot", _slot_words(site, choice)),
         ("Grade", "Scheduled"),
         ("Caller", values["caller_name"]),
         ("Phone", values["caller_phone"] or "None given"),
@@ -450,6 +484,12 @@ async def check_page(site: Site, request: Request) -> Response:
 
 def booking_body(choice: Choice, grade: str, values: Mapping[str, str], request_id: str) -> dict[str, Any]:
     """The booking service's request (services/booking/app/forms.py's BookingForm)."""
+    return {"day": choice.day.isoformat(), "start": choice.start, "incident_grade": grade,
+            "request_id": request_id, **caller_and_briefing(choice, values)}  # fmt: skip
+
+
+def caller_and_briefing(choice: Choice | Wanted, values: Mapping[str, str]) -> dict[str, Any]:
+    """The caller and the briefing as booking takes them (for a booking and a waitlist alike)."""
     caller: dict[str, Any] = {"name": values["caller_name"], "phone": values["caller_phone"] or None}
     if choice.place == "diary-car":
         caller["address"] = {
@@ -461,10 +501,6 @@ def booking_body(choice: Choice, grade: str, values: Mapping[str, str], request_
     text = values["safe_to_text"] == "yes"
     call = values["safe_to_call"] == "yes"
     return {
-        "day": choice.day.isoformat(),
-        "start": choice.start,
-        "incident_grade": grade,
-        "request_id": request_id,
         "caller": caller,
         "briefing": {
             "case_reference": values["case_reference"],

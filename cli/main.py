@@ -35,6 +35,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "cli.replay",
     "cli.diary",
     "cli.history",
+    "cli.access_log",
     "cli.audit",
     "cli.erase",
     "cli.deadletter",

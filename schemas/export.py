@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Union
 from faststream.kafka import KafkaBroker
 from faststream.specification import AsyncAPI
 
+import schemas.audit
 import schemas.booking
 import schemas.notifications
 import schemas.reference

@@ -92,6 +92,10 @@ ROLE_MATRIX: Final[Mapping[str, RoleTable]] = {
         "GET /diaries/stations/{station_id}/{day}": READERS,
         "GET /diaries/diary-cars/{district_id}/{day}": READERS,
         "GET /appointments/{appointment_id}/history": AUDITORS,
+        # The officer assigned (the endpoint checks it is their own day), supervisors, auditors.
+        "GET /officers/{officer_id}/days/{day}": roles(OFFICER, SUPERVISOR, AUDITOR, ADMIN),
+        # The access log (DPA 2018 s.62): who processed whose personal data.
+        "GET /access-log": roles(AUDITOR, ADMIN),
     },
 }
 

@@ -10,7 +10,8 @@ from fastapi import FastAPI
 
 from services.common.runtime import Runtime
 from services.common.wiring import Consumer, service_app
-from services.projections.adapters import backfill
+from services.projections.adapters import backfill, officers_day
+from services.projections.adapters.access_log_http import router as access_log_router
 from services.projections.adapters.http import router
 from services.projections.adapters.models import FEEDS, Feed
 
@@ -45,11 +46,12 @@ def collect_less() -> None:
     gc.set_threshold(GC_THRESHOLD, *gc.get_threshold()[1:])
 
 
-async def wire(runtime: Runtime, _: AsyncExitStack) -> Runtime:
-    """Index what was recorded before the diary-days index existed; then the runtime is all."""
+async def wire(runtime: Runtime, cleanups: AsyncExitStack) -> Runtime:
+    """Index what was recorded before the diary-days index existed, open the key store (read-only)."""
     # Consumers wait for this (they apply only once wired), so the index misses nothing.
     async with runtime.db.acquire() as conn:
         await backfill.index_recorded_days(conn)
+    await officers_day.wire_keys(runtime, cleanups)
     collect_less()
     return runtime
 
@@ -60,6 +62,6 @@ def create_app() -> FastAPI:
         SERVICE,
         MIGRATIONS,
         wire=wire,
-        routers=[router],
+        routers=[router, officers_day.router, access_log_router],
         consumers=CONSUMERS,
     )

@@ -1,0 +1,230 @@
+"""An officer's day with briefings, and the access log of every opening (DPA 2018 s.62).
+
+Two officers are registered on the roster (collar numbers 7301 and 7302); 7301 alone is on
+appointment duty at Borehamwood on 12 May 2027, and two callers are booked into their day. The
+day opens with the briefing in clear for that officer (a token for ``pc-7301``) and a supervisor,
+an erased caller shows as erased, and the other officer and a call taker are refused. Each opening
+is in the access log, over HTTP and from ``appointments access-log``, with who and whose, and
+without the caller's name or number; a row of it edited by someone with the owner's rights is
+caught by ``appointments audit verify``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+
+from schemas.roster import OfficerRegistered
+from services.common.auth import Role
+from services.common.config import Settings
+from services.common.london import local
+from services.common.shredding import KEYSTORE_DATABASE, PgKeyStore
+from tests.support import roster
+from tests.support.services import ServiceProcess, auth, wait_for_capacity
+
+pytestmark = pytest.mark.integration
+APPOINTMENTS = Path(sys.executable).with_name("appointments")
+DAY = "2027-05-12"
+OFFICER, OTHER = "officer-od-7301", "officer-od-7302"
+NAME, PHONE = "Perpetua Quillfeather", "07700 900462"
+SUMMARY = "ZYXWV bicycle taken from the Quillfeather shed"
+ERASED_NAME = "Barnaby Oddlestone"
+
+
+def appointments(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(APPOINTMENTS), *args], capture_output=True, text=True,
+        env={**os.environ, "COLUMNS": "250"}, timeout=120, check=False,
+    )  # fmt: skip
+
+
+async def book(booking: ServiceProcess, start: str, name: str, phone: str, case_reference: str) -> str:
+    async with httpx.AsyncClient(base_url=booking.url, headers=auth(Role.CALL_TAKER, "ct-od")) as client:
+        booked = await client.post("/stations/borehamwood/appointments", json={
+            "day": DAY, "start": start, "incident_grade": "scheduled",
+            "caller": {"name": name, "phone": phone},
+            "briefing": {"case_reference": case_reference, "summary": SUMMARY,
+                         "background": "Second theft this month", "vulnerability": "Lives alone, anxious",
+                         "access_needs": "Step-free room", "thrive_risk": "medium", "language": "pl",
+                         "interpreter_needed": True, "safe_to_text": False, "safe_to_call": True},
+        })  # fmt: skip
+    assert booked.status_code == 201, booked.text
+    appointment_id: str = booked.json()["appointment_id"]
+    return appointment_id
+
+
+async def officers_day(projections: ServiceProcess, role: Role, subject: str) -> httpx.Response:
+    async with httpx.AsyncClient(base_url=projections.url, headers=auth(role, subject)) as client:
+        return await client.get(f"/officers/{OFFICER}/days/{DAY}")
+
+
+async def briefed_day(projections: ServiceProcess, appointments_wanted: int) -> dict[str, Any]:
+    """The day as a supervisor opens it, once the projections have every booking and the roster."""
+    for _ in range(300):
+        response = await officers_day(projections, Role.SUPERVISOR, "ps-od")
+        if response.status_code == 200 and len(response.json()["appointments"]) == appointments_wanted:
+            answer: dict[str, Any] = response.json()
+            return answer
+        assert response.status_code in (200, 404), response.text
+        await asyncio.sleep(0.2)
+    raise TimeoutError("the projections never showed the officer's day")
+
+
+async def access_log(projections: ServiceProcess, **params: str) -> list[dict[str, Any]]:
+    async with httpx.AsyncClient(base_url=projections.url, headers=auth(Role.AUDITOR, "au-od")) as client:
+        response = await client.get("/access-log", params=params)
+    assert response.status_code == 200, response.text
+    assert response.headers["cache-control"] == "no-store"
+    entries: list[dict[str, Any]] = response.json()
+    return entries
+
+
+async def test_an_officers_day_is_briefed_for_the_officer_and_supervisors_refused_to_others_and_logged(
+    booking_and_projections: tuple[ServiceProcess, ServiceProcess],
+    test_settings: Settings,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    booking, projections = booking_and_projections
+    now = datetime.now(UTC)
+    registered = [
+        OfficerRegistered(officer_id=officer, collar_number=collar, station_id="borehamwood",
+                          district_id="hertsmere", registered_at=now)
+        for officer, collar in ((OFFICER, "7301"), (OTHER, "7302"))
+    ]  # fmt: skip
+    starts = datetime(2027, 5, 12, 15, 0, tzinfo=UTC)  # 16:00 in London (summer time)
+    duty = roster.duty(OFFICER, station="borehamwood", district="hertsmere", starts_at=starts,
+                       ends_at=starts + timedelta(hours=5))  # fmt: skip
+    await roster.publish(test_settings, [*registered, duty])
+    await wait_for_capacity(booking, "borehamwood", DAY)
+    kept = await book(booking, "17:00", NAME, PHONE, "41/73010/27")
+    gone = await book(booking, "18:00", ERASED_NAME, "07700 900463", "41/73011/27")
+
+    # The second caller is erased (their key destroyed, as `appointments erase` does).
+    day = await briefed_day(projections, 2)
+    by_id = {a["appointment_id"]: a for a in day["appointments"]}
+    erased_subject = by_id[gone]["caller"]["subject_id"]
+    keys = await asyncpg.create_pool(test_settings.database_url(KEYSTORE_DATABASE), min_size=1, max_size=1)
+    assert keys is not None
+    try:
+        assert await PgKeyStore(keys).erase(erased_subject, "admin:test")
+    finally:
+        await keys.close()
+
+    # In clear for the officer assigned (by collar number, as the pages' users and local tokens name
+    # them) and a supervisor; the erased caller shows as erased, their case reference still there.
+    for role, subject in ((Role.OFFICER, "pc-7301"), (Role.OFFICER, "7301"), (Role.SUPERVISOR, "ps-od")):
+        response = await officers_day(projections, role, subject)
+        assert response.status_code == 200, response.text
+        assert response.headers["cache-control"] == "no-store"
+        assert response.json()["collar_number"] == "7301"
+        shown = {a["appointment_id"]: a for a in response.json()["appointments"]}
+        assert [shown[kept]["local_start"], shown[gone]["local_start"]] == [
+            "2027-05-12T17:00:00+01:00", "2027-05-12T18:00:00+01:00",
+        ]  # fmt: skip
+        caller, briefing = shown[kept]["caller"], shown[kept]["briefing"]
+        assert (caller["name"], caller["phone"], caller["erased"], caller["address"]) == (
+            NAME, "+447700900462", False, None,
+        )  # fmt: skip
+        assert briefing["summary"] == SUMMARY and briefing["background"] == "Second theft this month"
+        assert (
+            briefing["vulnerability"] == "Lives alone, anxious"
+            and briefing["access_needs"] == "Step-free room"
+        )
+        assert (briefing["interpreter_needed"], briefing["language"], briefing["safe_to_text"]) == (
+            True,
+            "pl",
+            False,
+        )
+        assert briefing["thrive_risk"] == "medium" and briefing["case_reference"] == "41/73010/27"
+        erased = shown[gone]
+        assert erased["caller"]["erased"] is True and erased["caller"]["name"] is None
+        assert erased["briefing"]["summary"] is None and erased["briefing"]["case_reference"] == "41/73011/27"
+    subject = by_id[kept]["caller"]["subject_id"]
+
+    # Refused to another officer, to an officer the roster does not know, and to a call taker.
+    for role, who in ((Role.OFFICER, "pc-7302"), (Role.OFFICER, "pc-9999"), (Role.CALL_TAKER, "ct-od")):
+        refused = await officers_day(projections, role, who)
+        assert refused.status_code == 403, (who, refused.text)
+        assert NAME not in refused.text
+    async with httpx.AsyncClient(base_url=projections.url, headers=auth(Role.SUPERVISOR)) as client:
+        assert (await client.get("/officers/officer-nobody/days/2027-05-12")).status_code == 404
+        assert (await client.get("/access-log", params={"subject": subject})).status_code == 403
+
+    # Every opening is in the access log: who (sub and role), whose, which appointment, through what.
+    today = local(datetime.now(UTC)).date()
+    window = {"from": (today - timedelta(days=1)).isoformat(), "to": (today + timedelta(days=1)).isoformat()}
+    entries = await access_log(projections, subject=subject, **window)
+    consulted = [(e["by"], e["appointment_id"]) for e in entries if e["operation"] == "consultation"]
+    # The three openings above, in order, after the supervisor's while waiting for the day (which
+    # showed the appointment too, once the projections had it).
+    assert consulted[-3:] == [("officer:pc-7301", kept), ("officer:7301", kept), ("supervisor:ps-od", kept)]
+    assert set(consulted[:-3]) == {("supervisor:ps-od", kept)}
+    assert all(e["subject_id"] == subject for e in entries)
+    assert {e["channel"] for e in entries if e["operation"] == "consultation"} == {
+        "GET /officers/{officer_id}/days/{day}"
+    }
+    assert [(e["operation"], e["what"], e["by"]) for e in entries if e["operation"] != "consultation"] == [
+        ("collection", "SlotBooked", "call-taker:ct-od")
+    ]
+    assert not any(e["by"] and "7302" in e["by"] for e in entries)  # the refusals showed nothing
+    assert NAME.split()[1] not in str(entries) and "900462" not in str(entries)
+    # Consultations of anyone in the range; the erased caller's openings too, by their id alone.
+    everyone = await access_log(projections, **window)
+    assert {e["subject_id"] for e in everyone} >= {subject, erased_subject}
+    assert await access_log(projections, subject=subject, **{"from": "2027-05-13", "to": "2027-05-14"}) == []
+
+    command = appointments("access-log", "--subject", subject, "--url", projections.url)
+    assert command.returncode == 0, command.stdout + command.stderr
+    lines = [line for line in command.stdout.splitlines() if line.startswith("│")]
+    assert sum("consultation" in line and "officer:pc-7301" in line and kept in line for line in lines) == 1
+    assert sum("collection" in line and "SlotBooked" in line for line in lines) == 1
+    assert NAME.split()[1] not in command.stdout and "900462" not in command.stdout
+
+    # The access log's rows hold ids, never the data; they are chained, and an edit is caught.
+    projections_db = await asyncpg.connect(test_settings.database_url("projections"))
+    try:
+        rows = await projections_db.fetch(
+            "select stream_id, version, event_id, data::text as data from events"
+            " where stream_id like 'access-log:%' order by stream_id, version"
+        )
+        assert rows and all(NAME.split()[1] not in r["data"] and "900462" not in r["data"] for r in rows)
+        assert all(
+            SUMMARY.split()[0] not in r["data"] and ERASED_NAME.split()[1] not in r["data"] for r in rows
+        )
+        monkeypatch.setenv("APPOINTMENTS_CHECKPOINT_DIR", str(tmp_path / "checkpoints"))
+        monkeypatch.setenv("APPOINTMENTS_CHECKPOINT_KEYS_DIR", str(tmp_path / "keys"))
+        held = appointments("audit", "verify", "--database", "projections")
+        assert held.returncode == 0, held.stdout + held.stderr
+        edited = next(r for r in rows if "pc-7301" in r["data"])
+        await projections_db.execute("alter table events disable trigger user")
+        try:
+            await projections_db.execute(
+                "update events set data = jsonb_set(data, '{accessed_by}', '\"ps-nobody\"')"
+                " where event_id = $1",
+                edited["event_id"],
+            )
+            broken = appointments("audit", "verify", "--database", "projections")
+            assert broken.returncode == 1, broken.stdout + broken.stderr
+            assert (
+                f"stream {edited['stream_id']} version {edited['version']}" in broken.stdout + broken.stderr
+            )
+            assert str(edited["event_id"]) in broken.stdout + broken.stderr
+        finally:
+            # Put the row back as it was: the session's other tests verify this database too.
+            await projections_db.execute(
+                "update events set data = $2::jsonb where event_id = $1", edited["event_id"], edited["data"]
+            )
+            await projections_db.execute("alter table events enable trigger user")
+        assert appointments("audit", "verify", "--database", "projections").returncode == 0
+    finally:
+        await projections_db.close()

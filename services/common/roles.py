@@ -96,6 +96,7 @@ ROLE_MATRIX: Final[Mapping[str, RoleTable]] = {
         "GET /officers/{officer_id}/days/{day}": roles(OFFICER, SUPERVISOR, AUDITOR, ADMIN),
         # The access log (DPA 2018 s.62): who processed whose personal data.
         "GET /access-log": roles(AUDITOR, ADMIN),
+        "GET /kpis": AUDITORS,
     },
 }
 

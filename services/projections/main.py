@@ -13,6 +13,7 @@ from services.common.wiring import Consumer, service_app
 from services.projections.adapters import backfill, officers_day
 from services.projections.adapters.access_log_http import router as access_log_router
 from services.projections.adapters.http import router
+from services.projections.adapters.kpis_http import router as kpis_router
 from services.projections.adapters.models import FEEDS, Feed
 
 SERVICE = "projections"
@@ -62,6 +63,6 @@ def create_app() -> FastAPI:
         SERVICE,
         MIGRATIONS,
         wire=wire,
-        routers=[router, officers_day.router, access_log_router],
+        routers=[router, kpis_router, officers_day.router, access_log_router],
         consumers=CONSUMERS,
     )

@@ -51,6 +51,8 @@ TABLES = {
     "event_history": "event_id",
     "diary": "appointment_id",
     "diary_days": "place, place_id, local_day, appointment_id",
+    "kpi_appointments": "appointment_id",
+    "kpi_districts": "district_id",
     "consumer_offsets": "consumer, topic, partition",
     "applied_events": "consumer, event_id",
 }
@@ -235,7 +237,7 @@ async def test_a_replay_of_every_model_rebuilds_each_table_row_for_row_while_the
 
     assert answered, "the replay never reported progress mid-way"
     assert len({p.done for p in answered}) > 1
-    assert report.models == ["history", "diary"] and report.outcomes["applied"] > 0
+    assert report.models == ["history", "diary", "kpis"] and report.outcomes["applied"] > 0
     assert report.outcomes["deadlettered"] == 1  # the poison record, refused as the live consumer did
     assert report.positions_swapped == [
         "projections-booking",

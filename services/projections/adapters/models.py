@@ -16,7 +16,7 @@ import asyncpg
 from schemas.envelope import Envelope
 from schemas.topics import BOOKING_EVENTS, NOTIFICATIONS_EVENTS, ROSTER_EVENTS
 from services.common.consumer import Apply, ApplyBatch, Position
-from services.projections.adapters import batch, store
+from services.projections.adapters import batch, kpis, store
 from services.projections.adapters.batch import Batch
 
 
@@ -30,12 +30,26 @@ class Feed:
     apply_batch: ApplyBatch
 
 
+def _with(apply_batch: ApplyBatch, *more: ApplyBatch) -> tuple[Apply, ApplyBatch]:
+    """A consumer's apply (a record, a fetch): ``apply_batch``, then other models' parts, one transaction."""
+
+    async def together(conn: asyncpg.Connection, records: Batch) -> None:
+        await apply_batch(conn, records)
+        for part in more:
+            await part(conn, records)
+
+    async def one(conn: asyncpg.Connection, env: Envelope, pos: Position) -> None:
+        await together(conn, [(env, pos)])
+
+    return one, together
+
+
 # Consumer names are also the Kafka group ids. The read models need no handlers: each apply
 # writes straight into the projections database, a whole Kafka fetch per transaction.
 FEEDS: tuple[Feed, ...] = (
-    Feed("projections-booking", BOOKING_EVENTS, store.apply_booking_event, batch.apply_booking_events),
+    Feed("projections-booking", BOOKING_EVENTS, *_with(batch.apply_booking_events, kpis.fold_booking_events)),
     Feed("projections-roster", ROSTER_EVENTS, store.record_event, batch.record_events),
-    Feed("projections-notifications", NOTIFICATIONS_EVENTS, store.record_event, batch.record_events),
+    Feed("projections-notifications", NOTIFICATIONS_EVENTS, *_with(batch.record_events, kpis.record_scores)),
 )
 
 
@@ -61,6 +75,12 @@ MODELS: tuple[Model, ...] = (
         "the diary as it stands, and the days each appointment has been on",
         ("diary", "diary_days"),
         {"projections-booking": batch.fold_booking_events},
+    ),
+    Model(
+        "kpis",
+        "a line per appointment and the public's scores, counted into KPIs; the districts' go-live dates",
+        ("kpi_appointments", "kpi_scores", "kpi_districts"),
+        {"projections-booking": kpis.fold_booking_events, "projections-notifications": kpis.record_scores},
     ),
 )
 MODEL_NAMES: tuple[str, ...] = tuple(m.name for m in MODELS)

@@ -7,7 +7,7 @@ from typer.testing import CliRunner
 
 from cli.main import app as cli
 from schemas import envelope
-from services.projections.adapters import batch, replay
+from services.projections.adapters import replay
 from services.projections.adapters.models import (
     FEEDS,
     MODEL_NAMES,
@@ -22,14 +22,14 @@ from services.projections.main import CONSUMERS
 
 
 def test_no_name_is_every_model_and_names_keep_the_models_order() -> None:
-    assert [m.name for m in models_named([])] == list(MODEL_NAMES) == ["history", "diary"]
+    assert [m.name for m in models_named([])] == list(MODEL_NAMES) == ["history", "diary", "kpis"]
     assert [m.name for m in models_named(["diary", "history"])] == ["history", "diary"]
     assert [m.name for m in models_named(["diary"])] == ["diary"]
 
 
 def test_an_unknown_name_is_refused_naming_every_model() -> None:
-    with pytest.raises(UnknownModel, match="no read model called 'kpis': choose from history, diary"):
-        models_named(["diary", "kpis"])
+    with pytest.raises(UnknownModel, match="no read model called 'rota': choose from history, diary, kpis"):
+        models_named(["diary", "rota"])
 
 
 def test_the_live_consumers_are_the_feeds_with_their_live_applies() -> None:
@@ -41,7 +41,7 @@ def test_the_live_consumers_are_the_feeds_with_their_live_applies() -> None:
 def test_a_replay_of_every_model_a_consumer_feeds_applies_with_its_live_apply() -> None:
     booking = next(f for f in FEEDS if f.consumer == "projections-booking")
     assert replay_apply(booking, models_named([])) == (booking.apply, booking.apply_batch)
-    assert replay_apply(booking, models_named([]))[1] is batch.apply_booking_events
+    assert replay_apply(booking, models_named([]))[1] is booking.apply_batch
     roster = next(f for f in FEEDS if f.consumer == "projections-roster")
     assert replay_apply(roster, models_named(["history"])) == (roster.apply, roster.apply_batch)
 
@@ -54,13 +54,16 @@ def test_a_replay_of_some_models_applies_only_their_parts_and_keeps_the_live_pos
     assert replay_apply(booking, diary)[1] is not booking.apply_batch
     history = models_named(["history"])
     assert [f.consumer for f in feeds_of(history)] == [f.consumer for f in FEEDS]
-    assert [covers(history, f.consumer) for f in FEEDS] == [False, True, True]
+    assert [covers(history, f.consumer) for f in FEEDS] == [False, True, False]
+    kpis = models_named(["kpis"])
+    assert [f.consumer for f in feeds_of(kpis)] == ["projections-booking", "projections-notifications"]
+    assert not any(covers(kpis, f.consumer) for f in FEEDS)  # each feeds the history too
 
 
 def test_the_command_refuses_an_unknown_model_naming_the_models() -> None:
-    result = CliRunner().invoke(cli, ["replay", "diary", "kpis"], env={"COLUMNS": "250"})
+    result = CliRunner().invoke(cli, ["replay", "diary", "rota"], env={"COLUMNS": "250"})
     assert result.exit_code == 2
-    assert "no read model called 'kpis'" in result.output and "history, diary" in result.output
+    assert "no read model called 'rota'" in result.output and "history, diary, kpis" in result.output
 
 
 def test_a_replay_fetch_fits_the_envelopes_cache_of_parsed_events() -> None:

@@ -1,0 +1,146 @@
+"""The KPI read model on PostgreSQL: booking's and notifications' events folded into its tables, and read.
+
+Each apply is a part a consumer's transaction runs (``adapters.models``), so the lines, the
+scores and the districts are stored with the consumer's positions, after the consumer has
+checked each record against the contract. Only this model writes its tables; an
+appointment's booking events are all on one partition (its key), in order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import fields
+from datetime import date, datetime
+
+import asyncpg
+
+from schemas.notifications import SatisfactionRecorded
+from schemas.reference import CountyReferenceLoaded
+from services.projections.adapters.batch import Batch, insert_rows
+from services.projections.domain.kpis import (
+    AppointmentLine,
+    District,
+    Fact,
+    Row,
+    Score,
+    districts_of,
+    fold,
+    latest,
+    summarise,
+)
+
+_LINE_COLUMNS = [f.name for f in fields(AppointmentLine)]
+# The booking events that change an appointment's line: the others pass without a read.
+COUNTED = frozenset(
+    {
+        "SlotBooked",
+        "DiaryCarVisitBooked",
+        "AppointmentRescheduled",
+        "AppointmentReassigned",
+        "AppointmentCancelled",
+        "AppointmentMissed",
+        "AppointmentAttended",
+    }
+)
+
+
+def line_of(row: asyncpg.Record) -> AppointmentLine:
+    """A kpi_appointments row as the fold's line."""
+    return AppointmentLine(**{name: row[name] for name in _LINE_COLUMNS})
+
+
+async def fold_booking_events(conn: asyncpg.Connection, batch: Batch) -> None:
+    """Fold a fetch of booking events into the appointments' lines, and the county's districts."""
+    facts: list[Fact] = []
+    districts: dict[str, tuple[District, datetime]] = {}
+    for env, _ in batch:
+        if env.event_type == CountyReferenceLoaded.event_type:
+            county = env.domain_event()
+            assert isinstance(county, CountyReferenceLoaded)
+            for d in districts_of(county.document):
+                districts[d.district_id] = (d, county.loaded_at)  # a later version in the fetch wins
+        elif env.event_type in COUNTED and isinstance(a := env.data.get("appointment_id"), str):
+            facts.append(Fact(a, env.event_id, env.domain_event()))
+    if facts:
+        await _fold(conn, facts)
+    if districts:
+        await conn.executemany(
+            "insert into kpi_districts (district_id, name, goes_live, loaded_at) values ($1, $2, $3, $4)"
+            " on conflict (district_id) do update set name = excluded.name, goes_live = excluded.goes_live,"
+            " loaded_at = excluded.loaded_at",
+            [(d.district_id, d.name, d.goes_live, at) for d, at in districts.values()],
+        )
+
+
+async def _fold(conn: asyncpg.Connection, facts: list[Fact]) -> None:
+    appointments = sorted({f.appointment_id for f in facts})
+    rows = await conn.fetch(
+        "select * from kpi_appointments where appointment_id = any($1::text[])"
+        " order by appointment_id for update",
+        appointments,
+    )
+    lines = {r["appointment_id"]: line_of(r) for r in rows}
+    changed = fold(lines, facts)
+    written = [
+        {**{c: getattr(line, c) for c in _LINE_COLUMNS}, "last_event_id": event_id}
+        for line, event_id in changed.values()
+    ]
+    updates = ", ".join(
+        f"{c} = excluded.{c}" for c in [*_LINE_COLUMNS, "last_event_id"] if c != "appointment_id"
+    )
+    await insert_rows(
+        conn, "kpi_appointments", written, f"on conflict (appointment_id) do update set {updates}"
+    )
+
+
+async def record_scores(conn: asyncpg.Connection, batch: Batch) -> None:
+    """Keep each appointment's latest satisfaction score from a fetch of notifications' events.
+
+    Scores of one appointment may be on several partitions (the topic is keyed by message),
+    applied in any order: the latest recorded wins wherever it is applied, so the live model
+    and a replay agree.
+    """
+    scores = []
+    for env, _ in batch:
+        if env.event_type == SatisfactionRecorded.event_type:
+            event = env.domain_event()
+            assert isinstance(event, SatisfactionRecorded)
+            scores.append(Score(event.appointment_id, event.score, event.recorded_at))
+    kept = latest(scores)
+    if not kept:
+        return
+    await conn.executemany(
+        "insert into kpi_scores (appointment_id, score, recorded_at) values ($1, $2, $3)"
+        " on conflict (appointment_id) do update"
+        " set score = excluded.score, recorded_at = excluded.recorded_at"
+        " where (excluded.recorded_at, excluded.score) > (kpi_scores.recorded_at, kpi_scores.score)",
+        [(s.appointment_id, s.score, s.recorded_at) for s in kept.values()],
+    )
+
+
+async def districts(conn: asyncpg.Connection) -> list[District]:
+    """Every district any county version named, with its latest name and go-live date."""
+    rows = await conn.fetch("select district_id, name, goes_live from kpi_districts order by district_id")
+    return [District(r["district_id"], r["name"], r["goes_live"]) for r in rows]
+
+
+async def kpis(
+    conn: asyncpg.Connection, known: list[District], first: date, last: date, only: str | None
+) -> list[Row]:
+    """The KPI rows of the appointments first booked for a day in [first, last] (``only``: one district's)."""
+    where = "local_day between $1 and $2 and ($3::text is null or district_id = $3)"
+    lines = await conn.fetch(f"select * from kpi_appointments where {where}", first, last, only)
+    scores = await conn.fetch(
+        f"select appointment_id, score from kpi_scores where appointment_id in"
+        f" (select appointment_id from kpi_appointments where {where})",
+        first,
+        last,
+        only,
+    )
+    return summarise(
+        (line_of(r) for r in lines),
+        {r["appointment_id"]: r["score"] for r in scores},
+        known,
+        first,
+        last,
+        only=only,
+    )

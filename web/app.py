@@ -9,10 +9,13 @@ This module only wires the pieces together and routes addresses to the page hand
 
 from __future__ import annotations
 
+import hmac
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
+from dataclasses import asdict
 from datetime import UTC, datetime
-from urllib.parse import parse_qs, quote
+from urllib.parse import parse_qs, quote, urlencode
 
 import httpx
 from fastapi import Depends, FastAPI, Query, Request, Response
@@ -23,9 +26,11 @@ from services.common.config import settings
 from services.common.http import create_http_app
 from services.common.logging import get_logger
 from services.common.reference import County, load_county
+from services.common.token_keys import rules_of
 from web.backends import BACKEND_TIMEOUT, BACKENDS, PROBED, Backends, service_url
 from web.errors import add_error_pages, error_page
 from web.london_input import AsAt, resolve_as_at
+from web.oidc import OidcSettings, OidcSignIn, Pending, SignInRefused
 from web.pages import Pages, book, change, roster, waitlist
 from web.rendering import GOVUK_ASSETS, GOVUK_FRONTEND, STATIC, govuk_frontend_installed, render
 from web.sign_in import (
@@ -43,6 +48,8 @@ from web.sign_in import (
 )
 
 SERVICE = "web"
+# The OpenID Connect sign-in's state, nonce and PKCE verifier between its two legs (ten minutes).
+OIDC_COOKIE = "sa_oidc"
 log = get_logger(__name__)
 # Addresses anyone may reach: signing in, the statements, styles, scripts, fonts, and the probes.
 ASSET_PATHS = ("/static/", "/govuk-frontend/", "/assets/")
@@ -78,9 +85,15 @@ def create_app(
     now: Callable[[], datetime] | None = None,
     users: Users | None = None,
     signer: Signer | None = None,
+    oidc: OidcSignIn | None = None,
 ) -> FastAPI:
     """The web pages' ASGI app; tests pass a fake ``transport`` instead of the real services."""
     cfg = settings()
+    provider = OidcSettings()
+    if oidc is None and provider.enabled:
+        oidc = OidcSignIn(provider, rules_of(cfg))
+    if users is None and oidc is not None:
+        users = Users({})  # the force's accounts only: no local users are made or offered
     if users is None:
         ensure_local_users(cfg)
         users = Users.load(users_path(cfg))
@@ -151,9 +164,9 @@ def create_app(
     def sign_in_form(request: Request, status: int = 200, problem: str | None = None) -> Response:
         csrf, cookie = signer.csrf_pair()
         target = safe_next(request.query_params.get("next"))
-        response = render(
-            request, "sign_in.html", status, title="Sign in", csrf=csrf, next=target, problem=problem
-        )
+        oidc_url = f"/sign-in/oidc?{urlencode({'next': target})}"
+        response = render(request, "sign_in.html", status, title="Sign in", csrf=csrf, next=target,
+                          problem=problem, oidc=oidc is not None, oidc_url=oidc_url)  # fmt: skip
         response.set_cookie(CSRF_COOKIE, cookie, httponly=True, samesite="strict", secure=cfg.is_production)
         return response
 
@@ -166,9 +179,68 @@ def create_app(
         """The sign-in form."""
         return sign_in_form(request)
 
+    def callback_url(request: Request) -> str:
+        assert oidc is not None
+        return oidc.settings.redirect_url or str(request.url_for("oidc_callback"))
+
+    @app.get("/sign-in/oidc", tags=["sign-in"])
+    async def oidc_start(request: Request) -> Response:
+        """Send the person to the force's identity provider (authorization code flow with PKCE)."""
+        if oidc is None:
+            return RedirectResponse("/sign-in", status_code=303)
+        try:
+            url, pending = await oidc.start(
+                callback_url(request), safe_next(request.query_params.get("next"))
+            )
+        except SignInRefused as exc:
+            log.warning("sign-in through the identity provider refused", why=exc.why)
+            return sign_in_form(request, 503, exc.words)
+        response = RedirectResponse(url, status_code=303)
+        # Lax, not strict: the provider sends the person back here by a top-level GET from its own site.
+        response.set_cookie(OIDC_COOKIE, signer.sign(asdict(pending)), max_age=600, httponly=True,
+                            samesite="lax", secure=cfg.is_production, path="/sign-in")  # fmt: skip
+        return response
+
+    @app.get("/sign-in/callback", name="oidc_callback", tags=["sign-in"])
+    async def oidc_callback(request: Request) -> Response:
+        """The provider's answer: check it, and start the session with the provider's access token."""
+        if oidc is None:
+            return RedirectResponse("/sign-in", status_code=303)
+        remembered = signer.read(request.cookies.get(OIDC_COOKIE))
+        try:
+            pending = Pending(**remembered) if isinstance(remembered, dict) else None
+        except TypeError:
+            pending = None
+        state, code = request.query_params.get("state", ""), request.query_params.get("code", "")
+        if pending is None or pending.expires_at < time.time():
+            return sign_in_form(request, 401, "Signing in took too long or was started elsewhere: try again.")
+        if not hmac.compare_digest(state.encode(), pending.state.encode()):
+            log.warning("sign-in through the identity provider refused", why="the state does not match")
+            return sign_in_form(request, 401, "Signing in was not finished in this browser: try again.")
+        if request.query_params.get("error") or not code:
+            # The provider's own error code (access_denied, ...): no personal data in it.
+            log.warning(
+                "the identity provider answered with an error", error=request.query_params.get("error")
+            )
+            return sign_in_form(request, 401, "The force's sign-in service did not sign you in. Try again.")
+        try:
+            person = await oidc.finish(code, pending, callback_url(request))
+        except SignInRefused as exc:
+            log.warning("sign-in through the identity provider refused", why=exc.why)
+            return sign_in_form(request, 403, exc.words)
+        expires = int(min(time.time() + SESSION_TTL.total_seconds(), person.expires_at))
+        _, cookie = signer.session_for(person.subject, person.role, person.name, expires, person.access_token)
+        response = RedirectResponse(pending.next_page, status_code=303)
+        response.set_cookie(SESSION_COOKIE, cookie, max_age=max(1, expires - int(time.time())), httponly=True,
+                            samesite="lax", secure=cfg.is_production)  # fmt: skip
+        response.delete_cookie(OIDC_COOKIE, path="/sign-in")
+        return response
+
     @app.post("/sign-in", response_class=HTMLResponse, tags=["sign-in"])
     async def sign_in(request: Request) -> Response:
         """Check the user name and password; on success, a session and the page asked for."""
+        if oidc is not None:
+            return sign_in_form(request, 403, "Sign in with your force account.")
         form = await form_of(request)
         if not signer.csrf_matches(request.cookies.get(CSRF_COOKIE), form.get("csrf", "")):
             return error_page(request, 403, "The form has expired", "Open the sign-in page again and retry.")

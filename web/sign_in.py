@@ -7,7 +7,8 @@ cookie signed with HMAC-SHA256 under a key of the state folder; it expires, carr
 own CSRF token, and names the person and their role. The pages then call the services with
 a token issued for that person (``caller_token``), never one of their own: the services'
 role matrix is the pages' role matrix, and every call is recorded under the person's name.
-In production the force's identity provider signs people in (OpenID Connect): not built yet.
+With the force's identity provider configured (web.oidc), people sign in there instead, and the
+pages call the services with the provider's own access token, carried in the signed session.
 """
 
 from __future__ import annotations
@@ -141,6 +142,8 @@ class Session:
     name: str
     expires_at: int
     csrf: str
+    # The identity provider's access token (OpenID Connect sign-in); None for a local user.
+    token: str | None = None
 
     @property
     def remaining(self) -> timedelta:
@@ -174,9 +177,28 @@ class Signer:
     def session(self, user: User, now: float | None = None) -> tuple[Session, str]:
         """A new session for ``user`` and its cookie value."""
         expires = int((now or time.time()) + SESSION_TTL.total_seconds())
-        session = Session(user.username, user.role, user.name, expires, secrets.token_urlsafe(24))
-        payload = json.dumps([session.username, session.role.value, session.name, expires, session.csrf])
+        return self.session_for(user.username, user.role, user.name, expires)
+
+    def session_for(
+        self, username: str, role: Role, name: str, expires_at: int, token: str | None = None
+    ) -> tuple[Session, str]:
+        """A new session for a person signed in elsewhere (the identity provider), and its cookie."""
+        session = Session(username, role, name, expires_at, secrets.token_urlsafe(24), token)
+        fields: list[object] = [username, role.value, name, expires_at, session.csrf]
+        payload = json.dumps([*fields, token] if token else fields)
         return session, self._sign(payload.encode())
+
+    def sign(self, value: object) -> str:
+        """A JSON value signed for a cookie (the OpenID Connect sign-in's state between its legs)."""
+        return self._sign(json.dumps(value).encode())
+
+    def read(self, cookie: str | None) -> object:
+        """The JSON value a cookie from ``sign`` carries, or None when it is not genuine."""
+        payload = self._read(cookie)
+        try:
+            return None if payload is None else json.loads(payload)
+        except ValueError:
+            return None
 
     def read_session(self, cookie: str | None, now: float | None = None) -> Session | None:
         """The session a cookie carries, if it is genuine and not expired."""
@@ -184,8 +206,9 @@ class Signer:
         if payload is None:
             return None
         try:
-            username, role, name, expires, csrf = json.loads(payload)
-            session = Session(str(username), Role(role), str(name), int(expires), str(csrf))
+            username, role, name, expires, csrf, *token = json.loads(payload)
+            carried = str(token[0]) if token else None
+            session = Session(str(username), Role(role), str(name), int(expires), str(csrf), carried)
         except (ValueError, TypeError):
             return None
         return session if session.expires_at > (now or time.time()) else None
@@ -219,7 +242,10 @@ class Tokens:
         self._limit = limit
 
     def for_session(self, session: Session) -> str:
-        """The token the pages call the services with on ``session``'s behalf (as long as the session)."""
+        """The token the pages call the services with on ``session``'s behalf (as long as the session):
+        the identity provider's own, or (local users) one the local issuer signs."""
+        if session.token:
+            return session.token
         key = (session.username, session.expires_at)
         token = self._issued.get(key)
         if token is None:

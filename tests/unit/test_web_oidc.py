@@ -1,0 +1,289 @@
+"""Signing in to the pages through an OpenID Connect provider: a small fake provider on the loopback
+issues real RS256-signed tokens from a key made here, and the whole redirect flow is driven as a
+browser would (the pages in a test client, the provider over real HTTP). The pages must check the
+ID token against the provider's published keys, and call the services with the provider's access
+token only when the services themselves would accept it."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import re
+import secrets
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+import httpx
+import pytest
+import uvicorn
+from authlib.oidc.core.util import create_half_hash  # type: ignore[import-untyped]
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.testclient import TestClient
+from joserfc import jwt
+from joserfc.jwk import RSAKey
+
+from services.common.auth import Caller, Role, TokenRules, TokenVerifier
+from services.common.jwks import JwksKeys
+from tests.unit.test_web import PROJECTIONS, FakeServices, pages, people
+from web.app import create_app
+from web.oidc import OidcSettings, OidcSignIn
+from web.sign_in import SESSION_COOKIE, Signer
+
+CLIENT_ID, CLIENT_SECRET = "station-appointments-pages", secrets.token_urlsafe(16)
+CALLBACK = "http://testserver/sign-in/callback"
+SERVICES_AUDIENCE = "station-appointments"
+DIARY = "/stations/cheshunt/diary?day=2026-12-02"
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@dataclass
+class FakeProvider:
+    """An identity provider with one signing key, signing in whoever the test names next."""
+
+    issuer: str
+    key: RSAKey = field(default_factory=lambda: RSAKey.generate_key(2048, parameters={"kid": "herts-1"}))
+    person: dict[str, Any] = field(
+        default_factory=lambda: {"sub": "4127", "name": "PS 4127 Sam", "roles": ["Herts.Sergeant"]}
+    )
+    access_role: str = "supervisor"
+    access_audience: str = SERVICES_AUDIENCE
+    # Mischief for the tests: sign the ID token with another key, or answer with another nonce.
+    forge_with: RSAKey | None = None
+    nonce_instead: str | None = None
+    codes: dict[str, dict[str, Any]] = field(default_factory=dict)
+    issued: list[str] = field(default_factory=list)
+    verified_pkce: int = 0
+
+    def app(self) -> FastAPI:
+        app = FastAPI()
+
+        @app.get("/.well-known/openid-configuration")
+        async def discovery() -> dict[str, Any]:
+            return {
+                "issuer": self.issuer,
+                "authorization_endpoint": f"{self.issuer}/authorize",
+                "token_endpoint": f"{self.issuer}/token",
+                "jwks_uri": f"{self.issuer}/jwks",
+                "response_types_supported": ["code"],
+                "id_token_signing_alg_values_supported": ["RS256"],
+                "code_challenge_methods_supported": ["S256"],
+            }
+
+        @app.get("/jwks")
+        async def jwks() -> dict[str, Any]:
+            return {"keys": [self.key.as_dict(private=False) | {"use": "sig", "alg": "RS256"}]}
+
+        @app.get("/authorize")
+        async def authorize(request: Request) -> Response:
+            q = request.query_params
+            assert q["client_id"] == CLIENT_ID and q["redirect_uri"] == CALLBACK
+            assert q["response_type"] == "code" and "openid" in q["scope"].split()
+            assert q["code_challenge_method"] == "S256" and "code_verifier" not in q
+            code = secrets.token_urlsafe(16)
+            self.codes[code] = {"challenge": q["code_challenge"], "nonce": q["nonce"]}
+            return RedirectResponse(f"{CALLBACK}?{urlencode({'code': code, 'state': q['state']})}", 302)
+
+        @app.post("/token")
+        async def token(request: Request) -> Response:
+            form = {k: v[0] for k, v in parse_qs((await request.body()).decode()).items()}
+            grant_type, code = form.get("grant_type", ""), form.get("code", "")
+            redirect_uri, code_verifier = form.get("redirect_uri", ""), form.get("code_verifier", "")
+            basic = base64.b64encode(f"{CLIENT_ID}:{CLIENT_SECRET}".encode()).decode()
+            if request.headers.get("authorization") != f"Basic {basic}":
+                return JSONResponse({"error": "invalid_client"}, 401)
+            asked = self.codes.pop(code, None)
+            digest = base64.urlsafe_b64encode(hashlib.sha256(code_verifier.encode()).digest()).rstrip(b"=")
+            if asked is None or grant_type != "authorization_code" or redirect_uri != CALLBACK:
+                return JSONResponse({"error": "invalid_grant"}, 400)
+            if digest.decode() != asked["challenge"]:
+                return JSONResponse({"error": "invalid_grant", "error_description": "PKCE"}, 400)
+            self.verified_pkce += 1
+            now = int(time.time())
+            access = jwt.encode(
+                {"alg": "RS256", "kid": "herts-1"},
+                {"iss": self.issuer, "aud": self.access_audience, "sub": self.person["sub"], "iat": now,
+                 "exp": now + 3600, "role": self.access_role},
+                self.key,
+            )  # fmt: skip
+            id_token = jwt.encode(
+                {"alg": "RS256", "kid": "herts-1"},
+                {"iss": self.issuer, "aud": CLIENT_ID, "iat": now, "exp": now + 300,
+                 "nonce": self.nonce_instead or asked["nonce"],
+                 "at_hash": create_half_hash(access, "RS256").decode(), **self.person},
+                self.forge_with or self.key,
+            )  # fmt: skip
+            self.issued.append(access)
+            return JSONResponse(
+                {"access_token": access, "id_token": id_token, "token_type": "Bearer", "expires_in": 3600}
+            )
+
+        return app
+
+
+@pytest.fixture(scope="module")
+def provider() -> Iterator[FakeProvider]:
+    """The fake provider, served by uvicorn on the loopback for the module's tests."""
+    port = _free_port()
+    fake = FakeProvider(f"http://127.0.0.1:{port}")
+    server = uvicorn.Server(uvicorn.Config(fake.app(), host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert server.started
+    yield fake
+    server.should_exit = True
+    thread.join(5)
+
+
+@pytest.fixture
+def fresh(provider: FakeProvider) -> FakeProvider:
+    """The provider as it is by default (each test may make mischief)."""
+    provider.person = {"sub": "4127", "name": "PS 4127 Sam", "roles": ["Herts.Sergeant"]}
+    provider.access_role, provider.access_audience = "supervisor", SERVICES_AUDIENCE
+    provider.forge_with, provider.nonce_instead = None, None
+    return provider
+
+
+def rules(provider: FakeProvider) -> TokenRules:
+    """The services' token rules, as a deployment trusting the provider sets them."""
+    return TokenRules(provider.issuer, SERVICES_AUDIENCE, ("RS256",), "role")
+
+
+def oidc_pages(provider: FakeProvider, services: FakeServices) -> Any:
+    settings = OidcSettings(
+        issuer=provider.issuer,
+        client_id=CLIENT_ID,
+        client_secret=CLIENT_SECRET,
+        role_map="Herts.Sergeant=supervisor,Herts.CallHandler=call-taker",
+        redirect_url=CALLBACK,
+    )
+    return create_app(
+        httpx.MockTransport(services),
+        urls={"projections": PROJECTIONS, "booking": "http://booking.test", "roster": "http://roster.test"},
+        users=people(),
+        signer=Signer("a test secret"),
+        oidc=OidcSignIn(settings, rules(provider)),
+    )
+
+
+def sign_in_through_the_provider(client: TestClient, wanted: str = DIARY) -> httpx.Response:
+    """What a browser does: the page, the sign-in page, its button, the provider, and back."""
+    sent_away = client.get(wanted, follow_redirects=False)
+    assert sent_away.status_code == 303
+    page = client.get(sent_away.headers["location"])
+    assert 'name="password"' not in page.text  # the force's accounts only
+    button = re.search(r'href="(/sign-in/oidc\?[^"]+)"', page.text)
+    assert button, page.text
+    to_provider = client.get(button.group(1).replace("&amp;", "&"), follow_redirects=False)
+    assert to_provider.status_code == 303
+    at_provider = httpx.get(to_provider.headers["location"], follow_redirects=False)
+    assert at_provider.status_code == 302
+    back = at_provider.headers["location"]
+    assert back.startswith(CALLBACK)
+    came_back: httpx.Response = client.get(back.removeprefix("http://testserver"), follow_redirects=False)
+    return came_back
+
+
+def test_a_person_signs_in_at_the_provider_and_the_pages_call_the_services_with_its_access_token(
+    fresh: FakeProvider,
+) -> None:
+    services = FakeServices()
+    services.answer("/diaries/stations/cheshunt/2026-12-02", {"appointments": []})
+    with TestClient(oidc_pages(fresh, services)) as client:
+        came_back = sign_in_through_the_provider(client)
+        assert came_back.status_code == 303 and came_back.headers["location"] == DIARY
+        page = client.get(DIARY)
+
+    assert page.status_code == 200 and "PS 4127 Sam (supervisor)" in page.text
+    assert fresh.verified_pkce >= 1
+    [call] = services.calls
+    sent = call.headers["authorization"].removeprefix("Bearer ")
+    assert sent == fresh.issued[-1]  # the provider's own access token, not one the pages made
+    # ... and one the services accept, checked as they check it (the provider's JWKS).
+    verifier = TokenVerifier(JwksKeys(f"{fresh.issuer}/jwks"), rules(fresh))
+    assert asyncio.run(verifier.caller(sent)) == Caller(Role.SUPERVISOR, "4127")
+
+
+def test_the_authorization_request_carries_state_nonce_and_a_pkce_challenge_never_the_verifier(
+    fresh: FakeProvider,
+) -> None:
+    with TestClient(oidc_pages(fresh, FakeServices())) as client:
+        away = client.get("/sign-in/oidc?next=%2F", follow_redirects=False)
+    query = parse_qs(urlsplit(away.headers["location"]).query)
+    assert query["code_challenge_method"] == ["S256"] and len(query["code_challenge"][0]) == 43
+    assert len(query["state"][0]) >= 32 and len(query["nonce"][0]) >= 32
+    assert "code_verifier" not in query
+    cookie = away.headers["set-cookie"]
+    assert "sa_oidc=" in cookie and "HttpOnly" in cookie and "Path=/sign-in" in cookie
+    assert query["code_challenge"][0] not in cookie and query["state"][0] not in cookie  # signed, not plain
+
+
+@pytest.mark.parametrize(
+    ("mischief", "words"),
+    [
+        ("forged", "could not be trusted"),
+        ("nonce", "could not be trusted"),
+        ("no-role", "has no role for Station Appointments"),
+        ("audience", "the appointment services would not accept"),
+        ("other-role", "not the same in both"),
+    ],
+)
+def test_an_answer_the_pages_cannot_trust_or_use_signs_nobody_in(
+    fresh: FakeProvider, mischief: str, words: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    if mischief == "forged":
+        fresh.forge_with = RSAKey.generate_key(2048, parameters={"kid": "herts-1"})
+    elif mischief == "nonce":
+        fresh.nonce_instead = "replayed-" + secrets.token_urlsafe(8)
+    elif mischief == "no-role":
+        fresh.person = fresh.person | {"roles": ["Herts.Canteen"]}
+    elif mischief == "audience":
+        fresh.access_audience = "graph.example"
+    else:
+        fresh.access_role = "admin"
+    services = FakeServices()
+    with TestClient(oidc_pages(fresh, services)) as client:
+        refused = sign_in_through_the_provider(client)
+        assert SESSION_COOKIE not in client.cookies
+        still_out = client.get(DIARY, follow_redirects=False)
+
+    assert refused.status_code == 403 and words in refused.text
+    assert still_out.status_code == 303 and services.calls == []
+    if mischief == "audience":  # the log says what the deployment must configure
+        logged = capsys.readouterr()
+        assert "APPOINTMENTS_TOKEN_AUDIENCE" in logged.out + logged.err
+        assert "aud='station-appointments'" in logged.out + logged.err
+
+
+def test_a_callback_not_started_in_this_browser_is_refused(fresh: FakeProvider) -> None:
+    with TestClient(oidc_pages(fresh, FakeServices())) as client:
+        client.get("/sign-in/oidc?next=%2F", follow_redirects=False)
+        forged = client.get("/sign-in/callback?code=stolen&state=someone-elses", follow_redirects=False)
+    with TestClient(oidc_pages(fresh, FakeServices())) as stranger:
+        cold = stranger.get("/sign-in/callback?code=stolen&state=x", follow_redirects=False)
+
+    assert forged.status_code == 401 and "not finished in this browser" in forged.text
+    assert cold.status_code == 401 and SESSION_COOKIE not in stranger.cookies
+
+
+def test_local_users_stay_the_default_when_no_provider_is_configured() -> None:
+    with TestClient(pages(FakeServices())) as client:
+        page = client.get("/sign-in")
+        away = client.get("/sign-in/oidc", follow_redirects=False)
+    assert 'name="password"' in page.text and "/sign-in/oidc" not in page.text
+    assert away.status_code == 303 and away.headers["location"] == "/sign-in"

@@ -160,6 +160,12 @@ async def test_an_officers_day_is_briefed_for_the_officer_and_supervisors_refuse
         assert (await client.get("/officers/officer-nobody/days/2027-05-12")).status_code == 404
         assert (await client.get("/access-log", params={"subject": subject})).status_code == 403
 
+    # The caller asks to come later: an alteration of their data, by the call taker who moved it.
+    async with httpx.AsyncClient(base_url=booking.url, headers=auth(Role.CALL_TAKER, "ct-od")) as client:
+        body = {"day": DAY, "start": "19:00", "initiated_by": "public", "reason": "caller-asked"}
+        moved = await client.post(f"/appointments/{kept}/reschedule", json=body)
+    assert moved.status_code == 200, moved.text
+
     # Every opening is in the access log: who (sub and role), whose, which appointment, through what.
     today = local(datetime.now(UTC)).date()
     window = {"from": (today - timedelta(days=1)).isoformat(), "to": (today + timedelta(days=1)).isoformat()}
@@ -173,9 +179,16 @@ async def test_an_officers_day_is_briefed_for_the_officer_and_supervisors_refuse
     assert {e["channel"] for e in entries if e["operation"] == "consultation"} == {
         "GET /officers/{officer_id}/days/{day}"
     }
+    for _ in range(150):  # the move reaches the projections' history
+        entries = await access_log(projections, subject=subject, **window)
+        if any(e["operation"] == "alteration" for e in entries):
+            break
+        await asyncio.sleep(0.2)
     assert [(e["operation"], e["what"], e["by"]) for e in entries if e["operation"] != "consultation"] == [
-        ("collection", "SlotBooked", "call-taker:ct-od")
+        ("collection", "SlotBooked", "call-taker:ct-od"),
+        ("alteration", "AppointmentRescheduled", "call-taker:ct-od"),
     ]
+    assert {e["recorded_in"] for e in entries} == {"projections", "booking"}
     assert not any(e["by"] and "7302" in e["by"] for e in entries)  # the refusals showed nothing
     assert NAME.split()[1] not in str(entries) and "900462" not in str(entries)
     # Consultations of anyone in the range; the erased caller's openings too, by their id alone.
@@ -188,6 +201,7 @@ async def test_an_officers_day_is_briefed_for_the_officer_and_supervisors_refuse
     lines = [line for line in command.stdout.splitlines() if line.startswith("│")]
     assert sum("consultation" in line and "officer:pc-7301" in line and kept in line for line in lines) == 1
     assert sum("collection" in line and "SlotBooked" in line for line in lines) == 1
+    assert sum("alteration" in line and "AppointmentRescheduled" in line for line in lines) == 1
     assert NAME.split()[1] not in command.stdout and "900462" not in command.stdout
 
     # The access log's rows hold ids, never the data; they are chained, and an edit is caught.

@@ -12,15 +12,23 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from services.common.config import SERVICE_DATABASES, settings
-from services.common.db import COMMON_MIGRATIONS, open_pool
+from services.common.config import SERVICE_DATABASES, Settings, settings
+from services.common.db import COMMON_MIGRATIONS, Login, open_pool
 from services.common.logging import configure_logging, get_logger
 from services.common.shredding import KEYSTORE_DATABASE, KEYSTORE_MIGRATIONS
-from services.notifications.adapters.keys import grant_key_reading
+from services.notifications.adapters import keys as notifications_keys
+from services.projections.adapters import keys as projections_keys
 
 log = get_logger("migrate")
+
+# The services that read the key store's keys, and nothing else of it, each granted by its own code.
+KEY_READERS: dict[str, Callable[[Settings], Awaitable[Login]]] = {
+    "notifications": notifications_keys.grant_key_reading,
+    "projections": projections_keys.grant_key_reading,
+}
 
 
 def migrations_of(service: str) -> list[Path]:
@@ -42,8 +50,8 @@ async def migrate_all() -> list[str]:
     keys = await open_pool(cfg.database_url(KEYSTORE_DATABASE), [KEYSTORE_MIGRATIONS], max_size=1)
     await keys.close()
     done.append(KEYSTORE_DATABASE)
-    # Notifications reads the key store's keys, and nothing else of it (README, "Texts").
-    await grant_key_reading(cfg)
+    for grant in KEY_READERS.values():
+        await grant(cfg)
     return done
 
 

@@ -539,6 +539,14 @@ def test_migrate_py_migrates_every_service_database_with_its_own_folders() -> No
     for service in SERVICE_DATABASES:
         folders: list[Path] = module.migrations_of(service)
         assert all(folder.is_dir() and any(folder.glob("*.sql")) for folder in folders), service
+    # Every service that grants itself read access to the key store's keys at start is granted here too.
+    readers = {
+        service
+        for service in SERVICE_DATABASES
+        if (ROOT / "services" / service / "adapters" / "keys.py").is_file()
+        and hasattr(importlib.import_module(f"services.{service}.adapters.keys"), "grant_key_reading")
+    }
+    assert set(module.KEY_READERS) == readers
 
 
 def test_every_image_is_the_projects_run_as_its_dockerfile_user(docs: list[Manifest]) -> None:

@@ -15,6 +15,8 @@ number is the roster's ``OfficerRegistered``; the identity provider must put it 
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import re
 from contextlib import AsyncExitStack
@@ -30,6 +32,7 @@ from schemas import booking as ev
 from schemas.audit import AccessedRecord, PersonalDataAccessed
 from schemas.base import parse_event
 from services.common.auth import Caller, Role
+from services.common.config import Settings
 from services.common.fields import Day
 from services.common.http import Authorized, plausible_id, problem, unknown
 from services.common.logging import correlation_id, get_logger
@@ -48,17 +51,56 @@ ATTENDED = ("booked", "rescheduled", "attended", "missed-by-public", "missed-by-
 _COLLAR = re.compile(r"^(?:[a-z]{1,5}-)?([a-z]{0,2}[0-9]{2,6})$", re.IGNORECASE)
 
 # The key store's readers, by the runtime they were wired for (one per process).
-_KEYS: dict[int, ReadOnlyKeys] = {}
+_KEYS: dict[int, KeyStoreReader] = {}
+KEYS_RETRY_MAX_SECONDS = 30.0
+
+
+class KeyStoreReader:
+    """The key store opened in the background: the read models never wait for it.
+
+    Until it is open (the key store's server down, its grant not yet possible) an officer's
+    day answers 503; the consumers and every other view carry on.
+    """
+
+    def __init__(self) -> None:
+        self.keys: ReadOnlyKeys | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self, cfg: Settings) -> None:
+        """Open the key store, trying again (backing off to 30 s) until it opens."""
+        self._task = asyncio.create_task(self._open(cfg), name="projections-keystore")
+
+    async def _open(self, cfg: Settings) -> None:
+        delay = 0.5
+        while self.keys is None:
+            try:
+                self.keys = await open_keys(cfg)
+            except Exception as exc:  # any failure: say so, and try again
+                log.warning(
+                    "the key store cannot be opened yet; retrying", error=type(exc).__name__, delay=delay
+                )
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, KEYS_RETRY_MAX_SECONDS)
+
+    async def close(self) -> None:
+        """Stop trying, and close the pool if it opened."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        if self.keys is not None:
+            await self.keys.close()
 
 
 async def wire_keys(runtime: Runtime, cleanups: AsyncExitStack) -> None:
     """Open the key store on the projections' role (granting it read-only first); closed on the way out."""
-    keys = await open_keys(runtime.settings)
-    _KEYS[id(runtime)] = keys
+    reader = KeyStoreReader()
+    _KEYS[id(runtime)] = reader
+    reader.start(runtime.settings)
 
     async def close() -> None:
         _KEYS.pop(id(runtime), None)
-        await keys.close()
+        await reader.close()
 
     cleanups.push_async_callback(close)
 
@@ -245,9 +287,9 @@ async def officers_day(
         subjects = {b.caller.subject_id for b in bookings.values()}
         if subjects:
             reader = _KEYS.get(id(runtime))
-            if reader is None:
+            if reader is None or reader.keys is None:
                 raise ConnectionError("the key store is not open yet")
-            keys = await reader.keys_of(subjects)
+            keys = await reader.keys.keys_of(subjects)
         shown = [briefed(e, bookings.get(e.appointment_id), keys) for e in entries]
         if shown:
             await append_access(conn, accessed(caller, officer_id, day, shown), correlation_id.get())

@@ -30,6 +30,7 @@ from schemas.topics import TOPICS, TopicSpec, topic_configs
 from services.booking.app.waitlist.forms import WaitlistSettings
 from services.common.config import SERVICE_DATABASES, SERVICE_PORTS, Settings
 from services.notifications.settings import NotifySettings
+from web.oidc import OidcSettings
 
 ROOT = Path(__file__).resolve().parents[2]
 K8S = ROOT / "deploy" / "k8s"
@@ -581,6 +582,9 @@ KEPT_DEFAULTS = {
     "APPOINTMENTS_TOKEN_KEYS_DIR": "the local key pair; production checks the identity provider's JWKS",
     "APPOINTMENTS_RELAY_IN_WORKERS": "default: booking's supervisor runs it when it has several workers",
     "APPOINTMENTS_NOTIFY_SMS_SENDER_ID": "optional: Notify's default sender unless the force has one",
+    "APPOINTMENTS_WEB_OIDC_DISCOVERY_URL": "default: the issuer's /.well-known/openid-configuration",
+    "APPOINTMENTS_WEB_OIDC_ROLE_MAP": "contract role names map to themselves; config.env shows how",
+    "APPOINTMENTS_WEB_OIDC_CLIENT_SECRET": "the pages' own, from the Secret (checked for web)",
 }
 # Read from the environment outside the settings classes (web/backends.py, web/sign_in.py).
 OTHER_VARIABLES = {
@@ -589,7 +593,7 @@ OTHER_VARIABLES = {
     "APPOINTMENTS_PROJECTIONS_URL",
     "APPOINTMENTS_WEB_SESSION_KEY",
 }
-SETTINGS_CLASSES: tuple[type[Any], ...] = (Settings, NotifySettings, WaitlistSettings)
+SETTINGS_CLASSES: tuple[type[Any], ...] = (Settings, NotifySettings, WaitlistSettings, OidcSettings)
 
 
 def _setting_names() -> set[str]:
@@ -647,6 +651,11 @@ def test_the_settings_given_are_read_by_the_services_in_production(
     WaitlistSettings()
     if service == "notifications":
         assert NotifySettings().booking_token is not None
+    if service == "web":
+        # In production nobody has a local password: people sign in through the provider.
+        provider = OidcSettings()
+        assert provider.enabled and provider.client_secret == "stand-in-web-oidc-client-secret"
+        assert provider.role_claim == cfg.token_role_claim
 
 
 def test_each_value_given_is_one_the_settings_accept(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import functools
 from contextlib import AsyncExitStack
+from datetime import UTC, datetime
 from pathlib import Path
 
 import asyncpg
@@ -16,7 +17,7 @@ from services.common.pg_store import PgEventStore
 from services.common.reference import load_county
 from services.common.runtime import Runtime
 from services.common.wiring import Consumer, cancel_on_exit, service_app
-from services.notifications.adapters import http
+from services.notifications.adapters import http, tables
 from services.notifications.adapters.booking_client import HttpBooking, local_token
 from services.notifications.adapters.calendar_links import calendar_links
 from services.notifications.adapters.catch_up import wait_until_caught_up
@@ -101,6 +102,11 @@ async def wire(runtime: Runtime, cleanups: AsyncExitStack) -> Notifications:
         gateway=gateway(own),
         booking=booking(own, cfg.is_production),
     )
+    if isinstance(n.gateway, NotifyGateway):
+        # Texts already sent today count against Notify's daily allowance after a restart too.
+        today = datetime.now(UTC).date()
+        async with runtime.db.acquire() as conn:
+            n.gateway.resume(today, await tables.sent_on(conn, today))
     assert runtime.producer is not None
     caught_up = functools.partial(
         wait_until_caught_up,

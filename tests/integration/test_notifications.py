@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest
 
@@ -185,6 +186,22 @@ async def test_booked_through_the_simulator_the_text_is_delivered_and_a_repeated
     assert [(t["template"], t["status"]) for t in texts.json()["texts"]] == [
         ("appointment-booked", "delivered")
     ]
+    # The day's count against Notify's allowance is kept in the database, and is the metric.
+    # (Read until the two agree: other tests' texts may be going out meanwhile.)
+    conn = await asyncpg.connect(test_settings.database_url("notifications"))
+    try:
+        async with httpx.AsyncClient(base_url=notifications.url) as client:
+            for _ in range(20):
+                kept = await conn.fetchval(
+                    "select sent from texts_sent_per_day where day = $1", datetime.now(UTC).date()
+                )
+                exposed = (await client.get("/metrics")).text
+                if f"notify_texts_sent_today {float(kept or 0)}" in exposed:
+                    break
+                await asyncio.sleep(0.2)
+    finally:
+        await conn.close()
+    assert kept >= 1 and f"notify_texts_sent_today {float(kept)}" in exposed
 
 
 async def test_a_permanent_failure_flags_the_appointment_for_a_call_back(

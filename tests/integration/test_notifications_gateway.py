@@ -8,6 +8,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -150,3 +151,17 @@ async def test_the_daily_allowance_is_a_metric_and_a_warning_is_logged_from_nine
     assert near[0]["log_level"] == "warning"
     assert (near[0]["sent_today"], near[0]["allowance"], near[1]["share"]) == (9, 10, 1.0)
     assert not any("7700" in str(e) for e in logged)
+
+
+async def test_after_a_restart_the_day_s_count_carries_on_from_what_was_kept(fake_notify: FakeNotify) -> None:
+    today = datetime.now(UTC).date()
+    restarted = gateway(fake_notify.url, daily_allowance=10)
+    restarted.resume(today - timedelta(days=1), 7)  # yesterday's count is not today's
+    assert metrics.SENT_TODAY._value.get() != 7
+    restarted.resume(today, 8)
+    assert metrics.SENT_TODAY._value.get() == 8
+    with structlog.testing.capture_logs() as logged:
+        await restarted.send(SMS)
+    assert metrics.SENT_TODAY._value.get() == 9
+    (near,) = [e for e in logged if e["event"] == "near Notify's daily allowance of texts"]
+    assert near["sent_today"] == 9

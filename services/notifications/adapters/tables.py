@@ -10,7 +10,7 @@ import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 import asyncpg
 from pydantic import TypeAdapter
@@ -431,3 +431,19 @@ async def booked_for_officer(
         ends_at,
     )
     return found
+
+
+async def count_sent(conn: asyncpg.Connection, day: date) -> int:
+    """One more text Notify took on ``day`` (UTC); returns the day's count so far."""
+    sent: int = await conn.fetchval(
+        "insert into texts_sent_per_day (day, sent) values ($1, 1)"
+        " on conflict (day) do update set sent = texts_sent_per_day.sent + 1 returning sent",
+        day,
+    )
+    return sent
+
+
+async def sent_on(conn: asyncpg.Connection, day: date) -> int:
+    """How many texts Notify took on ``day`` (UTC)."""
+    sent: int | None = await conn.fetchval("select sent from texts_sent_per_day where day = $1", day)
+    return sent or 0

@@ -1,7 +1,8 @@
 """Sending through GOV.UK Notify with its official client, within Notify's documented limits.
 
 - at most 3,000 texts a rolling minute (``aiolimiter``'s leaky bucket, configurable);
-- the daily allowance counted (a metric) and a clear warning from 90% of it;
+- the daily allowance counted (a metric) and a clear warning from 90% of it; the count of the
+  day is kept in PostgreSQL by the consumer (``resume`` carries it on after a restart);
 - 5xx answers, ``HTTP503Error`` and time-outs (the client reports those as 503) are tried
   again with exponential backoff and jitter (``tenacity``); a 429 waits longer and goes again;
 - a 400 is final: ``NotifyRefused`` carries Notify's reason (with any digits of a number
@@ -168,6 +169,12 @@ class NotifyGateway:
             raise NotifyUnavailable(f"Notify answered {status}") from None
         self._count()
         return str(response.get("id", ""))
+
+    def resume(self, day: date, sent: int) -> None:
+        """Carry on the count of ``day`` (UTC) from ``sent``, as kept before a restart."""
+        if day == datetime.now(UTC).date():
+            self._today, self._sent_today = day, sent
+            metrics.SENT_TODAY.set(sent)
 
     def _count(self) -> None:
         today = datetime.now(UTC).date()

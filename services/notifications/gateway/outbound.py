@@ -48,6 +48,8 @@ class OutboundTexts:
         except NotifyRefused as refused:
             await self._refused(conn, env, text.message_id, refused.reason)
             return
+        # The day's count outlives the process: the allowance is Notify's, not this process's.
+        await tables.count_sent(conn, datetime.now(UTC).date())
         log.info("text handed to Notify", message_id=text.message_id, notify_id=gateway_id)
 
     async def _refused(self, conn: asyncpg.Connection, env: Envelope, message_id: str, reason: str) -> None:

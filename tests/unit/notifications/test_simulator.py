@@ -10,7 +10,13 @@ import pytest
 from notifications_python_client.authentication import create_jwt_token
 
 from services.notifications.domain.templates import APPOINTMENT_BOOKED, CONFIRMED
-from services.notifications.gateway.simulator import Simulator, SimulatorSettings, SmsRequest, create_app
+from services.notifications.gateway.simulator import (
+    SentText,
+    Simulator,
+    SimulatorSettings,
+    SmsRequest,
+    create_app,
+)
 
 SERVICE_ID = "26785a09-ab16-4eb0-8407-a37497a57506"
 SECRET = "3d844edf-8d35-48ac-975b-e847b4f122b0"
@@ -101,3 +107,17 @@ async def test_notify_s_smoke_test_numbers_fail_and_the_rest_are_delivered(
     assert fates == {
         "07700900002": "permanent-failure", "07700900003": "temporary-failure", "07700900123": "delivered",
     }  # fmt: skip
+
+
+def test_the_configured_share_of_texts_fails_with_each_of_notify_s_failures() -> None:
+    sim = Simulator(SimulatorSettings(failure_share=0.25, seed=7), KEY)
+    fates = [
+        sim.outcome(SentText(str(n), f"+447700900{n % 900 + 100}", "", "confirmed", None, "sending", ""))
+        for n in range(2000)
+    ]
+    failed = [f for f in fates if f != "delivered"]
+    # A quarter, give or take what chance does to 2,000 texts; each of Notify's failures among them.
+    assert 400 < len(failed) < 600
+    assert set(failed) == {"permanent-failure", "temporary-failure", "technical-failure"}
+    never = Simulator(SimulatorSettings(failure_share=0, seed=7), KEY)
+    assert never.outcome(SentText("x", "+447700900123", "", "confirmed", None, "sending", "")) == "delivered"

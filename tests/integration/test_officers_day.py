@@ -30,6 +30,7 @@ from services.common import kafka
 from services.common.auth import Role
 from services.common.commands import Metadata, outgoing
 from services.common.config import Settings
+from services.common.db import Login
 from services.common.london import local
 from services.common.shredding import KEYSTORE_DATABASE, PgKeyStore
 from tests.support import roster
@@ -285,3 +286,26 @@ async def test_an_officers_day_is_briefed_for_the_officer_and_supervisors_refuse
         assert appointments("audit", "verify", "--database", "projections").returncode == 0
     finally:
         await projections_db.close()
+
+
+async def test_the_projections_role_reads_the_key_store_keys_and_can_change_nothing(
+    booking_and_projections: tuple[ServiceProcess, ServiceProcess], test_settings: Settings
+) -> None:
+    # The projections service has started, so its role has been granted its reading.
+    url = test_settings.database_url(KEYSTORE_DATABASE)
+    login = Login(test_settings.login_role("projections"), test_settings.login_password("projections"))
+    conn = await asyncpg.connect(login.url(url))
+    try:
+        await conn.fetch("select subject_id, key from subject_keys limit 1")  # allowed: no error
+        refused = [
+            "update subject_keys set key = null",
+            "delete from subject_keys",
+            "insert into subject_keys (subject_id, key) values ('subject-x', '\\x00')",
+            "select erased_by from subject_keys",
+            "create table mine (x int)",
+        ]
+        for statement in refused:
+            with pytest.raises(asyncpg.InsufficientPrivilegeError):
+                await conn.execute(statement)
+    finally:
+        await conn.close()

@@ -42,8 +42,8 @@ async def migrate_all() -> list[str]:
     cfg = settings()
     done: list[str] = []
     for service in SERVICE_DATABASES:
-        # open_pool migrates as the owner, grants the service's role, then logs in as that role:
-        # a password that does not match fails here, not in the service.
+        # open_pool migrates as the owner, grants the service's role, then logs in as that role
+        # (first giving it the Secret's password when it had another).
         pool = await open_pool(cfg.database_url(service), migrations_of(service), max_size=1)
         await pool.close()
         done.append(service)

@@ -168,6 +168,16 @@ def crd_schemas() -> dict[tuple[str, str], Any]:
     return schemas
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _schemas_read_once() -> Iterator[None]:
+    """kubernetes-validate reads its 1.8 MB definitions file on every call; it cannot change in a run."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(
+            kubernetes_validate.utils, "schema_contents", cache(kubernetes_validate.utils.schema_contents)
+        )
+        yield
+
+
 def _validate_metadata(doc: Manifest) -> None:
     # A CRD's schema leaves metadata to the API server: check it as Kubernetes' own ObjectMeta.
     holder = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": doc["metadata"]}

@@ -234,6 +234,8 @@ async def test_an_officers_day_is_briefed_for_the_officer_and_supervisors_refuse
     assert {e["recorded_in"] for e in entries} == {"projections", "booking", "notifications"}
     assert not any(e["by"] and "7302" in e["by"] for e in entries)  # the refusals showed nothing
     assert NAME.split()[1] not in str(entries) and "900462" not in str(entries)
+    (oldest,) = await access_log(projections, subject=subject, limit="1", **window)
+    assert (oldest["operation"], oldest["what"]) == ("collection", "SlotBooked")
     # Consultations of anyone in the range; the erased caller's openings too, by their id alone.
     everyone = await access_log(projections, **window)
     assert {e["subject_id"] for e in everyone} >= {subject, erased_subject}

@@ -47,7 +47,7 @@ STAFF_NOTE = "Frobnitz asked us to call after six"
 # What must never be found in clear: the surname, the phone's digits, the street, the summary,
 # and what staff typed about the caller.
 NEEDLES = ("Quartermaine", "900462", "Plover Lane", "XYZZY", "Wombatgrove", "Frobnitz")
-DAY = "2027-02-03"
+DAY = "2027-05-26"  # a day no other test books: this one needs two of its slots
 
 
 def form(start: str, **caller: Any) -> dict[str, Any]:

@@ -114,11 +114,19 @@ def test_every_long_running_container_has_a_healthcheck(compose: dict[str, Any])
     assert all("healthcheck" in compose["services"][name] for name in long_running)
 
 
-def test_the_image_installs_the_project_on_python_3_11_slim() -> None:
+def test_the_image_installs_the_project_on_python_3_11_slim_with_what_it_reads_at_run_time() -> None:
     dockerfile = (PROJECT_ROOT / "Dockerfile").read_text()
 
     assert "FROM python:3.11-slim" in dockerfile
-    assert "pip install ." in dockerfile
+    # In place, so PROJECT_ROOT is /src and the code finds the seed and migrations beside it.
+    assert "pip install -e ." in dockerfile
+    # The county seed is read at start by web and notifications (services.common.reference).
+    for folder in ("seed", "services", "schemas", "cli", "web"):
+        assert f"COPY {folder} ./{folder}" in dockerfile, folder
+    # GOV.UK Frontend from its npm package, where web/rendering.py is told to look.
+    assert "npm ci" in dockerfile
+    assert "COPY --from=frontend /web/node_modules/govuk-frontend /opt/govuk-frontend" in dockerfile
+    assert "APPOINTMENTS_GOVUK_FRONTEND_DIR=/opt/govuk-frontend/dist/govuk" in dockerfile
 
 
 def test_every_app_container_shares_one_token_key_pair_and_one_dead_letter_key(

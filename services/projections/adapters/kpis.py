@@ -29,6 +29,7 @@ from services.projections.domain.kpis import (
 )
 
 _LINE_COLUMNS = [f.name for f in fields(AppointmentLine)]
+_ROW = [*_LINE_COLUMNS, "last_event_id"]
 # The booking events that change an appointment's line: the others pass without a read.
 COUNTED = frozenset(
     {
@@ -79,16 +80,25 @@ async def _fold(conn: asyncpg.Connection, facts: list[Fact]) -> None:
         appointments,
     )
     lines = {r["appointment_id"]: line_of(r) for r in rows}
+    stored = set(lines)
     changed = fold(lines, facts)
-    written = [
-        {**{c: getattr(line, c) for c in _LINE_COLUMNS}, "last_event_id": event_id}
-        for line, event_id in changed.values()
+    # New lines go in by COPY, as the diary's do (and for the same reason safe: this consumer
+    # alone writes them, an appointment's events on one partition); known ones by one upsert.
+    new = [
+        (*(getattr(line, c) for c in _LINE_COLUMNS), event_id)
+        for a, (line, event_id) in changed.items()
+        if a not in stored
     ]
-    updates = ", ".join(
-        f"{c} = excluded.{c}" for c in [*_LINE_COLUMNS, "last_event_id"] if c != "appointment_id"
-    )
+    if new:
+        await conn.copy_records_to_table("kpi_appointments", records=new, columns=_ROW)
+    known = [
+        {**{c: getattr(line, c) for c in _LINE_COLUMNS}, "last_event_id": event_id}
+        for a, (line, event_id) in changed.items()
+        if a in stored
+    ]
+    updates = ", ".join(f"{c} = excluded.{c}" for c in _ROW if c != "appointment_id")
     await insert_rows(
-        conn, "kpi_appointments", written, f"on conflict (appointment_id) do update set {updates}"
+        conn, "kpi_appointments", known, f"on conflict (appointment_id) do update set {updates}"
     )
 
 

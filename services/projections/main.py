@@ -10,7 +10,7 @@ from fastapi import FastAPI
 
 from services.common.runtime import Runtime
 from services.common.wiring import Consumer, service_app
-from services.projections.adapters import backfill, officers_day
+from services.projections.adapters import backfill, kpis, officers_day
 from services.projections.adapters.access_log_http import router as access_log_router
 from services.projections.adapters.http import router
 from services.projections.adapters.kpis_http import router as kpis_router
@@ -52,6 +52,7 @@ async def wire(runtime: Runtime, cleanups: AsyncExitStack) -> Runtime:
     # Consumers wait for this (they apply only once wired), so the index misses nothing.
     async with runtime.db.acquire() as conn:
         await backfill.index_recorded_days(conn)
+        await kpis.fold_recorded_history(conn)  # once, for a history recorded before the KPIs
     await officers_day.wire_keys(runtime, cleanups)
     collect_less()
     return runtime

@@ -17,8 +17,9 @@ import csv
 import io
 import json
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -42,11 +43,17 @@ from schemas.reference import CountyReferenceLoaded
 from services.common import kafka
 from services.common.auth import Role
 from services.common.config import Settings
+from services.common.consumer import Position
+from services.common.db import migrate
 from services.common.staging import outgoing
 from services.common.unit_of_work import Metadata
-from services.projections.adapters.models import models_named
+from services.projections.adapters import batch
+from services.projections.adapters import kpis as kpi_store
+from services.projections.adapters.models import FEEDS, models_named
 from services.projections.adapters.replay import REPLACED, Replay
 from services.projections.domain.kpis import COLUMNS
+from services.projections.main import MIGRATIONS
+from tests.integration.test_projection_batches import migrated_up_to
 from tests.integration.test_replay import caught_up
 from tests.support.services import ServiceProcess, auth
 from tests.unit.projections.test_kpis import BRIEFING, CALLER
@@ -384,3 +391,67 @@ async def test_the_kpis_of_a_scripted_fortnight_as_json_and_csv_and_a_replay_cou
         assert [dict(r) for r in rebuilt] == [dict(r) for r in live], name
         assert live, name
     assert (await kpis(projections, district=DISTRICT)).json()["rows"] == EXPECTED_TESTSHIRE
+
+
+MakeDb = Callable[[str], Awaitable[asyncpg.Pool]]
+
+
+def recorded(script: Script) -> tuple[list[tuple[Any, Position]], list[tuple[Any, Position]]]:
+    """The fortnight (and a county naming its two districts) as the consumers hand records over."""
+    county = CountyReferenceLoaded(
+        county_id="hertfordshire", sha256="0" * 64, loaded_at=at(1, 9),
+        document={"districts": [
+            {"id": "dacorum", "name": "Dacorum", "scheduled_appointments_from": "2014-11-03"},
+            {"id": DISTRICT, "name": "KPI Testshire", "scheduled_appointments_from": str(GO_LIVE)},
+        ]},
+    )  # fmt: skip
+    meta = Metadata(correlation_id=str(uuid.uuid4()), actor="system:test-kpis", now=at(1, 9))
+    booking = [
+        outgoing(e, stream, source_of("booking"), meta).envelope
+        for e, stream in [(county, "c"), *script.booking]
+    ]
+    texts = [outgoing(e, "-", source_of("notifications"), meta).envelope for e in script.notifications]
+    return (
+        [(env, Position("booking.events", 0, n)) for n, env in enumerate(booking)],
+        [(env, Position("notifications.events", 0, n)) for n, env in enumerate(texts)],
+    )
+
+
+async def kpi_tables(pool: asyncpg.Pool) -> dict[str, list[dict[str, Any]]]:
+    async with pool.acquire() as conn:
+        return {
+            name: [dict(r) for r in await conn.fetch(f"select * from {name} order by {key}")]
+            for name, key in KPI_TABLES.items()
+        }
+
+
+async def test_a_history_recorded_before_the_kpis_existed_is_folded_into_them_once_at_start(
+    fresh_database: MakeDb, tmp_path: Path
+) -> None:
+    booking, texts = recorded(fortnight())
+    feeds = {f.consumer: f for f in FEEDS}
+    # Live: the consumers' own applies, the KPIs folded as each fetch is applied.
+    live = await fresh_database("proj_kpi_live")
+    await migrate(live, [MIGRATIONS])
+    async with live.acquire() as conn, conn.transaction():
+        await feeds["projections-booking"].apply_batch(conn, booking)
+        await feeds["projections-notifications"].apply_batch(conn, texts)
+    # An older release recorded the same history, before the KPI tables existed.
+    older = await migrated_up_to(
+        fresh_database, tmp_path, "001_read_models.sql", "002_diary_days.sql", "003_diary_car_days.sql",
+        "004_cheaper_writes.sql", "005_county_events.sql",
+    )  # fmt: skip
+    async with older.acquire() as conn:
+        await batch.record_events(conn, [*booking, *texts])
+    await migrate(older, [MIGRATIONS])
+    async with older.acquire() as conn:
+        assert await kpi_store.fold_recorded_history(conn) == len(booking) + len(texts)
+        assert await kpi_store.fold_recorded_history(conn) == 0  # once only
+    folded, applied = await kpi_tables(older), await kpi_tables(live)
+    assert folded == applied and all(applied.values())
+    async with older.acquire() as conn:
+        rows = await kpi_store.kpis(conn, await kpi_store.districts(conn), FIRST, LAST, DISTRICT)
+    assert [r.flat() for r in rows] == EXPECTED_TESTSHIRE
+    # A database made since: nothing recorded before its KPI tables, nothing to fold.
+    async with live.acquire() as conn:
+        assert await kpi_store.fold_recorded_history(conn) == 0

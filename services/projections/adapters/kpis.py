@@ -8,13 +8,19 @@ appointment's booking events are all on one partition (its key), in order.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
 from dataclasses import fields
 from datetime import date, datetime
 
 import asyncpg
+from pydantic import ValidationError
 
+from schemas.envelope import Envelope
 from schemas.notifications import SatisfactionRecorded
 from schemas.reference import CountyReferenceLoaded
+from services.common.consumer import Position
+from services.common.logging import get_logger
 from services.projections.adapters.batch import Batch, insert_rows
 from services.projections.domain.kpis import (
     AppointmentLine,
@@ -28,7 +34,9 @@ from services.projections.domain.kpis import (
     summarise,
 )
 
+log = get_logger(__name__)
 _LINE_COLUMNS = [f.name for f in fields(AppointmentLine)]
+BACKFILL_CHUNK = 2000
 _ROW = [*_LINE_COLUMNS, "last_event_id"]
 # The booking events that change an appointment's line: the others pass without a read.
 COUNTED = frozenset(
@@ -154,3 +162,56 @@ async def kpis(
         last,
         only=only,
     )
+
+
+async def fold_recorded_history(conn: asyncpg.Connection) -> int:
+    """Fold the recorded history into the KPI tables, from empty, if a migration asks; how many events.
+
+    For a database whose history was recorded before the KPI model existed (its consumers'
+    positions are past those events). Run before any consumer applies: the history then holds
+    exactly what the consumers have applied, so the KPIs stand where their positions stand.
+    """
+    async with conn.transaction():
+        # Taking the marker row locks out a second process until this one has committed.
+        if not await conn.fetchval("delete from kpi_backfill returning true"):
+            return 0
+        await conn.execute("delete from kpi_appointments; delete from kpi_scores; delete from kpi_districts")
+        count = 0
+        for where, apply in (
+            ("topic like '%booking.events'", fold_booking_events),
+            (f"event_type = '{SatisfactionRecorded.event_type}'", record_scores),
+        ):
+            cursor = await conn.cursor(
+                'select event_id, topic, partition, "offset", event_type, schema_version, source, subject,'
+                f" actor, correlation_id, causation_id, occurred_at, data::text as data from event_history"
+                f' where {where} order by partition, "offset"'
+            )
+            while rows := await cursor.fetch(BACKFILL_CHUNK):
+                await apply(conn, _readable(rows))
+                count += len(rows)
+    log.info("KPIs folded from the recorded history", events=count)
+    return count
+
+
+def _readable(rows: Sequence[asyncpg.Record]) -> Batch:
+    """The recorded events as the consumers handed them over; one the contract no longer reads is left out."""
+    batch: list[tuple[Envelope, Position]] = []
+    unreadable: list[str] = []
+    for r in rows:
+        env = Envelope(
+            event_id=r["event_id"], event_type=r["event_type"], schema_version=r["schema_version"],
+            source=r["source"], subject=r["subject"], time=r["occurred_at"],
+            correlation_id=r["correlation_id"], causation_id=r["causation_id"], actor=r["actor"],
+            data=json.loads(r["data"]),
+        )  # fmt: skip
+        try:
+            env.domain_event()
+        except (ValueError, ValidationError):
+            unreadable.append(r["event_type"])
+            continue
+        batch.append((env, Position(r["topic"], r["partition"], r["offset"])))
+    if unreadable:
+        log.warning(
+            "recorded events the KPIs cannot read", types=sorted(set(unreadable)), count=len(unreadable)
+        )
+    return batch

@@ -98,3 +98,26 @@ class WaitlistEntryAnswer(_Answer):
     day: str | None = None
     when: str | None = None
     expires: str | None = None
+
+
+class SpanAnswer(_Answer):
+    """A span of time."""
+
+    starts_at: AwareDatetime
+    ends_at: AwareDatetime
+
+
+class CoverAnswer(_Answer):
+    """One officer's appointment duty at a place, and the spans left once withdrawals are taken out."""
+
+    officer_id: str
+    collar_number: str
+    duty: DutyAnswer
+    available: list[SpanAnswer] = []
+    withdrawals: list[WithdrawalAnswer] = []
+
+
+class PlaceRosterAnswer(_Answer):
+    """Who is on appointment duty at a place on a day, as the roster answers it."""
+
+    on_duty: list[CoverAnswer]

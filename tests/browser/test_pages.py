@@ -78,15 +78,16 @@ async def test_a_wrong_password_is_an_error_summary_linked_to_the_field(page: Pa
 
 
 async def rostered_officer(roster: ServiceProcess) -> tuple[str, str]:
-    """An officer on a Safer Neighbourhood duty on the axe day (no appointments): their id and the duty's."""
+    """An officer on appointment duty at the station on the axe day (booked before they were): their id
+    and the duty's, so the diary and the roster pages show someone on duty."""
     async with httpx.AsyncClient(base_url=roster.url, headers=auth(Role.SUPERVISOR, "ps-api")) as client:
         officer = await client.post("/officers", json={"collar_number": "7199", "station_id": STATION})
         assert officer.status_code == 201, officer.text
         officer_id = officer.json()["officer_id"]
         duty = await client.post(
             f"/officers/{officer_id}/duties",
-            json={"duty": "safer-neighbourhood", "district_id": "stevenage",
-                  "starts_at": f"{AXE_DAY}T08:00:00Z", "ends_at": f"{AXE_DAY}T16:00:00Z"},
+            json={"duty": "appointments", "station_id": STATION,
+                  "starts_at": f"{AXE_DAY}T16:00:00Z", "ends_at": f"{AXE_DAY}T19:00:00Z"},
         )  # fmt: skip
         assert duty.status_code == 201, duty.text
     return officer_id, duty.json()["duty_id"]

@@ -211,8 +211,8 @@ def test_a_person_signs_in_at_the_provider_and_the_pages_call_the_services_with_
 
     assert page.status_code == 200 and "PS 4127 Sam (supervisor)" in page.text
     assert fresh.verified_pkce >= 1
-    [call] = services.calls
-    sent = call.headers["authorization"].removeprefix("Bearer ")
+    sent = services.calls[0].headers["authorization"].removeprefix("Bearer ")
+    assert {c.headers["authorization"] for c in services.calls} == {f"Bearer {sent}"}
     assert sent == fresh.issued[-1]  # the provider's own access token, not one the pages made
     # ... and one the services accept, checked as they check it (the provider's JWKS).
     verifier = TokenVerifier(JwksKeys(f"{fresh.issuer}/jwks"), rules(fresh))

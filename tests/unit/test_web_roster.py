@@ -145,3 +145,37 @@ def test_a_duty_clash_comes_back_on_the_assign_form_in_the_rosters_words(
     assert body["district_id"] == "broxbourne" and "station_id" not in body
     # An end at or before the start is the next morning.
     assert (body["starts_at"], body["ends_at"]) == ("2027-06-28T17:00:00+00:00", "2027-06-29T01:00:00+00:00")
+
+
+def test_the_diary_says_who_is_on_duty_net_of_withdrawals_and_what_is_still_free(
+    client: TestClient, services: FakeServices
+) -> None:
+    later = {"starts_at": "2027-06-28T17:00:00Z", "ends_at": "2027-06-28T19:00:00Z"}
+    services.answer(
+        "/duties",
+        {"on_duty": [{"officer_id": A, "collar_number": "7101", "duty": DUTY,
+                      "available": [{"starts_at": "2027-06-28T16:00:00Z", "ends_at": "2027-06-28T17:00:00Z"}],
+                      "withdrawals": [{"officer_id": A, "withdrawal_id": "w", "reason": "court", **later}]}]},
+    )  # fmt: skip
+    services.answer(
+        "/stations/cheshunt/free-slots",
+        [
+            {
+                "starts_at": "2027-06-28T18:00:00Z",
+                "ends_at": "2027-06-28T19:00:00Z",
+                "room_id": "cheshunt-room-1",
+            }
+        ],
+    )
+
+    page = client.get("/stations/cheshunt/diary", params={"day": "2027-06-28"})
+
+    assert page.status_code == 200
+    on_duty = page.text.split('id="on-duty"')[1].split("</section>")[0]
+    assert "Officer 7101</a>, 5pm to 8pm" in on_duty
+    assert "Withdrawn 6pm to 8pm: court. Available 5pm to 6pm." in on_duty
+    free = page.text.split('id="free-now"')[1].split("</section>")[0]
+    assert "7pm to 8pm" in free
+    assert "Officer: </span>7101" in page.text  # the diary's row names the officer by collar number
+    duties = next(c for c in services.calls if c.url.path == "/duties")
+    assert dict(duties.url.params) == {"place": "station", "place_id": "cheshunt", "day": "2027-06-28"}

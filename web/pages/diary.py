@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 from datetime import date, timedelta
 from typing import Any
@@ -12,7 +13,7 @@ from fastapi.responses import HTMLResponse
 
 from services.common.london import local, spoken_day, spoken_moment, spoken_range, spoken_span
 from services.common.reference import Station, bank_holiday, weekday_of
-from web.answers import DiaryAnswer, DiaryLineAnswer
+from web.answers import DiaryAnswer, DiaryLineAnswer, FreeSlotAnswer, PlaceRosterAnswer
 from web.backends import BackendError
 from web.errors import backend_error_page, error_page
 from web.london_input import AsAt, day_param
@@ -77,6 +78,46 @@ def _row(site: Site, place: PlaceView, a: DiaryLineAnswer, collar: Mapping[str, 
     }
 
 
+async def _nothing() -> None:
+    return None
+
+
+async def _on_duty(site: Site, place: PlaceView, day: date) -> list[dict[str, Any]] | None:
+    """Who the roster has on appointment duty at the place that day; None when it cannot say."""
+    params = {"place": place.kind, "place_id": place.place_id, "day": day.isoformat()}
+    try:
+        roster = await site.backends.read(PlaceRosterAnswer, "roster", "/duties", params)
+    except BackendError:
+        return None
+    return [
+        {
+            "collar": c.collar_number,
+            "officer_url": f"/roster/officers/{quote(c.officer_id, safe='')}",
+            "when": spoken_range(c.duty.starts_at, c.duty.ends_at),
+            "available": [spoken_range(s.starts_at, s.ends_at) for s in c.available],
+            "away": [
+                f"{spoken_range(w.starts_at, w.ends_at)}: {plain(w.reason).lower()}" for w in c.withdrawals
+            ],
+        }
+        for c in sorted(roster.on_duty, key=lambda c: (c.duty.starts_at, c.collar_number))
+    ]
+
+
+async def _free_on(site: Site, place: PlaceView, day: date) -> list[str] | None:
+    """The free slots (or windows) booking offers at the place that day; None when it will not say."""
+    params = {"from": day.isoformat(), "to": day.isoformat()}
+    try:
+        slots = await site.backends.read(list[FreeSlotAnswer], "booking", place.free_api, params)
+    except BackendError:
+        return None
+    shown = [
+        spoken_range(s.starts_at, s.ends_at)
+        + (f", {room.lower()}" if (room := site.room_name(s.room_id)) else "")
+        for s in sorted(slots, key=lambda s: s.starts_at)
+    ]
+    return list(dict.fromkeys(shown))
+
+
 async def diary_page(
     site: Site, request: Request, kind: Place, place_id: str, day_text: str | None, as_at: AsAt
 ) -> HTMLResponse:
@@ -122,10 +163,16 @@ async def diary_page(
         return render(request, "diary.html", status=422, **context)
     params = {"at": as_at.instant.isoformat()} if as_at.instant else {}
     path = f"{place.diary_api}/{day.isoformat()}"
+    live = as_at.instant is None
     try:
-        answer = await site.backends.read(DiaryAnswer, "projections", path, params)
+        answer, cover, free = await asyncio.gather(
+            site.backends.read(DiaryAnswer, "projections", path, params),
+            _on_duty(site, place, day) if live else _nothing(),
+            _free_on(site, place, day) if live else _nothing(),
+        )
     except BackendError as exc:
         return backend_error_page(request, exc, "the diary")
+    context |= {"live": live, "on_duty": cover, "free": free}
     collar = await site.officers.collar_numbers(request, (a.officer_id for a in answer.appointments))
     context["rows"] = [
         _row(site, place, a, collar) for a in sorted(answer.appointments, key=lambda a: a.starts_at)

@@ -31,7 +31,7 @@ from web.backends import BACKEND_TIMEOUT, BACKENDS, PROBED, Backends, service_ur
 from web.errors import add_error_pages, error_page
 from web.london_input import AsAt, resolve_as_at
 from web.oidc import OidcSettings, OidcSignIn, Pending, SignInRefused
-from web.pages import Pages, book, change, roster, waitlist
+from web.pages import Pages, attendance, book, change, roster, waitlist
 from web.rendering import GOVUK_ASSETS, GOVUK_FRONTEND, STATIC, govuk_frontend_installed, render
 from web.sign_in import (
     CSRF_COOKIE,
@@ -355,6 +355,16 @@ def create_app(
     async def waitlist_answer(request: Request, appointment_id: str) -> Response:
         """The caller's answer to an offer, or leaving the list."""
         return await waitlist.answer(pages, request, appointment_id)
+
+    @app.get("/appointments/{appointment_id}/attendance", response_class=HTMLResponse, tags=["booking"])
+    async def attendance_form(request: Request, appointment_id: str, slot: str = "") -> HTMLResponse:
+        """Record what happened: it took place (the outcome) or was missed (by whom, why)."""
+        return attendance.attendance_page(pages, request, appointment_id, book.Choice.parse(slot))
+
+    @app.post("/appointments/{appointment_id}/attendance", tags=["booking"])
+    async def record_attendance(request: Request, appointment_id: str) -> Response:
+        """The attendance form sent."""
+        return await attendance.record(pages, request, appointment_id)
 
     @app.get("/appointments/{appointment_id}/cancel", response_class=HTMLResponse, tags=["booking"])
     async def cancel_form(request: Request, appointment_id: str, slot: str = "") -> HTMLResponse:

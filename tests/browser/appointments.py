@@ -17,6 +17,7 @@ AXE_DAY = "2027-06-24"
 BOOKING_DAY = "2027-06-23"
 RACE_DAY = "2027-06-22"
 CHANGE_DAY = "2027-06-21"
+ATTENDANCE_DAY = "2027-06-27"
 STATION = "stevenage"
 # The roster test's officers are the only ones at Cheshunt on this day (the blanket roster skips it).
 ROSTER_DAY, ROSTER_STATION = "2027-06-28", "cheshunt"

@@ -16,6 +16,7 @@ from web.answers import HistoryAnswer
 from web.backends import BackendError
 from web.errors import backend_error_page, error_page
 from web.pages import events
+from web.pages.attendance import attendance_link, may_attend
 from web.pages.book import Choice, _slot_words, may_book
 from web.pages.change import change_links, where_now
 from web.pages.site import Site
@@ -67,7 +68,9 @@ async def history_page(site: Site, request: Request, appointment_id: str) -> HTM
     try:
         answer = await site.backends.read(list[HistoryAnswer], "projections", path)
     except BackendError as exc:
-        if exc.status == 403 and may_book(request):
+        # A call taker may move or cancel it, an officer from the diary record what happened:
+        # neither may read the history, so the page shows only where and when, and what they may do.
+        if exc.status == 403 and (may_book(request) or (may_attend(request) and hint)):
             return render(
                 request,
                 "history.html",
@@ -77,6 +80,7 @@ async def history_page(site: Site, request: Request, appointment_id: str) -> HTM
                 diary_url=None,
                 items=None,
                 slot_words=_slot_words(site, hint) if hint else None,
+                attendance_url=attendance_link(request, appointment_id, hint, closed=False),
                 **change_links(request, appointment_id, hint, cancelled=False),
             )
         if exc.status == 404:
@@ -99,6 +103,7 @@ async def history_page(site: Site, request: Request, appointment_id: str) -> HTM
         diary_url = _diary_link(site, e.data) or diary_url
     now = where_now(site, [e.data for e in timeline], hint)
     cancelled = any(e.event_type == "AppointmentCancelled" for e in timeline)
+    closed = cancelled or any(e.event_type in ("AppointmentAttended", "AppointmentMissed") for e in timeline)
     named = ("officer_id", "from_officer_id", "to_officer_id")
     collar = await site.officers.collar_numbers(
         request, (str(e.data.get(k) or "") for e in timeline for k in named)
@@ -112,5 +117,6 @@ async def history_page(site: Site, request: Request, appointment_id: str) -> HTM
         diary_url=diary_url,
         items=[_item(site, e, collar) for e in timeline],
         slot_words=_slot_words(site, now) if now and not cancelled else None,
+        attendance_url=attendance_link(request, appointment_id, now, closed),
         **change_links(request, appointment_id, now, cancelled),
     )

@@ -104,6 +104,7 @@ async def test_no_page_has_a_serious_or_critical_accessibility_problem_at_deskto
     await wait_in_diary(projections, AXE_DAY, booked["appointment_id"])
     officer_id, duty_id = await rostered_officer(roster_service)
     officer = f"/roster/officers/{officer_id}"
+    slot = f"station|{STATION}|{AXE_DAY}|18:00"
     pages = {
         "sign-in": "/sign-in",
         "county": "/",
@@ -115,6 +116,7 @@ async def test_no_page_has_a_serious_or_critical_accessibility_problem_at_deskto
         "book-slot": f"/book/stations/{STATION}?from-day=24&from-month=6&from-year=2027",
         "book-details": f"/book/details?slot=station|{STATION}|{AXE_DAY}|17:00&grade=scheduled",
         "book-earliest": "/book/districts/stevenage?from-day=24&from-month=6&from-year=2027",
+        "attendance": f"/appointments/{booked['appointment_id']}/attendance?slot={slot}",
         "waitlist-start": f"/book/waitlist/stations/{STATION}",
         "roster-day": f"/roster?day={AXE_DAY}&district=stevenage",
         "roster-week": f"/roster/week?district=stevenage&from={AXE_DAY}",

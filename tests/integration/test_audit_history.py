@@ -19,12 +19,11 @@ import pytest
 
 from services.common.auth import Role
 from services.common.config import Settings
-from tests.integration.test_erasure import book, history
+from tests.integration.test_erasure import DAY, book, history
 from tests.support.services import ServiceProcess, auth
 
 pytestmark = pytest.mark.integration
 APPOINTMENTS = Path(sys.executable).with_name("appointments")
-DAY = "2027-02-03"
 
 
 def appointments(*args: str) -> subprocess.CompletedProcess[str]:

@@ -71,8 +71,8 @@ def found_in(text: str) -> list[str]:
     return [n for n in NEEDLES if n.lower() in text.lower()]
 
 
-async def free_start(client: httpx.AsyncClient) -> str:
-    response = await client.get("/stations/stevenage/free-slots", params={"from": DAY, "to": DAY})
+async def free_start(client: httpx.AsyncClient, day: str = DAY) -> str:
+    response = await client.get("/stations/stevenage/free-slots", params={"from": day, "to": day})
     assert response.status_code == 200, response.text
     slots = response.json()
     assert slots, "no free slot left on the test day"

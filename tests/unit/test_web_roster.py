@@ -179,3 +179,30 @@ def test_the_diary_says_who_is_on_duty_net_of_withdrawals_and_what_is_still_free
     assert "Officer: </span>7101" in page.text  # the diary's row names the officer by collar number
     duties = next(c for c in services.calls if c.url.path == "/duties")
     assert dict(duties.url.params) == {"place": "station", "place_id": "cheshunt", "day": "2027-06-28"}
+
+
+def test_an_early_end_shows_the_appointment_moved_to_a_later_day_when_it_was_displaced_first(
+    client: TestClient, services: FakeServices
+) -> None:
+    sent = recorder(services, f"/officers/{A}/duties/d-1/end", 200, {"duty_id": "d-1"})
+    cause = {"withdrawal_id": "duty-ended:d-1"}
+    services.answer(
+        "/appointments/apt-1/history",
+        [{"event_id": "e1", "event_type": "AppointmentDisplaced", "occurred_at": "2027-06-27T10:00:00Z",
+          "data": {"officer_id": A, **cause}},
+         {"event_id": "e2", "event_type": "AppointmentRescheduled", "occurred_at": "2027-06-27T10:00:00Z",
+          "data": {"starts_at": "2027-06-29T16:00:00Z", "ends_at": "2027-06-29T17:00:00Z",
+                   "caller_to_be_told": True, **cause}}],
+    )  # fmt: skip
+    form = client.get(f"/roster/officers/{A}/duties/d-1/end")
+    assert "Appointments, Cheshunt police station, 5pm to 8pm, Monday 28 June 2027" in form.text
+
+    done = client.post(
+        f"/roster/officers/{A}/duties/d-1/end",
+        data={"csrf": csrf(form.text), "ends": "17:00", "reason": "sickness"},
+    )
+
+    assert sent == [{"reason": "sickness", "ends_at": "2027-06-28T16:00:00+00:00"}]
+    assert done.status_code == 200, done.text
+    assert "Moved to 5pm to 6pm, Tuesday 29 June 2027: nobody was free at the booked time." in done.text
+    assert "The caller is to be told." in done.text and "Needs a new time" not in done.text

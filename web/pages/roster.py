@@ -62,10 +62,11 @@ STILL_WORKING = "Still being worked out: booking has not said yet. See the diary
 NO_TIME = "Needs a new time: nobody is free and no free slot was found. Call the caller."
 # How long the result page waits for booking's answer to a withdrawal or an early end.
 EFFECT_WAIT_SECONDS = 6.0
-# What booking records about an appointment when the roster takes its officer away.
+# What booking records about an appointment when the roster takes its officer away, the final
+# word first (an appointment displaced and then moved to a later day was moved).
 EFFECT_EVENTS = (
-    "AppointmentReassigned",
     "AppointmentRescheduled",
+    "AppointmentReassigned",
     "AppointmentDisplaced",
     "AppointmentCancelled",
 )
@@ -609,10 +610,9 @@ async def what_booking_did(
                 history = await site.backends.read(list[HistoryAnswer], "projections", path)
             except BackendError:
                 continue
-            for event in sorted(history, key=lambda e: e.occurred_at):
-                if event.event_type in EFFECT_EVENTS and _caused_by(event, cause, since):
-                    found[h.appointment_id] = event
-                    break
+            caused = [e for e in history if e.event_type in EFFECT_EVENTS and _caused_by(e, cause, since)]
+            if caused:
+                found[h.appointment_id] = min(caused, key=lambda e: EFFECT_EVENTS.index(e.event_type))
         if len(found) == len(held) or clock.monotonic() >= deadline:
             break
         await asyncio.sleep(0.3)
@@ -813,7 +813,7 @@ async def end(site: Site, request: Request, officer_id: str, duty_id: str) -> Re
         try:
             wall = time_param(values["ends"])
             day = local(duty.starts_at).date()
-            if wall <= local(duty.starts_at).time():
+            if wall < local(duty.starts_at).time():  # a time before the duty began: the next morning
                 day += timedelta(days=1)
             ends_at = london_instant(day, wall)
         except LocalTimeError as exc:

@@ -1,7 +1,8 @@
-"""The web pages' app: server-rendered HTML over the projections and booking services' HTTP APIs.
+"""The web pages' app: server-rendered HTML over the projections, booking and roster services' HTTP APIs.
 
-The pages hold no state of their own. People sign in (web.sign_in); every diary, free
-slot and history comes from the services over HTTP with the signed-in person's own token,
+The pages hold no state of their own. People sign in (web.sign_in, or the force's identity
+provider through web.oidc); every diary, free slot, history and duty comes from the services
+over HTTP with the signed-in person's own token,
 so what the services refuse a role, the pages refuse it too. When a service is down or
 refuses, the page says so in plain words instead of failing.
 This module only wires the pieces together and routes addresses to the page handlers.

@@ -175,7 +175,7 @@ def create_app(
         fields = parse_qs((await request.body()).decode(errors="replace"), max_num_fields=10)
         return {name: values[0] for name, values in fields.items()}
 
-    @app.get("/sign-in", response_class=HTMLResponse, tags=["sign-in"])
+    @app.get("/sign-in", response_class=HTMLResponse, tags=["sign-in"], name="sign_in_page")
     async def sign_in_page(request: Request) -> Response:
         """The sign-in form."""
         return sign_in_form(request)
@@ -263,7 +263,11 @@ def create_app(
         form = await form_of(request)
         if form.get("csrf") != request.state.session.csrf:
             return error_page(request, 403, "The form has expired", "Reload the page and sign out again.")
-        response = RedirectResponse("/sign-in", status_code=303)
+        target = "/sign-in"
+        if oidc is not None and request.state.session.token:
+            # Signed out at the provider too, or its sign-in would let the next person straight back in.
+            target = await oidc.sign_out_url(str(request.url_for("sign_in_page"))) or target
+        response = RedirectResponse(target, status_code=303)
         response.delete_cookie(SESSION_COOKIE)
         return response
 

@@ -33,6 +33,7 @@ import secrets
 import time
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 from authlib.integrations.httpx_client import AsyncOAuth2Client  # type: ignore[import-untyped]
@@ -86,6 +87,8 @@ class OidcSettings(BaseSettings):
     # The pages' own callback as registered with the provider (.../sign-in/callback);
     # default: worked out from the request, which is wrong behind a proxy that rewrites the host.
     redirect_url: str = ""
+    # Where the provider sends people once signed out there (registered with it); default the sign-in page.
+    post_logout_url: str = ""
     leeway_seconds: int = 60
 
     @property
@@ -220,6 +223,19 @@ class OidcSignIn:
                 endpoint, state=pending.state, code_verifier=pending.code_verifier, nonce=pending.nonce
             )
         return str(url), pending
+
+    async def sign_out_url(self, back_to: str) -> str | None:
+        """The provider's end-session address (RP-initiated logout), coming back to ``back_to`` (or
+        APPOINTMENTS_WEB_OIDC_POST_LOGOUT_URL); None when the provider publishes none or cannot be read."""
+        try:
+            endpoint = (await self.metadata()).get("end_session_endpoint")
+        except SignInRefused:
+            return None
+        if not isinstance(endpoint, str) or not endpoint:
+            return None
+        query = {"client_id": self.settings.client_id,
+                 "post_logout_redirect_uri": self.settings.post_logout_url or back_to}  # fmt: skip
+        return f"{endpoint}{'&' if '?' in endpoint else '?'}{urlencode(query)}"
 
     async def finish(self, code: str, pending: Pending, redirect_uri: str) -> SignedIn:
         """Exchange the code (with the PKCE verifier), check the ID token and the access token."""

@@ -80,6 +80,7 @@ class FakeProvider:
                 "response_types_supported": ["code"],
                 "id_token_signing_alg_values_supported": ["RS256"],
                 "code_challenge_methods_supported": ["S256"],
+                "end_session_endpoint": f"{self.issuer}/logout",
             }
 
         @app.get("/jwks")
@@ -217,6 +218,27 @@ def test_a_person_signs_in_at_the_provider_and_the_pages_call_the_services_with_
     # ... and one the services accept, checked as they check it (the provider's JWKS).
     verifier = TokenVerifier(JwksKeys(f"{fresh.issuer}/jwks"), rules(fresh))
     assert asyncio.run(verifier.caller(sent)) == Caller(Role.SUPERVISOR, "4127")
+
+
+def test_signing_out_ends_the_session_here_and_at_the_provider(fresh: FakeProvider) -> None:
+    services = FakeServices()
+    services.answer("/diaries/stations/cheshunt/2026-12-02", {"appointments": []})
+    with TestClient(oidc_pages(fresh, services)) as client:
+        sign_in_through_the_provider(client)
+        page = client.get(DIARY)
+        token = re.search(r'name="csrf" value="([^"]+)"', page.text)
+        assert token
+        out = client.post("/sign-out", data={"csrf": token.group(1)}, follow_redirects=False)
+        after = client.get(DIARY, follow_redirects=False)
+
+    where = urlsplit(out.headers["location"])
+    assert (
+        out.status_code == 303 and f"{where.scheme}://{where.netloc}{where.path}" == f"{fresh.issuer}/logout"
+    )
+    assert parse_qs(where.query) == {
+        "client_id": [CLIENT_ID], "post_logout_redirect_uri": ["http://testserver/sign-in"]
+    }  # fmt: skip
+    assert after.status_code == 303 and after.headers["location"].startswith("/sign-in")
 
 
 def test_the_authorization_request_carries_state_nonce_and_a_pkce_challenge_never_the_verifier(

@@ -51,6 +51,8 @@ from web.sign_in import (
 SERVICE = "web"
 # The OpenID Connect sign-in's state, nonce and PKCE verifier between its two legs (ten minutes).
 OIDC_COOKIE = "sa_oidc"
+# Browsers keep cookies of up to 4,096 bytes with their name and attributes; leave room for those.
+COOKIE_LIMIT = 3800
 log = get_logger(__name__)
 # Addresses anyone may reach: signing in, the statements, styles, scripts, fonts, and the probes.
 ASSET_PATHS = ("/static/", "/govuk-frontend/", "/assets/")
@@ -231,6 +233,11 @@ def create_app(
             return sign_in_form(request, 403, exc.words)
         expires = int(min(time.time() + SESSION_TTL.total_seconds(), person.expires_at))
         _, cookie = signer.session_for(person.subject, person.role, person.name, expires, person.access_token)
+        if len(cookie) > COOKIE_LIMIT:
+            # A browser drops a larger cookie without a word, and the person would loop through sign-in.
+            log.warning("the provider's access token is too large for the session cookie", size=len(cookie))
+            words = "Your account's sign-in token is too large for these pages. Tell the service desk."
+            return sign_in_form(request, 403, words)
         response = RedirectResponse(pending.next_page, status_code=303)
         response.set_cookie(SESSION_COOKIE, cookie, max_age=max(1, expires - int(time.time())), httponly=True,
                             samesite="lax", secure=cfg.is_production)  # fmt: skip

@@ -59,6 +59,8 @@ class FakeProvider:
         default_factory=lambda: {"sub": "4127", "name": "PS 4127 Sam", "roles": ["Herts.Sergeant"]}
     )
     access_role: str = "supervisor"
+    # Claims a provider may add to its access tokens (group lists can be long).
+    access_extra: dict[str, Any] = field(default_factory=dict)
     access_audience: str = SERVICES_AUDIENCE
     # Mischief for the tests: sign the ID token with another key, or answer with another nonce.
     forge_with: RSAKey | None = None
@@ -116,7 +118,7 @@ class FakeProvider:
             access = jwt.encode(
                 {"alg": "RS256", "kid": "herts-1"},
                 {"iss": self.issuer, "aud": self.access_audience, "sub": self.person["sub"], "iat": now,
-                 "exp": now + 3600, "role": self.access_role},
+                 "exp": now + 3600, "role": self.access_role, **self.access_extra},
                 self.key,
             )  # fmt: skip
             id_token = jwt.encode(
@@ -156,7 +158,7 @@ def fresh(provider: FakeProvider) -> FakeProvider:
     """The provider as it is by default (each test may make mischief)."""
     provider.person = {"sub": "4127", "name": "PS 4127 Sam", "roles": ["Herts.Sergeant"]}
     provider.access_role, provider.access_audience = "supervisor", SERVICES_AUDIENCE
-    provider.forge_with, provider.nonce_instead = None, None
+    provider.forge_with, provider.nonce_instead, provider.access_extra = None, None, {}
     return provider
 
 
@@ -263,6 +265,7 @@ def test_the_authorization_request_carries_state_nonce_and_a_pkce_challenge_neve
         ("no-role", "has no role for Station Appointments"),
         ("audience", "the appointment services would not accept"),
         ("other-role", "not the same in both"),
+        ("huge", "too large for these pages"),
     ],
 )
 def test_an_answer_the_pages_cannot_trust_or_use_signs_nobody_in(
@@ -274,6 +277,8 @@ def test_an_answer_the_pages_cannot_trust_or_use_signs_nobody_in(
         fresh.nonce_instead = "replayed-" + secrets.token_urlsafe(8)
     elif mischief == "no-role":
         fresh.person = fresh.person | {"roles": ["Herts.Canteen"]}
+    elif mischief == "huge":
+        fresh.access_extra = {"groups": [f"herts-group-{n:04d}" for n in range(200)]}
     elif mischief == "audience":
         fresh.access_audience = "graph.example"
     else:

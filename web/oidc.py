@@ -87,8 +87,6 @@ class OidcSettings(BaseSettings):
     # The pages' own callback as registered with the provider (.../sign-in/callback);
     # default: worked out from the request, which is wrong behind a proxy that rewrites the host.
     redirect_url: str = ""
-    # Where the provider sends people once signed out there (registered with it); default the sign-in page.
-    post_logout_url: str = ""
     leeway_seconds: int = 60
 
     @property
@@ -225,8 +223,9 @@ class OidcSignIn:
         return str(url), pending
 
     async def sign_out_url(self, back_to: str) -> str | None:
-        """The provider's end-session address (RP-initiated logout), coming back to ``back_to`` (or
-        APPOINTMENTS_WEB_OIDC_POST_LOGOUT_URL); None when the provider publishes none or cannot be read."""
+        """The provider's end-session address (RP-initiated logout), coming back to the sign-in page
+        (beside the registered callback when APPOINTMENTS_WEB_OIDC_REDIRECT_URL is set, else ``back_to``);
+        None when the provider publishes none or cannot be read."""
         try:
             endpoint = (await self.metadata()).get("end_session_endpoint")
         except SignInRefused:
@@ -234,8 +233,12 @@ class OidcSignIn:
         if not isinstance(endpoint, str) or not endpoint:
             return None
         query = {"client_id": self.settings.client_id,
-                 "post_logout_redirect_uri": self.settings.post_logout_url or back_to}  # fmt: skip
+                 "post_logout_redirect_uri": self._sign_in_page() or back_to}  # fmt: skip
         return f"{endpoint}{'&' if '?' in endpoint else '?'}{urlencode(query)}"
+
+    def _sign_in_page(self) -> str | None:
+        callback = self.settings.redirect_url
+        return callback.removesuffix("/callback") if callback.endswith("/sign-in/callback") else None
 
     async def finish(self, code: str, pending: Pending, redirect_uri: str) -> SignedIn:
         """Exchange the code (with the PKCE verifier), check the ID token and the access token."""

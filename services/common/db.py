@@ -34,6 +34,8 @@ _DB_NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
 
 # One migrator at a time per database, even when several processes start together.
 _MIGRATION_LOCK = 7061968
+# The same lock for code outside this module that changes a database's grants (key readers).
+MIGRATION_LOCK = _MIGRATION_LOCK
 # What a login role may do to these tables; to every other table of its database: select,
 # insert, update and delete. History is appended, never changed; migrations are the owner's.
 APPEND_ONLY: dict[str, str] = {"events": "select, insert", "schema_migrations": "select"}

@@ -16,13 +16,12 @@ from typing import Protocol
 import asyncpg
 
 from schemas.personal import Sealed
+from services.common import key_readers
 from services.common.config import Settings
-from services.common.db import Login, ensure_database, migrate
-from services.common.shredding import KEYSTORE_DATABASE, KEYSTORE_MIGRATIONS, open_with, seal_with
+from services.common.db import Login
+from services.common.shredding import open_with, seal_with
 
 SERVICE = "notifications"
-# services.common.db's migration lock: one migrator (or granter) at a time per database.
-MIGRATION_LOCK = 7061968
 
 
 class Keys(Protocol):
@@ -66,37 +65,10 @@ class PgReadOnlyKeys:
 
 
 async def grant_key_reading(cfg: Settings) -> Login:
-    """As the owner: make sure the key store exists, and let notifications' role read its keys only."""
-    url = cfg.database_url(KEYSTORE_DATABASE)
-    await ensure_database(url)
-    login = Login(cfg.login_role(SERVICE), cfg.login_password(SERVICE))
-    owner = await asyncpg.create_pool(url, min_size=1, max_size=1)
-    assert owner is not None
-    try:
-        await migrate(owner, [KEYSTORE_MIGRATIONS])  # booking's start does the same; whoever is first
-        role = _ident(login.role)
-        async with owner.acquire() as conn, conn.transaction():
-            # Under the migrators' lock: booking's start grants on the same catalogue rows.
-            await conn.execute("select pg_advisory_xact_lock($1)", MIGRATION_LOCK)
-            database = _ident(await conn.fetchval("select current_database()"))
-            await conn.execute(
-                f"grant connect on database {database} to {role};"
-                f" grant usage on schema public to {role};"
-                f" grant select (subject_id, key) on subject_keys to {role}"
-            )
-    finally:
-        await owner.close()
-    return login
+    """As the owner: make sure the key store exists, and let the notifications role read its keys only."""
+    return await key_readers.grant_key_reading(cfg, SERVICE)
 
 
 async def open_keys(cfg: Settings, max_size: int = 3) -> asyncpg.Pool:
     """A pool on the key store as notifications' own role (after ``grant_key_reading``)."""
-    login = await grant_key_reading(cfg)
-    url = login.url(cfg.database_url(KEYSTORE_DATABASE))
-    pool = await asyncpg.create_pool(url, min_size=1, max_size=max_size)
-    assert pool is not None
-    return pool
-
-
-def _ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
+    return await key_readers.key_reader_pool(cfg, SERVICE, max_size)

@@ -12,13 +12,12 @@ from __future__ import annotations
 import asyncpg
 
 from schemas.personal import Sealed
+from services.common import key_readers
 from services.common.config import Settings
-from services.common.db import Login, ensure_database, migrate
-from services.common.shredding import KEYSTORE_DATABASE, KEYSTORE_MIGRATIONS, open_with
+from services.common.db import Login
+from services.common.shredding import open_with
 
 SERVICE = "projections"
-# services.common.db's migration lock: one migrator (or granter) at a time per database.
-MIGRATION_LOCK = 7061968
 
 
 class ReadOnlyKeys:
@@ -50,38 +49,10 @@ def opened(keys: dict[str, bytes | None], sealed: Sealed | None) -> str | None:
 
 
 async def grant_key_reading(cfg: Settings) -> Login:
-    """As the owner: make sure the key store exists, and let the projections' role read its keys only."""
-    url = cfg.database_url(KEYSTORE_DATABASE)
-    await ensure_database(url)
-    login = Login(cfg.login_role(SERVICE), cfg.login_password(SERVICE))
-    owner = await asyncpg.create_pool(url, min_size=1, max_size=1)
-    assert owner is not None
-    try:
-        await migrate(owner, [KEYSTORE_MIGRATIONS])  # booking's start does the same; whoever is first
-        role = _ident(login.role)
-        async with owner.acquire() as conn, conn.transaction():
-            # Under the migrators' lock: booking's and notifications' starts grant on the same rows.
-            await conn.execute("select pg_advisory_xact_lock($1)", MIGRATION_LOCK)
-            database = _ident(await conn.fetchval("select current_database()"))
-            await conn.execute(
-                f"grant connect on database {database} to {role};"
-                f" grant usage on schema public to {role};"
-                f" grant select (subject_id, key) on subject_keys to {role}"
-            )
-    finally:
-        await owner.close()
-    return login
+    """As the owner: make sure the key store exists, and let the projections role read its keys only."""
+    return await key_readers.grant_key_reading(cfg, SERVICE)
 
 
 async def open_keys(cfg: Settings, max_size: int = 3) -> ReadOnlyKeys:
     """The key store, read as the projections' own role (granted first)."""
-    login = await grant_key_reading(cfg)
-    pool = await asyncpg.create_pool(
-        login.url(cfg.database_url(KEYSTORE_DATABASE)), min_size=1, max_size=max_size
-    )
-    assert pool is not None
-    return ReadOnlyKeys(pool)
-
-
-def _ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
+    return ReadOnlyKeys(await key_readers.key_reader_pool(cfg, SERVICE, max_size))

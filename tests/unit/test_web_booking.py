@@ -170,6 +170,7 @@ def test_a_lost_race_shows_the_nearest_free_slots_at_once_with_the_details_kept(
     assert "That slot has just been taken" in page.text
     assert 'value="station|stevenage|2027-06-16|19:00"' in page.text
     assert 'name="caller_name" value="Alex Example"' in page.text
+    assert 'href="/book/waitlist/stations/stevenage"' in page.text  # or the waiting list, if nothing suits
 
 
 def test_a_field_booking_refuses_is_shown_on_the_details_form(

@@ -412,6 +412,16 @@ def create_app(
         """A district's week: each officer's duty on each of seven days."""
         return await roster.week_page(pages, request, district, first)
 
+    @app.get("/roster/officers/new", response_class=HTMLResponse, tags=["roster"])
+    async def roster_register_form(request: Request) -> HTMLResponse:
+        """Register an officer: collar number and home station."""
+        return await roster.register_page(pages, request)
+
+    @app.post("/roster/officers/new", tags=["roster"])
+    async def roster_register(request: Request) -> Response:
+        """The register form sent."""
+        return await roster.register(pages, request)
+
     @app.get("/roster/officers/{officer_id}", response_class=HTMLResponse, tags=["roster"])
     async def roster_officer(request: Request, officer_id: str) -> HTMLResponse:
         """An officer's duties and withdrawals."""

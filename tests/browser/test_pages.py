@@ -121,6 +121,7 @@ async def test_no_page_has_a_serious_or_critical_accessibility_problem_at_deskto
         "roster-day": f"/roster?day={AXE_DAY}&district=stevenage",
         "roster-week": f"/roster/week?district=stevenage&from={AXE_DAY}",
         "roster-officer": officer,
+        "roster-register": "/roster/officers/new",
         "roster-assign": f"{officer}/duties",
         "roster-withdraw": f"{officer}/withdraw",
         "roster-end": f"{officer}/duties/{duty_id}/end",

@@ -206,3 +206,26 @@ def test_an_early_end_shows_the_appointment_moved_to_a_later_day_when_it_was_dis
     assert done.status_code == 200, done.text
     assert "Moved to 5pm to 6pm, Tuesday 29 June 2027: nobody was free at the booked time." in done.text
     assert "The caller is to be told." in done.text and "Needs a new time" not in done.text
+
+
+def test_a_supervisor_registers_an_officer_by_collar_number_and_home_station(
+    client: TestClient, services: FakeServices
+) -> None:
+    sent = recorder(services, "/officers", 201, OFFICER_A)
+    form = client.get("/roster/officers/new")
+    token = csrf(form.text)
+
+    wrong = client.post(
+        "/roster/officers/new", data={"csrf": token, "collar_number": "PC 41 27", "station_id": ""}
+    )
+    done = client.post(
+        "/roster/officers/new", data={"csrf": token, "collar_number": "7101", "station_id": "cheshunt"}
+    )
+
+    assert (
+        wrong.status_code == 422
+        and 'href="#collar_number"' in wrong.text
+        and 'href="#station_id"' in wrong.text
+    )
+    assert sent == [{"collar_number": "7101", "station_id": "cheshunt"}]
+    assert done.status_code == 200 and "Registered." in done.text and "Officer 7101" in done.text

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+import re
 import secrets
 import time as clock
 from collections.abc import Mapping
@@ -56,6 +57,8 @@ WITHDRAWAL_WORDS = {
 END_WORDS = {"planned": "As planned: the shift is over", **WITHDRAWAL_WORDS}
 # Only these two duties give appointment capacity: a withdrawal takes an officer off them.
 APPOINTMENT_DUTIES = ("appointments", "diary-car")
+# The roster's own pattern for a collar number (services/roster/app/forms.py).
+COLLAR = re.compile(r"[A-Z]{0,2}[0-9]{2,6}")
 # What a diary shows for an appointment that still needs its officer.
 LIVE_STATUSES = ("booked", "rescheduled", "offered")
 STILL_WORKING = "Still being worked out: booking has not said yet. See the diary in a moment."
@@ -853,3 +856,61 @@ async def end(site: Site, request: Request, officer_id: str, duty_id: str) -> Re
         officer_url=_officer_url(officer.officer_id),
         diary_urls=_diary_links(site, officer, Span(until, duty.ends_at)) if until < duty.ends_at else [],
     )
+
+
+async def register_page(
+    site: Site,
+    request: Request,
+    values: Mapping[str, str] | None = None,
+    errors: Mapping[str, str] | None = None,
+    status: int = 200,
+) -> HTMLResponse:
+    """The form to register an officer: their collar number and home station."""
+    if not may_keep_roster(request):
+        return _refuse(request)
+    errors = dict(errors or {})
+    stations = {s.id: f"{s.name} police station" for s in site.county.stations}
+    return render(
+        request,
+        "roster_register.html",
+        status=status,
+        title="Register an officer",
+        stations=stations,
+        values=dict(values or {}),
+        errors=errors,
+        error_list=_error_list(errors),
+        has_error=bool(errors),
+    )
+
+
+async def register(site: Site, request: Request) -> Response:
+    """The register form sent: the roster records the officer; their page follows."""
+    if not may_keep_roster(request):
+        return _refuse(request)
+    form = await read_form(request)
+    if not _csrf_ok(request, form):
+        return _expired(request)
+    values = {
+        "collar_number": form.get("collar_number", "").strip().upper(),
+        "station_id": form.get("station_id", ""),
+    }
+    errors: dict[str, str] = {}
+    if not COLLAR.fullmatch(values["collar_number"]):
+        errors["collar_number"] = "Enter the collar number, up to 2 letters then 2 to 6 digits, like 4127"
+    if values["station_id"] not in {s.id for s in site.county.stations}:
+        errors["station_id"] = "Select the officer's home station"
+    if errors:
+        return await register_page(site, request, values, errors, status=422)
+    try:
+        status, answer = await site.backends.post("roster", "/officers", values)
+    except BackendError as exc:
+        return backend_error_page(request, exc, "the roster")
+    if status in (200, 201) and isinstance(answer, dict) and answer.get("officer_id"):
+        site.officers.forget()
+        said = "Registered." if status == 201 else "Already registered: nothing changed."
+        return await officer_page(site, request, str(answer["officer_id"]), done=said)
+    problem = _refusal(request, status, answer)
+    if isinstance(problem, HTMLResponse):
+        return problem
+    shown = {("station_id" if f == "station_id" else "collar_number"): why for f, why in problem.items()}
+    return await register_page(site, request, values, shown, status=status)

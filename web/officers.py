@@ -2,8 +2,8 @@
 
 The roster knows each officer's collar number (it keeps no names: ``OfficerRegistered`` has
 none). The pages map ids to collar numbers from ``GET /officers``, asked with the signed-in
-person's own token and only for the roles the roster lets read it (an auditor may not, and
-sees the id). The map is kept a minute: a page with twenty rows asks once, and an officer
+person's own token and only for the roles the roster lets read it (its row of the role
+matrix). The map is kept a minute: a page with twenty rows asks once, and an officer
 registered a moment ago shows by number within the minute (or at once after a roster page
 the pages changed, which forgets the map).
 """
@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Mapping
 
 from fastapi import Request
 
-from services.common.roles import VIEWERS
+from services.common.roles import ROLE_MATRIX
 from web.answers import OfficerAnswer
 from web.backends import BackendError, Backends
 
@@ -41,7 +41,7 @@ class OfficerNames:
         when the role may not read the roster or the roster does not answer (the pages then show ids,
         and never fail for this)."""
         ids = {w for w in wanted if w}
-        if request.state.session.role not in VIEWERS or not ids:
+        if request.state.session.role not in ROLE_MATRIX["roster"]["GET /officers"] or not ids:
             return {}
         age = self._clock() - self._read_at
         # An id not known yet may be an officer registered since: asked again, but not on every page.

@@ -73,8 +73,9 @@ ROLE_MATRIX: Final[Mapping[str, RoleTable]] = {
         "POST /officers/{officer_id}/duties": ROSTER_KEEPERS,
         "POST /officers/{officer_id}/duties/{duty_id}/end": ROSTER_KEEPERS,
         "POST /officers/{officer_id}/withdrawals": ROSTER_KEEPERS,
-        "GET /officers/{officer_id}": VIEWERS,
-        "GET /officers": VIEWERS,
+        # Collar numbers and home stations, no personal data: auditors read histories by them too.
+        "GET /officers/{officer_id}": READERS,
+        "GET /officers": READERS,
         "GET /duties": READERS,
         "GET /reference/county": VIEWERS,
     },

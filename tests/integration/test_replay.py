@@ -238,7 +238,9 @@ async def test_a_replay_of_every_model_rebuilds_each_table_row_for_row_while_the
     assert answered, "the replay never reported progress mid-way"
     assert len({p.done for p in answered}) > 1
     assert report.models == ["history", "diary", "kpis"] and report.outcomes["applied"] > 0
-    assert report.outcomes["deadlettered"] == 1  # the poison record, refused as the live consumer did
+    # This test's poison record at least (in a full run the topics hold other tests' too), refused
+    # as the live consumer did: the tables compared row for row below hold none of them.
+    assert report.outcomes["deadlettered"] >= 1
     assert report.positions_swapped == [
         "projections-booking",
         "projections-roster",
@@ -307,7 +309,7 @@ async def test_a_replay_shared_by_worker_processes_rebuilds_each_table_row_for_r
         test_settings, models_named([]), batch_records=7, workers=2, workers_from=1, keep_replaced=True
     )
     report = await replay.run()
-    assert report.outcomes["applied"] > 0 and report.outcomes["deadlettered"] == 1
+    assert report.outcomes["applied"] > 0 and report.outcomes["deadlettered"] >= 1  # as above
     assert report.unapplied == 0  # the live consumers had applied everything: so has the rebuild
     await rebuilt_as_replaced(owner)
     positions = {(topic, partition): offset for (_, topic, partition), offset in report.positions.items()}

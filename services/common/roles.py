@@ -98,6 +98,8 @@ ROLE_MATRIX: Final[Mapping[str, RoleTable]] = {
         # The access log (DPA 2018 s.62): who processed whose personal data.
         "GET /access-log": roles(AUDITOR, ADMIN),
         "GET /kpis": AUDITORS,
+        # An appointment's texts and delivery state (no number, no words): the control room and audit.
+        "GET /appointments/{appointment_id}/texts": roles(CALL_TAKER, SUPERVISOR, AUDITOR, ADMIN),
     },
 }
 

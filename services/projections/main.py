@@ -10,7 +10,7 @@ from fastapi import FastAPI
 
 from services.common.runtime import Runtime
 from services.common.wiring import Consumer, service_app
-from services.projections.adapters import backfill, kpis, officers_day
+from services.projections.adapters import backfill, kpis, officers_day, texts
 from services.projections.adapters.access_log_http import router as access_log_router
 from services.projections.adapters.http import router
 from services.projections.adapters.kpis_http import router as kpis_router
@@ -53,6 +53,7 @@ async def wire(runtime: Runtime, cleanups: AsyncExitStack) -> Runtime:
     async with runtime.db.acquire() as conn:
         await backfill.index_recorded_days(conn)
         await kpis.fold_recorded_history(conn)  # once, for a history recorded before the KPIs
+        await texts.fold_recorded_history(conn)  # once, likewise for the texts
     await officers_day.wire_keys(runtime, cleanups)
     collect_less()
     return runtime
@@ -64,6 +65,6 @@ def create_app() -> FastAPI:
         SERVICE,
         MIGRATIONS,
         wire=wire,
-        routers=[router, kpis_router, officers_day.router, access_log_router],
+        routers=[router, kpis_router, officers_day.router, access_log_router, texts.router],
         consumers=CONSUMERS,
     )

@@ -29,6 +29,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from schemas.booking import AppointmentRescheduledV1
 from schemas.envelope import source_of
+from schemas.notifications import CallBackRequested, SatisfactionRecorded, SmsQueued
 from schemas.topics import BOOKING_EVENTS, NOTIFICATIONS_EVENTS, ROSTER_EVENTS
 from services.common import kafka
 from services.common.auth import Role
@@ -53,6 +54,9 @@ TABLES = {
     "diary_days": "place, place_id, local_day, appointment_id",
     "kpi_appointments": "appointment_id",
     "kpi_districts": "district_id",
+    "texts": "message_id",
+    "text_replies": "message_id",
+    "call_backs": "appointment_id",
     "consumer_offsets": "consumer, topic, partition",
     "applied_events": "consumer, event_id",
 }
@@ -75,6 +79,22 @@ async def publish_past(settings: Settings, appointment_id: str) -> tuple[str, st
     )  # fmt: skip
     meta = Metadata(correlation_id=str(uuid.uuid4()), actor="call-taker:test", now=datetime.now(UTC))
     records = [outgoing(e, first.diary, source_of("booking"), meta) for e in (first, moved)]
+    # Its texts (the texts model's three tables): queued, a call back asked for, a score.
+    message_id, now = f"replay-text-{appointment_id}", datetime.now(UTC)
+    texts = [
+        SmsQueued(
+            message_id=message_id, appointment_id=appointment_id, template="booked", template_id="t",
+            reference=message_id, send_at=now, queued_at=now,
+        ),
+        CallBackRequested(
+            message_id=message_id, appointment_id=appointment_id, reason="text-not-delivered",
+            requested_at=now,
+        ),
+        SatisfactionRecorded(
+            message_id=f"{message_id}-reply", appointment_id=appointment_id, score=4, recorded_at=now
+        ),
+    ]  # fmt: skip
+    records += [outgoing(e, "-", source_of("notifications"), meta) for e in texts]
     poison = outgoing(booked(str(uuid.uuid4()), STATION, day, 19), first.diary, source_of("booking"), meta)
     broker = kafka.make_broker(settings.kafka_bootstrap, "test-replay")
     await broker.start()
@@ -237,7 +257,7 @@ async def test_a_replay_of_every_model_rebuilds_each_table_row_for_row_while_the
 
     assert answered, "the replay never reported progress mid-way"
     assert len({p.done for p in answered}) > 1
-    assert report.models == ["history", "diary", "kpis"] and report.outcomes["applied"] > 0
+    assert report.models == ["history", "diary", "kpis", "texts"] and report.outcomes["applied"] > 0
     # This test's poison record at least (in a full run the topics hold other tests' too), refused
     # as the live consumer did: the tables compared row for row below hold none of them.
     assert report.outcomes["deadlettered"] >= 1

@@ -15,7 +15,7 @@ from services.common.fields import Day, Instant
 from services.common.http import Authorized, plausible_id, problem, unknown
 from services.common.london import local, spoken_day, spoken_range
 from services.common.runtime import Runtime
-from services.projections.adapters import store
+from services.projections.adapters import store, texts
 from services.projections.adapters.county import CountyNotReceived, KnownPlaces
 from services.projections.domain.diary import DiaryEntry
 
@@ -42,6 +42,10 @@ class DiaryLine(BaseModel):
     status: str
     case_reference: str | None
     thrive_risk: str | None
+    call_back: bool = Field(
+        default=False,
+        description="A person must call the caller (notifications' CallBackRequested; by ``at`` when given).",
+    )
 
 
 class Diary(BaseModel):
@@ -60,7 +64,7 @@ def _runtime(request: Request) -> Runtime:
     return runtime
 
 
-def _line(e: DiaryEntry) -> DiaryLine:
+def _line(e: DiaryEntry, call_backs: set[str]) -> DiaryLine:
     return DiaryLine(
         appointment_id=e.appointment_id,
         starts_at=e.starts_at,
@@ -72,6 +76,7 @@ def _line(e: DiaryEntry) -> DiaryLine:
         status=e.status,
         case_reference=e.case_reference,
         thrive_risk=e.thrive_risk,
+        call_back=e.appointment_id in call_backs,
     )
 
 
@@ -92,13 +97,14 @@ async def _diary(
             entries = await store.diary_rows(conn, place, place_id, day)
         else:
             entries = await store.diary_as_at(conn, place, place_id, day, at)
+        call_backs = await texts.call_backs(conn, [e.appointment_id for e in entries], at)
     return Diary(
         place=place,
         place_id=place_id,
         day=day,
         day_display=spoken_day(day),
         as_at=at,
-        appointments=[_line(e) for e in entries],
+        appointments=[_line(e, call_backs) for e in entries],
     )
 
 

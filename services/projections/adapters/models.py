@@ -16,7 +16,7 @@ import asyncpg
 from schemas.envelope import Envelope
 from schemas.topics import BOOKING_EVENTS, NOTIFICATIONS_EVENTS, ROSTER_EVENTS
 from services.common.consumer import Apply, ApplyBatch, Position
-from services.projections.adapters import batch, kpis, store
+from services.projections.adapters import batch, kpis, store, texts
 from services.projections.adapters.batch import Batch
 
 
@@ -49,7 +49,11 @@ def _with(apply_batch: ApplyBatch, *more: ApplyBatch) -> tuple[Apply, ApplyBatch
 FEEDS: tuple[Feed, ...] = (
     Feed("projections-booking", BOOKING_EVENTS, *_with(batch.apply_booking_events, kpis.fold_booking_events)),
     Feed("projections-roster", ROSTER_EVENTS, store.record_event, batch.record_events),
-    Feed("projections-notifications", NOTIFICATIONS_EVENTS, *_with(batch.record_events, kpis.record_scores)),
+    Feed(
+        "projections-notifications",
+        NOTIFICATIONS_EVENTS,
+        *_with(batch.record_events, kpis.record_scores, texts.fold_notifications),
+    ),
 )
 
 
@@ -81,6 +85,12 @@ MODELS: tuple[Model, ...] = (
         "a line per appointment and the public's scores, counted into KPIs; the districts' go-live dates",
         ("kpi_appointments", "kpi_scores", "kpi_districts"),
         {"projections-booking": kpis.fold_booking_events, "projections-notifications": kpis.record_scores},
+    ),
+    Model(
+        "texts",
+        "each appointment's texts and their delivery state, the caller's replies, and call backs asked for",
+        ("texts", "text_replies", "call_backs"),
+        {"projections-notifications": texts.fold_notifications},
     ),
 )
 MODEL_NAMES: tuple[str, ...] = tuple(m.name for m in MODELS)

@@ -22,13 +22,15 @@ from services.projections.main import CONSUMERS
 
 
 def test_no_name_is_every_model_and_names_keep_the_models_order() -> None:
-    assert [m.name for m in models_named([])] == list(MODEL_NAMES) == ["history", "diary", "kpis"]
+    assert [m.name for m in models_named([])] == list(MODEL_NAMES) == ["history", "diary", "kpis", "texts"]
     assert [m.name for m in models_named(["diary", "history"])] == ["history", "diary"]
     assert [m.name for m in models_named(["diary"])] == ["diary"]
 
 
 def test_an_unknown_name_is_refused_naming_every_model() -> None:
-    with pytest.raises(UnknownModel, match="no read model called 'rota': choose from history, diary, kpis"):
+    with pytest.raises(
+        UnknownModel, match="no read model called 'rota': choose from history, diary, kpis, texts"
+    ):
         models_named(["diary", "rota"])
 
 
@@ -58,12 +60,15 @@ def test_a_replay_of_some_models_applies_only_their_parts_and_keeps_the_live_pos
     kpis = models_named(["kpis"])
     assert [f.consumer for f in feeds_of(kpis)] == ["projections-booking", "projections-notifications"]
     assert not any(covers(kpis, f.consumer) for f in FEEDS)  # each feeds the history too
+    texts = models_named(["texts"])
+    assert [f.consumer for f in feeds_of(texts)] == ["projections-notifications"]
+    assert not covers(texts, "projections-notifications")  # it feeds the history and the KPIs too
 
 
 def test_the_command_refuses_an_unknown_model_naming_the_models() -> None:
     result = CliRunner().invoke(cli, ["replay", "diary", "rota"], env={"COLUMNS": "250"})
     assert result.exit_code == 2
-    assert "no read model called 'rota'" in result.output and "history, diary, kpis" in result.output
+    assert "no read model called 'rota'" in result.output and "history, diary, kpis, texts" in result.output
 
 
 def test_a_replay_fetch_fits_the_envelopes_cache_of_parsed_events() -> None:

@@ -100,6 +100,8 @@ ROLE_MATRIX: Final[Mapping[str, RoleTable]] = {
         "GET /kpis": AUDITORS,
         # An appointment's texts and delivery state (no number, no words): the control room and audit.
         "GET /appointments/{appointment_id}/texts": roles(CALL_TAKER, SUPERVISOR, AUDITOR, ADMIN),
+        # Free capacity and the earliest free slot, as booking's free slots are told (no personal data).
+        "GET /availability": VIEWERS,
     },
 }
 

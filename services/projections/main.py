@@ -10,7 +10,7 @@ from fastapi import FastAPI
 
 from services.common.runtime import Runtime
 from services.common.wiring import Consumer, service_app
-from services.projections.adapters import backfill, kpis, officers_day, texts
+from services.projections.adapters import availability, backfill, kpis, officers_day, texts
 from services.projections.adapters.access_log_http import router as access_log_router
 from services.projections.adapters.http import router
 from services.projections.adapters.kpis_http import router as kpis_router
@@ -54,6 +54,7 @@ async def wire(runtime: Runtime, cleanups: AsyncExitStack) -> Runtime:
         await backfill.index_recorded_days(conn)
         await kpis.fold_recorded_history(conn)  # once, for a history recorded before the KPIs
         await texts.fold_recorded_history(conn)  # once, likewise for the texts
+        await availability.fold_recorded_history(conn)  # and for availability
     await officers_day.wire_keys(runtime, cleanups)
     collect_less()
     return runtime
@@ -65,6 +66,13 @@ def create_app() -> FastAPI:
         SERVICE,
         MIGRATIONS,
         wire=wire,
-        routers=[router, kpis_router, officers_day.router, access_log_router, texts.router],
+        routers=[
+            router,
+            kpis_router,
+            officers_day.router,
+            access_log_router,
+            texts.router,
+            availability.router,
+        ],
         consumers=CONSUMERS,
     )

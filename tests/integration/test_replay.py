@@ -40,6 +40,7 @@ from services.projections.adapters.models import models_named
 from services.projections.adapters.replay import REPLACED, Progress, Replay
 from tests.integration.test_first_flow import booking_form
 from tests.integration.test_projection_batches import booked, slot
+from tests.support import roster
 from tests.support.services import ServiceProcess, auth
 
 pytestmark = pytest.mark.integration
@@ -57,6 +58,9 @@ TABLES = {
     "texts": "message_id",
     "text_replies": "message_id",
     "call_backs": "appointment_id",
+    "availability_county": "county_id",
+    "availability_duties": "duty_id",
+    "availability_withdrawals": "withdrawal_id",
     "consumer_offsets": "consumer, topic, partition",
     "applied_events": "consumer, event_id",
 }
@@ -95,6 +99,9 @@ async def publish_past(settings: Settings, appointment_id: str) -> tuple[str, st
         ),
     ]  # fmt: skip
     records += [outgoing(e, "-", source_of("notifications"), meta) for e in texts]
+    # A withdrawal (the availability model's third table), of an officer with no duty to cut.
+    withdrawn = roster.withdrawal(f"replay-officer-{appointment_id}", slot(day, 16), slot(day, 17))
+    records.append(outgoing(withdrawn, f"officer:{withdrawn.officer_id}", source_of("roster"), meta))
     poison = outgoing(booked(str(uuid.uuid4()), STATION, day, 19), first.diary, source_of("booking"), meta)
     broker = kafka.make_broker(settings.kafka_bootstrap, "test-replay")
     await broker.start()
@@ -257,7 +264,10 @@ async def test_a_replay_of_every_model_rebuilds_each_table_row_for_row_while_the
 
     assert answered, "the replay never reported progress mid-way"
     assert len({p.done for p in answered}) > 1
-    assert report.models == ["history", "diary", "kpis", "texts"] and report.outcomes["applied"] > 0
+    assert (
+        report.models == ["history", "diary", "kpis", "texts", "availability"]
+        and report.outcomes["applied"] > 0
+    )
     # This test's poison record at least (in a full run the topics hold other tests' too), refused
     # as the live consumer did: the tables compared row for row below hold none of them.
     assert report.outcomes["deadlettered"] >= 1

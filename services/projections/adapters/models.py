@@ -16,7 +16,7 @@ import asyncpg
 from schemas.envelope import Envelope
 from schemas.topics import BOOKING_EVENTS, NOTIFICATIONS_EVENTS, ROSTER_EVENTS
 from services.common.consumer import Apply, ApplyBatch, Position
-from services.projections.adapters import batch, kpis, store, texts
+from services.projections.adapters import availability, batch, kpis, texts
 from services.projections.adapters.batch import Batch
 
 
@@ -47,8 +47,12 @@ def _with(apply_batch: ApplyBatch, *more: ApplyBatch) -> tuple[Apply, ApplyBatch
 # Consumer names are also the Kafka group ids. The read models need no handlers: each apply
 # writes straight into the projections database, a whole Kafka fetch per transaction.
 FEEDS: tuple[Feed, ...] = (
-    Feed("projections-booking", BOOKING_EVENTS, *_with(batch.apply_booking_events, kpis.fold_booking_events)),
-    Feed("projections-roster", ROSTER_EVENTS, store.record_event, batch.record_events),
+    Feed(
+        "projections-booking",
+        BOOKING_EVENTS,
+        *_with(batch.apply_booking_events, kpis.fold_booking_events, availability.fold_county),
+    ),
+    Feed("projections-roster", ROSTER_EVENTS, *_with(batch.record_events, availability.fold_roster)),
     Feed(
         "projections-notifications",
         NOTIFICATIONS_EVENTS,
@@ -91,6 +95,13 @@ MODELS: tuple[Model, ...] = (
         "each appointment's texts and their delivery state, the caller's replies, and call backs asked for",
         ("texts", "text_replies", "call_backs"),
         {"projections-notifications": texts.fold_notifications},
+    ),
+    Model(
+        "availability",
+        "the county's latest version and the roster's capacity duties and withdrawals, which free capacity"
+        " is worked out from (with the diary) by booking's own rule",
+        ("availability_county", "availability_duties", "availability_withdrawals"),
+        {"projections-booking": availability.fold_county, "projections-roster": availability.fold_roster},
     ),
 )
 MODEL_NAMES: tuple[str, ...] = tuple(m.name for m in MODELS)

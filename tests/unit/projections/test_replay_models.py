@@ -22,7 +22,11 @@ from services.projections.main import CONSUMERS
 
 
 def test_no_name_is_every_model_and_names_keep_the_models_order() -> None:
-    assert [m.name for m in models_named([])] == list(MODEL_NAMES) == ["history", "diary", "kpis", "texts"]
+    assert (
+        [m.name for m in models_named([])]
+        == list(MODEL_NAMES)
+        == ["history", "diary", "kpis", "texts", "availability"]
+    )
     assert [m.name for m in models_named(["diary", "history"])] == ["history", "diary"]
     assert [m.name for m in models_named(["diary"])] == ["diary"]
 
@@ -45,7 +49,10 @@ def test_a_replay_of_every_model_a_consumer_feeds_applies_with_its_live_apply() 
     assert replay_apply(booking, models_named([])) == (booking.apply, booking.apply_batch)
     assert replay_apply(booking, models_named([]))[1] is booking.apply_batch
     roster = next(f for f in FEEDS if f.consumer == "projections-roster")
-    assert replay_apply(roster, models_named(["history"])) == (roster.apply, roster.apply_batch)
+    assert replay_apply(roster, models_named(["history", "availability"])) == (
+        roster.apply,
+        roster.apply_batch,
+    )
 
 
 def test_a_replay_of_some_models_applies_only_their_parts_and_keeps_the_live_positions() -> None:
@@ -56,19 +63,25 @@ def test_a_replay_of_some_models_applies_only_their_parts_and_keeps_the_live_pos
     assert replay_apply(booking, diary)[1] is not booking.apply_batch
     history = models_named(["history"])
     assert [f.consumer for f in feeds_of(history)] == [f.consumer for f in FEEDS]
-    assert [covers(history, f.consumer) for f in FEEDS] == [False, True, False]
+    assert [covers(history, f.consumer) for f in FEEDS] == [False, False, False]
     kpis = models_named(["kpis"])
     assert [f.consumer for f in feeds_of(kpis)] == ["projections-booking", "projections-notifications"]
     assert not any(covers(kpis, f.consumer) for f in FEEDS)  # each feeds the history too
     texts = models_named(["texts"])
     assert [f.consumer for f in feeds_of(texts)] == ["projections-notifications"]
     assert not covers(texts, "projections-notifications")  # it feeds the history and the KPIs too
+    available = models_named(["availability"])
+    assert [f.consumer for f in feeds_of(available)] == ["projections-booking", "projections-roster"]
+    assert not any(covers(available, f.consumer) for f in FEEDS)  # each feeds the history too
 
 
 def test_the_command_refuses_an_unknown_model_naming_the_models() -> None:
     result = CliRunner().invoke(cli, ["replay", "diary", "rota"], env={"COLUMNS": "250"})
     assert result.exit_code == 2
-    assert "no read model called 'rota'" in result.output and "history, diary, kpis, texts" in result.output
+    assert (
+        "no read model called 'rota'" in result.output
+        and "history, diary, kpis, texts, availability" in result.output
+    )
 
 
 def test_a_replay_fetch_fits_the_envelopes_cache_of_parsed_events() -> None:

@@ -9,6 +9,7 @@ eventually consistent with what booking offers.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any, Literal
@@ -130,12 +131,13 @@ async def county(conn: asyncpg.Connection) -> tuple[County, str] | None:
     return County.model_validate(json.loads(row["document"])), row["sha256"]
 
 
-async def place_days(
-    conn: asyncpg.Connection, known: County, first: date, last: date, now: datetime, district_id: str | None
-) -> list[PlaceDay]:
-    """Every place's days in the range (a district's, or the county's), worked out from the tables."""
+Inputs = tuple[list[Booked], list[Duty], list[Withdrawn]]
+
+
+async def inputs(conn: asyncpg.Connection, known: County, first: date, last: date) -> Inputs:
+    """What is booked at every place of the county, and who is on capacity duty or withdrawn, in the range."""
     since, until = day_bounds(first)[0], day_bounds(last)[1]
-    places = domain.places(known, district_id)
+    places = domain.places(known)
     booked: list[Booked] = []
     for kind in ("station", "diary-car"):
         ids = [p[1] for p, _, _ in places if p[0] == kind]
@@ -167,7 +169,20 @@ async def place_days(
             until,
         )
     ]
-    return domain.availability(known, first, last, booked, duties, withdrawn, now, district_id)
+    return booked, duties, withdrawn
+
+
+def worked_out(
+    known: County, first: date, last: date, given: Inputs, now: datetime, district_id: str | None
+) -> tuple[list[PlaceDay], list[domain.Earliest]]:
+    """The places' days (a district's, or every place's) and the earliest free slots: the district's
+    and the county's, or each district's and the county's."""
+    booked, duties, withdrawn = given
+    days = domain.availability(known, first, last, booked, duties, withdrawn, now, district_id)
+    if district_id is not None:
+        anywhere = domain.earliest_anywhere(known, first, last, booked, duties, withdrawn, now)
+        return days, [domain.earliest(days, district_id), anywhere]
+    return days, [*(domain.earliest(days, d.id) for d in known.districts), domain.earliest(days)]
 
 
 class FreeCapacity(BaseModel):
@@ -324,16 +339,12 @@ async def free_capacity(
         known, sha256 = found
         if district is not None and district not in {d.id for d in known.districts}:
             raise unknown("district", "there is no district with this id")
-        everywhere = await place_days(conn, known, first, last, now, None)
-    mine = [d for d in everywhere if district is None or d.district_id == district]
-    scopes = [district] if district is not None else [d.id for d in known.districts]
+        given = await inputs(conn, known, first, last)
+    # Worked out off the event loop: a month of the whole county is a few hundred place-days.
+    days, firsts = await asyncio.to_thread(worked_out, known, first, last, given, now, district)
     return Availability.model_validate(
         {
             "from": first, "to": last, "district_id": district, "county_sha256": sha256,
-            "places": _places(mine),
-            "earliest": [
-                *(_earliest(domain.earliest(everywhere, s)) for s in scopes),
-                _earliest(domain.earliest(everywhere)),
-            ],
+            "places": _places(days), "earliest": [_earliest(e) for e in firsts],
         }
     )  # fmt: skip

@@ -27,6 +27,7 @@ from services.projections.adapters.batch import Batch, insert_rows
 from services.projections.adapters.kpis import BACKFILL_CHUNK, _readable
 from services.projections.domain.texts import (
     READ,
+    TEXT_EVENTS,
     CallBack,
     Reply,
     Text,
@@ -52,7 +53,9 @@ async def fold_notifications(conn: asyncpg.Connection, batch: Batch) -> None:
     events = [(env.event_id, env.domain_event()) for env, _ in batch if env.event_type in READ]
     if not events:
         return
-    await _texts(conn, events)
+    sms = [(i, e) for i, e in events if e.event_type in TEXT_EVENTS]
+    if sms:
+        await _texts(conn, sms)
     replies: dict[str, Reply] = {}
     call_backs: dict[str, CallBack] = {}
     for _, event in events:

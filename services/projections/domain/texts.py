@@ -40,6 +40,9 @@ READ = frozenset(
     )
 )  # fmt: skip
 
+# The events of a text itself (the others are replies and call backs).
+TEXT_EVENTS = frozenset(e.event_type for e in (SmsQueued, SmsDelivered, SmsFailed, SmsWithdrawn))
+
 
 @dataclass(frozen=True)
 class Text:

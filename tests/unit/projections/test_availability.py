@@ -20,6 +20,7 @@ from services.projections.domain.availability import (
     availability,
     day_state,
     earliest,
+    earliest_anywhere,
     place_day,
     places,
 )
@@ -165,6 +166,9 @@ def test_the_earliest_free_slot_of_a_district_and_of_the_county() -> None:
     county_wide = earliest(days)
     assert county_wide.day is not None and county_wide.slot is not None
     assert (county_wide.day.place_id, county_wide.slot.starts_at) == ("watford", utc(17))
+    # A day at a time, the same answer (and with nothing free, none).
+    assert earliest_anywhere(county, DAY, date(2028, 5, 10), [], duties, [], NOW) == county_wide
+    assert earliest_anywhere(county, DAY, date(2028, 5, 10), [], [], [], NOW).slot is None
     north = earliest(days, "north-hertfordshire")
     assert north.day is not None and north.slot is not None and north.slot.starts_at == utc(16, 10)
     assert earliest(days, "dacorum") == type(found)("dacorum", None, None)

@@ -121,3 +121,53 @@ class PlaceRosterAnswer(_Answer):
     """Who is on appointment duty at a place on a day, as the roster answers it."""
 
     on_duty: list[CoverAnswer]
+
+
+class CallerInClearAnswer(_Answer):
+    """The caller of an officer's appointment, opened (all None once the caller has been erased)."""
+
+    erased: bool = False
+    name: str | None = None
+    phone: str | None = None
+    address: str | None = None
+
+
+class BriefingAnswer(_Answer):
+    """The briefing of an officer's appointment, opened (free texts None once the caller is erased)."""
+
+    case_reference: str
+    summary: str | None = None
+    background: str | None = None
+    vulnerability: str | None = None
+    access_needs: str | None = None
+    vulnerability_flags: list[str] = []
+    thrive_risk: str
+    preferred_contact: str | None = None
+    language: str | None = None
+    interpreter_needed: bool = False
+    safe_to_text: bool = False
+    safe_to_call: bool = False
+
+
+class OfficersAppointmentAnswer(_Answer):
+    """One appointment of an officer's day, as the projections answer it."""
+
+    appointment_id: str
+    place: str
+    place_id: str
+    district_id: str | None = None
+    diary_car_id: str | None = None
+    room_id: str | None = None
+    starts_at: AwareDatetime
+    ends_at: AwareDatetime
+    status: str
+    caller: CallerInClearAnswer | None = None
+    briefing: BriefingAnswer | None = None
+
+
+class OfficersDayAnswer(_Answer):
+    """An officer's appointments on a London day, briefed (projections' GET /officers/{id}/days/{day})."""
+
+    officer_id: str
+    collar_number: str | None = None
+    appointments: list[OfficersAppointmentAnswer]

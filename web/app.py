@@ -32,7 +32,7 @@ from web.backends import BACKEND_TIMEOUT, BACKENDS, PROBED, Backends, service_ur
 from web.errors import add_error_pages, error_page
 from web.london_input import AsAt, resolve_as_at
 from web.oidc import OidcSettings, OidcSignIn, Pending, SignInRefused
-from web.pages import Pages, attendance, book, change, roster, waitlist
+from web.pages import Pages, attendance, book, change, officers_day, roster, waitlist
 from web.rendering import GOVUK_ASSETS, GOVUK_FRONTEND, STATIC, govuk_frontend_installed, render
 from web.sign_in import (
     CSRF_COOKIE,
@@ -369,9 +369,12 @@ def create_app(
         return await waitlist.answer(pages, request, appointment_id)
 
     @app.get("/appointments/{appointment_id}/attendance", response_class=HTMLResponse, tags=["booking"])
-    async def attendance_form(request: Request, appointment_id: str, slot: str = "") -> HTMLResponse:
+    async def attendance_form(
+        request: Request, appointment_id: str, slot: str = "", what: str = ""
+    ) -> HTMLResponse:
         """Record what happened: it took place (the outcome) or was missed (by whom, why)."""
-        return attendance.attendance_page(pages, request, appointment_id, book.Choice.parse(slot))
+        chosen = {"what": what} if what in attendance.WHAT else None
+        return attendance.attendance_page(pages, request, appointment_id, book.Choice.parse(slot), chosen)
 
     @app.post("/appointments/{appointment_id}/attendance", tags=["booking"])
     async def record_attendance(request: Request, appointment_id: str) -> Response:
@@ -458,6 +461,16 @@ def create_app(
     async def roster_withdraw(request: Request, officer_id: str) -> Response:
         """The withdraw form sent: what booking did with the officer's appointments."""
         return await roster.withdraw(pages, request, officer_id)
+
+    @app.get("/my-day", tags=["officers"])
+    async def my_day(request: Request, day: str | None = None) -> Response:
+        """The signed-in officer's own day (their roster id found by their collar number)."""
+        return await officers_day.my_day(pages, request, day)
+
+    @app.get("/officers/{officer_id}/days/{day}", response_class=HTMLResponse, tags=["officers"])
+    async def officer_day(request: Request, officer_id: str, day: str) -> HTMLResponse:
+        """An officer's appointments on a day with the callers and the briefings (in the access log)."""
+        return await officers_day.day_page(pages, request, officer_id, day)
 
     @app.get("/stations/{station_id}/diary", response_class=HTMLResponse, tags=["pages"])
     async def station_diary(

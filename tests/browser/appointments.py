@@ -21,6 +21,10 @@ ATTENDANCE_DAY = "2027-06-27"
 STATION = "stevenage"
 # The roster test's officers are the only ones at Cheshunt on this day (the blanket roster skips it).
 ROSTER_DAY, ROSTER_STATION = "2027-06-28", "cheshunt"
+# After the blanket roster's span: the officer's-day and figures tests' officers are the only ones in
+# Hertsmere (Borehamwood and its diary car) on these days and in these ISO weeks.
+OFFICERS_DAY, OFFICERS_STATION = "2027-08-10", "borehamwood"
+FIGURES_DAY, FIGURES_STATION = "2027-08-17", "borehamwood"
 # The waiting-list test's days at Cheshunt (nobody is on duty there then).
 WAITLIST_DAYS = (date(2027, 6, 29), date(2027, 6, 30))
 
@@ -63,3 +67,27 @@ async def wait_in_diary(
                 return
             await asyncio.sleep(0.2)
     raise TimeoutError(f"the diary of {day} never showed {appointment_id}")
+
+
+async def on_duty(roster: ServiceProcess, collar: str, station: str, duties: list[dict[str, Any]]) -> str:
+    """An officer registered at ``station`` and put on ``duties`` over the roster's API; their roster id."""
+    async with httpx.AsyncClient(base_url=roster.url, headers=auth(Role.SUPERVISOR, "ps-api")) as client:
+        officer = await client.post("/officers", json={"collar_number": collar, "station_id": station})
+        assert officer.status_code == 201, officer.text
+        officer_id: str = officer.json()["officer_id"]
+        for duty in duties:
+            answer = await client.post(f"/officers/{officer_id}/duties", json=duty)
+            assert answer.status_code == 201, answer.text
+    return officer_id
+
+
+async def wait_for_free(booking: ServiceProcess, path: str, day: str, count: int, wait: float = 60) -> None:
+    """Wait until booking offers ``count`` free slots (or windows) at ``path`` on ``day``."""
+    deadline = time.monotonic() + wait
+    async with httpx.AsyncClient(base_url=booking.url, headers=auth(Role.CALL_TAKER)) as client:
+        while time.monotonic() < deadline:
+            free = await client.get(path, params={"from": day, "to": day})
+            if free.status_code == 200 and len(free.json()) >= count:
+                return
+            await asyncio.sleep(0.2)
+    raise TimeoutError(f"booking never offered {count} at {path} on {day}")

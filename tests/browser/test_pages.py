@@ -3,6 +3,8 @@ page is accessible (axe-core) at desktop and phone width; the run leaves screens
 
 from __future__ import annotations
 
+import itertools
+
 import httpx
 import pytest
 from playwright.async_api import Browser, Page, expect
@@ -125,17 +127,22 @@ async def test_no_page_has_a_serious_or_critical_accessibility_problem_at_deskto
         "roster-assign": f"{officer}/duties",
         "roster-withdraw": f"{officer}/withdraw",
         "roster-end": f"{officer}/duties/{duty_id}/end",
+        # The day of the station's blanket officer (the axe day's booking is theirs), with its briefing.
+        "officer-day": f"/officers/officer-{STATION}/days/{AXE_DAY}",
         "not-found": "/no/such/page",
         "accessibility": "/accessibility",
         "privacy": "/privacy",
     }
+    auditors: dict[str, str] = {}
     found: dict[str, list[str]] = {}
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    for width, viewport in (("desktop", DESKTOP), ("phone", PHONE)):
+    for (width, viewport), (person, shown) in itertools.product(
+        (("desktop", DESKTOP), ("phone", PHONE)), (("ps-2710", pages), ("au-lee", auditors))
+    ):
         context = await browser.new_context(viewport=viewport, locale="en-GB", timezone_id="Europe/London")
         page = await context.new_page()
-        await sign_in(page, web, "ps-2710")  # a supervisor may open every one of these pages
-        for name, path in pages.items():
+        await sign_in(page, web, person)  # a supervisor may open every one of the first pages
+        for name, path in shown.items():
             await page.goto(web.url + path)
             await expect(page.locator("h1")).to_be_visible()
             found[f"{name} ({width})"] = await serious_violations(page)
@@ -146,7 +153,7 @@ async def test_no_page_has_a_serious_or_critical_accessibility_problem_at_deskto
         await context.close()
 
     assert {page: problems for page, problems in found.items() if problems} == {}
-    assert len(found) == 2 * len(pages)
+    assert len(found) == 2 * (len(pages) + len(auditors))
 
 
 async def test_axe_finds_a_serious_problem_when_there_is_one(page: Page) -> None:

@@ -29,12 +29,14 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
 
 from schemas.roster import DutyEndReason, WithdrawalReason
+from services.common.auth import Role
 from services.common.london import LONDON, local, spoken_day, spoken_moment, spoken_range, spoken_time
-from services.common.roles import ROSTER_KEEPERS
+from services.common.roles import ROLE_MATRIX, ROSTER_KEEPERS
 from web.answers import DiaryAnswer, DutyAnswer, HistoryAnswer, OfficerAnswer
 from web.backends import BackendError
 from web.errors import backend_error_page, error_page
 from web.london_input import LocalTimeError, TypedDateError, day_param, london_instant, time_param, typed_date
+from web.pages import officers_day
 from web.pages.book import read_form
 from web.pages.site import Site
 from web.places import PlaceView, find_place
@@ -55,6 +57,7 @@ WITHDRAWAL_WORDS = {
     "other": "Another reason",
 }
 END_WORDS = {"planned": "As planned: the shift is over", **WITHDRAWAL_WORDS}
+OFFICERS_DAY = "GET /officers/{officer_id}/days/{day}"
 # Only these two duties give appointment capacity: a withdrawal takes an officer off them.
 APPOINTMENT_DUTIES = ("appointments", "diary-car")
 # The roster's own pattern for a collar number (services/roster/app/forms.py).
@@ -93,6 +96,13 @@ def end_reasons() -> dict[str, str]:
 def may_keep_roster(request: Request) -> bool:
     """Whether the signed-in person's role may change the roster (the roster's own rule)."""
     return bool(request.state.session.role in ROSTER_KEEPERS)
+
+
+def may_open_days(request: Request) -> bool:
+    """Whether the role may open any officer's day with its briefings (the projections' own rule;
+    an officer opens only their own, from "My day")."""
+    role = request.state.session.role
+    return role is not Role.OFFICER and role in ROLE_MATRIX["projections"][OFFICERS_DAY]
 
 
 def _refuse(request: Request) -> HTMLResponse:
@@ -214,6 +224,9 @@ async def day_page(
                         "officer_url": _officer_url(officer.officer_id),
                         "when": _when(duty.starts_at, duty.ends_at),
                         "notes": away,
+                        "day_url": officers_day.day_url(officer.officer_id, day.isoformat())
+                        if duty.duty in APPOINTMENT_DUTIES and may_open_days(request)
+                        else None,
                     }
                 )
         rows.sort(key=lambda r: r["sort"])
@@ -340,6 +353,9 @@ async def officer_page(
             "end_url": f"{base}/duties/{quote(d.duty_id, safe='')}/end"
             if not d.ended and d.ends_at > now
             else None,
+            "day_url": officers_day.day_url(officer.officer_id, local(d.starts_at).date().isoformat())
+            if d.duty in APPOINTMENT_DUTIES and may_open_days(request)
+            else None,
         }
         for d in sorted(officer.duties, key=lambda d: d.starts_at)
     ]
@@ -358,6 +374,7 @@ async def officer_page(
         withdrawals=withdrawals,
         done=done,
         can_change=may_keep_roster(request),
+        can_open_days=may_open_days(request),
         assign_url=f"{base}/duties",
         withdraw_url=f"{base}/withdraw",
         roster_url="/roster?" + urlencode({"district": officer.district_id}),

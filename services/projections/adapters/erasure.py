@@ -12,6 +12,7 @@ opens nothing once its key is gone, stays and says whose data was erased.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 import asyncpg
@@ -53,3 +54,39 @@ async def erase_subject(conn: asyncpg.Connection, subject_id: str) -> int:
                 )
                 changed += 1
     return changed
+
+
+async def erase_subjects_in(conn: asyncpg.Connection, subject_ids: Sequence[str], table: str) -> int:
+    """Empty every value sealed for any of ``subject_ids`` in ``table`` (a history's copy, e.g. one
+    a replay rebuilt from the topics, which still carry the ciphertext); how many events held one.
+
+    One pass, for the subjects erased so far: rows are picked by the ids in their text, then
+    blanked exactly, subject by subject.
+    """
+    if not subject_ids:
+        return 0
+    rows = await conn.fetch(
+        f"select event_id, data::text as data from {table} where data::text like any($1::text[]) for update",
+        [f'%"{s}"%' for s in subject_ids],
+    )
+    changed = 0
+    for row in rows:
+        data = json.loads(row["data"])
+        emptied = data
+        for subject_id in subject_ids:
+            emptied = blanked(emptied, subject_id)
+        if emptied != data:
+            await conn.execute(
+                f"update {table} set data = $2::jsonb where event_id = $1",
+                row["event_id"],
+                json.dumps(emptied),
+            )
+            changed += 1
+    return changed
+
+
+async def erased_subjects(keystore: asyncpg.Connection) -> list[str]:
+    """The subjects whose key has been destroyed, from the key store (as its owner)."""
+    return [
+        r["subject_id"] for r in await keystore.fetch("select subject_id from subject_keys where key is null")
+    ]

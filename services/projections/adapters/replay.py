@@ -57,6 +57,8 @@ from aiokafka.admin import AIOKafkaAdminClient
 from services.common.config import Settings
 from services.common.consumer import IdempotentConsumer, Record
 from services.common.logging import get_logger
+from services.common.shredding import KEYSTORE_DATABASE
+from services.projections.adapters.erasure import erase_subjects_in, erased_subjects
 from services.projections.adapters.models import Feed, Model, covers, feeds_of, models_named, replay_apply
 
 log = get_logger(__name__)
@@ -136,6 +138,8 @@ class ReplayReport:
     swap_seconds: float = 0.0
     # records on the topics past the live positions at the swap (the live consumers not there yet)
     unapplied: int = 0
+    # rebuilt history events whose values sealed for an erased subject were emptied again
+    erased_again: int = 0
 
     @property
     def records(self) -> int:
@@ -589,6 +593,11 @@ class Replay:
             while reader.behind(limits):
                 await self._apply(await reader.fetch(limits, self._batch_records * self._lanes), by_topic)
             await self._check_positions(owner, limits)
+            if "event_history" in self._tables:
+                # The topics still carry erased callers' ciphertext: empty it, as erasure did live.
+                self.report.erased_again = await erase_subjects_in(
+                    owner, await self._erased(), f"{SHADOW}.event_history"
+                )
             whole = await self._positions_whole(owner)
             tables = [*self._tables, *(POSITION_TABLES if whole else ())]
             await owner.execute(
@@ -622,6 +631,17 @@ class Replay:
         self.report.positions_swapped = list(self._covered)
         self.report.swap_seconds = time.perf_counter() - held
         await self._report("swapped", reader, limits)
+
+    async def _erased(self) -> list[str]:
+        """The subjects erased so far (none when there is no key store yet)."""
+        try:
+            keystore = await asyncpg.connect(self._cfg.database_url(KEYSTORE_DATABASE))
+        except asyncpg.InvalidCatalogNameError:
+            return []
+        try:
+            return await erased_subjects(keystore)
+        finally:
+            await keystore.close()
 
     async def _check_positions(self, owner: asyncpg.Connection, limits: Limits) -> None:
         """The rebuilt tables stand exactly where the live consumers stand, partition by partition."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 
 class _Answer(BaseModel):
@@ -171,3 +171,30 @@ class OfficersDayAnswer(_Answer):
     officer_id: str
     collar_number: str | None = None
     appointments: list[OfficersAppointmentAnswer]
+
+
+class KpiRowAnswer(_Answer):
+    """One line of projections' GET /kpis: a district's (or the county's) week, or a go-live period."""
+
+    district_id: str
+    district_name: str
+    period: str
+    week: str | None = None
+    from_: str = Field(alias="from")
+    to: str
+    goes_live: str | None = None
+    booked: int
+    held_at_booked_time: int
+    attended: int
+    reassigned: int
+    rescheduled_by_police: int
+    rescheduled_by_public: int
+    cancelled_by_police: int
+    cancelled_by_public: int
+    missed_by_public: int
+    officer_no_shows: int
+    satisfaction_responses: int
+    satisfaction_mean: float | None = None
+    days_to_appointment_mean: float | None = None
+    days_to_appointment_median: float | None = None
+

@@ -32,7 +32,7 @@ from web.backends import BACKEND_TIMEOUT, BACKENDS, PROBED, Backends, service_ur
 from web.errors import add_error_pages, error_page
 from web.london_input import AsAt, resolve_as_at
 from web.oidc import OidcSettings, OidcSignIn, Pending, SignInRefused
-from web.pages import Pages, attendance, book, change, officers_day, roster, waitlist
+from web.pages import Pages, attendance, book, change, figures, officers_day, roster, waitlist
 from web.rendering import GOVUK_ASSETS, GOVUK_FRONTEND, STATIC, govuk_frontend_installed, render
 from web.sign_in import (
     CSRF_COOKIE,
@@ -471,6 +471,16 @@ def create_app(
     async def officer_day(request: Request, officer_id: str, day: str) -> HTMLResponse:
         """An officer's appointments on a day with the callers and the briefings (in the access log)."""
         return await officers_day.day_page(pages, request, officer_id, day)
+
+    @app.get("/figures", response_class=HTMLResponse, tags=["figures"])
+    async def figures_page(request: Request) -> HTMLResponse:
+        """The KPIs by district and week, and before and after each district's go-live, with charts."""
+        return await figures.figures_page(pages, request)
+
+    @app.get("/figures.csv", tags=["figures"])
+    async def figures_csv(request: Request) -> Response:
+        """The same KPIs as CSV, as the projections write them."""
+        return await figures.figures_csv(pages, request)
 
     @app.get("/stations/{station_id}/diary", response_class=HTMLResponse, tags=["pages"])
     async def station_diary(

@@ -91,6 +91,23 @@ class Backends:
         except ValueError as exc:
             raise BackendError(service, 502, "answered with something other than JSON") from exc
 
+    async def get_text(
+        self, service: str, path: str, params: Mapping[str, str] | None = None
+    ) -> tuple[str, str | None]:
+        """The text a service answers to GET ``path`` (a CSV) and its Content-Disposition; BackendError
+        when it cannot or will not."""
+        try:
+            response = await self.client.get(
+                self.urls[service] + path, params=dict(params or {}), headers=self._headers()
+            )
+        except httpx.TimeoutException as exc:
+            raise BackendError(service, None, "did not answer in time") from exc
+        except httpx.HTTPError as exc:
+            raise BackendError(service, None, "is not answering") from exc
+        if response.status_code >= 400:
+            raise BackendError(service, response.status_code, _reason(response))
+        return response.text, response.headers.get("content-disposition")
+
     async def post(self, service: str, path: str, body: Mapping[str, Any]) -> tuple[int, Any]:
         """The status and JSON body a service answers to POST ``path``; BackendError only when it
         does not answer (a refusal is the caller's to read: a lost race's alternatives, a field's reason).

@@ -129,6 +129,8 @@ async def test_no_page_has_a_serious_or_critical_accessibility_problem_at_deskto
         "roster-end": f"{officer}/duties/{duty_id}/end",
         # The day of the station's blanket officer (the axe day's booking is theirs), with its briefing.
         "officer-day": f"/officers/officer-{STATION}/days/{AXE_DAY}",
+        "figures": "/figures",
+        "figures-error": "/figures?from-day=31&from-month=2&from-year=2027",
         "not-found": "/no/such/page",
         "accessibility": "/accessibility",
         "privacy": "/privacy",

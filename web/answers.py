@@ -198,3 +198,16 @@ class KpiRowAnswer(_Answer):
     days_to_appointment_mean: float | None = None
     days_to_appointment_median: float | None = None
 
+
+class AccessEntryAnswer(_Answer):
+    """One entry of projections' GET /access-log (people by subject id only)."""
+
+    at: AwareDatetime
+    operation: str
+    subject_id: str
+    appointment_id: str | None = None
+    by: str | None = None
+    what: str
+    channel: str
+    recipient: str | None = None
+    recorded_in: str

@@ -32,7 +32,7 @@ from web.backends import BACKEND_TIMEOUT, BACKENDS, PROBED, Backends, service_ur
 from web.errors import add_error_pages, error_page
 from web.london_input import AsAt, resolve_as_at
 from web.oidc import OidcSettings, OidcSignIn, Pending, SignInRefused
-from web.pages import Pages, attendance, book, change, figures, officers_day, roster, waitlist
+from web.pages import Pages, access_log, attendance, book, change, figures, officers_day, roster, waitlist
 from web.rendering import GOVUK_ASSETS, GOVUK_FRONTEND, STATIC, govuk_frontend_installed, render
 from web.sign_in import (
     CSRF_COOKIE,
@@ -481,6 +481,11 @@ def create_app(
     async def figures_csv(request: Request) -> Response:
         """The same KPIs as CSV, as the projections write them."""
         return await figures.figures_csv(pages, request)
+
+    @app.get("/access-log", response_class=HTMLResponse, tags=["audit"])
+    async def access_log_page(request: Request) -> HTMLResponse:
+        """Who processed whose personal data (DPA 2018 s.62), for auditors."""
+        return await access_log.access_log_page(pages, request)
 
     @app.get("/stations/{station_id}/diary", response_class=HTMLResponse, tags=["pages"])
     async def station_diary(

@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import asyncio
 import time
+from datetime import UTC, datetime
 
 import httpx
 from playwright.async_api import Browser, Page, expect
 
 from services.common.auth import Role
+from services.common.london import local
 from tests.browser.appointments import (
     OFFICERS_DAY,
     OFFICERS_STATION,
@@ -49,7 +51,7 @@ async def book_visit(booking: ServiceProcess, day: str, start: str, case_referen
     return appointment_id
 
 
-async def test_an_officer_reads_their_days_briefings_and_another_is_refused(
+async def test_an_officer_reads_their_days_briefings_another_is_refused_and_the_auditor_sees_the_opening(
     browser: Browser,
     page: Page,
     web: Site,
@@ -68,7 +70,7 @@ async def test_an_officer_reads_their_days_briefings_and_another_is_refused(
     await wait_for_free(booking, f"/diary-cars/{DISTRICT}/free-windows", OFFICERS_DAY, 1)
     booked = await book(booking, OFFICERS_DAY, "17:00", "41/MYDAY/27", station=OFFICERS_STATION)
     assert booked["officer_id"] == officer_id  # the only officer on duty there
-    await book_visit(booking, OFFICERS_DAY, "10:00", "41/VISIT/27")
+    visit = await book_visit(booking, OFFICERS_DAY, "10:00", "41/VISIT/27")
     await wait_in_diary(projections, OFFICERS_DAY, booked["appointment_id"], station=OFFICERS_STATION)
     problems: dict[str, list[str]] = {}
 
@@ -115,4 +117,22 @@ async def test_an_officer_reads_their_days_briefings_and_another_is_refused(
     assert "Alex Example" not in await refused.content()
     await other.close()
 
+    # The auditor finds the officer's opening in the access log, today's, by who and which appointment.
+    auditor = await browser.new_context(viewport=DESKTOP, locale="en-GB", timezone_id="Europe/London")
+    log = await auditor.new_page()
+    await sign_in(log, web, "au-lee")
+    await log.get_by_role("link", name="Access log").click()
+    today = local(datetime.now(UTC)).date()
+    await expect(log.get_by_label("Day", exact=True).first).to_have_value(str(today.day))
+    opened = log.locator("tr", has_text=booked["appointment_id"]).filter(has_text="pc-4021 (officer)")
+    # By collar number when the roster answers in time (else by id): the day and what was done either way.
+    await expect(opened.first).to_contain_text("Consulted: Officer ")
+    await expect(opened.first).to_contain_text("'s day with its briefings, Tuesday 10 August 2027")
+    assert await log.locator("tr", has_text=visit).filter(has_text="pc-4021 (officer)").count() >= 1
+    await expect(log.locator("tr", has_text="pc-4188")).to_have_count(0)  # refused: nothing was shown
+    # One person's whole story: follow the caller's subject id.
+    await opened.first.get_by_role("link", name="subject-").click()
+    await expect(log.locator("tr", has_text="Collected")).not_to_have_count(0)
+    problems["access-log"] = await serious_violations(log)
+    await auditor.close()
     assert {name: found for name, found in problems.items() if found} == {}

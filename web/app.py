@@ -370,10 +370,10 @@ def create_app(
 
     @app.get("/appointments/{appointment_id}/attendance", response_class=HTMLResponse, tags=["booking"])
     async def attendance_form(
-        request: Request, appointment_id: str, slot: str = "", what: str = ""
+        request: Request, appointment_id: str, slot: str = "", what: str = "", day: str = ""
     ) -> HTMLResponse:
         """Record what happened: it took place (the outcome) or was missed (by whom, why)."""
-        chosen = {"what": what} if what in attendance.WHAT else None
+        chosen = {"what": what if what in attendance.WHAT else "", "return_to": day}
         return attendance.attendance_page(pages, request, appointment_id, book.Choice.parse(slot), chosen)
 
     @app.post("/appointments/{appointment_id}/attendance", tags=["booking"])

@@ -108,6 +108,8 @@ async def test_an_officer_reads_their_days_briefings_another_is_refused_and_the_
     await station.get_by_role("button", name="Record that it took place").click()
     await expect(page.get_by_role("heading", level=1)).to_have_text("Record what happened")
     await expect(page.get_by_label("The meeting took place")).to_be_checked()
+    await page.get_by_role("link", name="Back to the day").click()
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Tuesday 10 August 2027")
 
     # Another officer is refused the same page, and sees nothing of it.
     other = await browser.new_context(viewport=DESKTOP, locale="en-GB", timezone_id="Europe/London")

@@ -3,11 +3,15 @@ officer signs in with, refused as the projections refuse it, an erased caller sh
 
 from __future__ import annotations
 
+import html
+import re
 from typing import Any
 
+import httpx
 from fastapi.testclient import TestClient
 
 from tests.unit.test_web import FakeServices, pages, sign_in
+from tests.unit.test_web_booking import csrf
 
 OFFICER_ID = "9c1d7f3e-officer"
 DAY_PATH = f"/officers/{OFFICER_ID}/days/2026-12-02"
@@ -132,3 +136,31 @@ def test_a_supervisor_opens_an_officers_day_from_the_roster_and_my_day_is_for_of
 
     assert f'href="{DAY_PATH}"' in roster.text
     assert mine.status_code == 403 and "This page is for officers" in mine.text
+
+
+def test_recording_from_my_day_comes_back_to_the_day_and_no_other_address_is_followed() -> None:
+    services = FakeServices()
+    services.answers["/appointments/apt-1/attendance"] = lambda _: httpx.Response(
+        200, json={"appointment_id": "apt-1", "events": []}
+    )
+    services.answer(DAY_PATH, day(appointment()))
+    with TestClient(pages(services)) as client:
+        sign_in(client, "pc-4021")
+        briefing = client.get(DAY_PATH)
+        link = re.search(r'href="(/appointments/apt-1/attendance\?[^"]+what=attended[^"]*)"', briefing.text)
+        assert link, briefing.text
+        form = client.get(html.unescape(link.group(1)))
+        done = client.post(
+            "/appointments/apt-1/attendance",
+            data={"csrf": csrf(form.text), "slot": "station|stevenage|2026-12-02|17:00", "what": "attended",
+                  "outcome": "advice-given", "return_to": DAY_PATH},
+        )  # fmt: skip
+        elsewhere = client.get(
+            "/appointments/apt-1/attendance",
+            params={"day": "https://evil.example/officers/x/days/2026-12-02"},
+        )
+
+    assert f'name="return_to" value="{DAY_PATH}"' in form.text and "Back to the day" in form.text
+    assert 'value="attended" checked' in form.text  # the choice made on the day page
+    assert done.status_code == 200 and f'href="{DAY_PATH}">Back to the day' in done.text
+    assert "evil.example" not in elsewhere.text and "Back to the appointment" in elsewhere.text

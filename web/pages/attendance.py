@@ -5,6 +5,7 @@ supervisors; booking records it only once the appointment has begun, and says so
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any, get_args
 from urllib.parse import quote, urlencode
@@ -42,6 +43,13 @@ MISSED_WORDS = {
     "other": "Another reason (say why in the note)",
 }
 NOTE_LIMIT = 500
+# Where the form may send the person back to besides the appointment: the officer's day it came from.
+RETURN_TO = re.compile(r"^/officers/[A-Za-z0-9._:-]{1,100}/days/[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+
+
+def return_to(text: str | None) -> str | None:
+    """The officer's day to go back to, when ``text`` is one (nothing else: no open redirect)."""
+    return text if text and RETURN_TO.match(text) else None
 
 
 def _coded(codes: tuple[str, ...], words: Mapping[str, str]) -> dict[str, str]:
@@ -94,7 +102,8 @@ def attendance_page(
         appointment_id=appointment_id,
         slot_words=_slot_words(site, choice) if choice else None,
         choice=choice,
-        back_url=_appointment_url(appointment_id, choice),
+        back_url=return_to((values or {}).get("return_to")) or _appointment_url(appointment_id, choice),
+        return_to=return_to((values or {}).get("return_to")),
         what=WHAT,
         outcomes=outcomes(),
         missed=missed_reasons(),
@@ -130,7 +139,7 @@ async def record(site: Site, request: Request, appointment_id: str) -> Response:
     if not csrf_ok(request, form):
         return error_page(request, 403, "The form has expired", "Reload the page and try again.", back="/")
     choice = Choice.parse(form.get("slot"))
-    values = {k: form.get(k, "").strip() for k in ("what", "outcome", "reason", "note")}
+    values = {k: form.get(k, "").strip() for k in ("what", "outcome", "reason", "note", "return_to")}
     errors = _check(values)
     if errors:
         return attendance_page(site, request, appointment_id, choice, values, errors, status=422)
@@ -156,6 +165,7 @@ async def record(site: Site, request: Request, appointment_id: str) -> Response:
         )
         return render(request, "attendance_done.html", title="Recorded", said=said,
                       appointment_url=_appointment_url(appointment_id, choice),
+                      day_url=return_to(values["return_to"]),
                       slot_words=_slot_words(site, choice) if choice else None)  # fmt: skip
     detail = str(answer.get("detail") or "booking refused it") if isinstance(answer, dict) else "refused"
     if status == 403:

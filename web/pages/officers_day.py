@@ -87,7 +87,7 @@ def _yes_no(value: bool) -> str:
     return "Yes" if value else "No"
 
 
-def _appointment(site: Site, request: Request, a: OfficersAppointmentAnswer) -> dict[str, Any]:
+def _appointment(site: Site, request: Request, a: OfficersAppointmentAnswer, here: str) -> dict[str, Any]:
     """One appointment as the page shows it: where, when, who, the briefing, and what to record."""
     starts = local(a.starts_at)
     kind: Place = "diary-car" if a.place == "diary-car" else "station"
@@ -118,7 +118,8 @@ def _appointment(site: Site, request: Request, a: OfficersAppointmentAnswer) -> 
         ]
     record = may_attend(request) and a.status in OPEN_STATUSES
     base = f"/appointments/{quote(a.appointment_id, safe='')}/attendance"
-    slot = {"slot": choice.token}
+    slot_only = {"slot": choice.token}
+    slot = {**slot_only, "day": here}
     return {
         "id": a.appointment_id,
         "when": spoken_range(a.starts_at, a.ends_at),
@@ -134,7 +135,7 @@ def _appointment(site: Site, request: Request, a: OfficersAppointmentAnswer) -> 
         "briefing": [(k, v) for k, v in rows if v],
         "attended_url": f"{base}?{urlencode({**slot, 'what': 'attended'})}" if record else None,
         "missed_url": f"{base}?{urlencode({**slot, 'what': 'missed-by-public'})}" if record else None,
-        "appointment_url": f"/appointments/{quote(a.appointment_id, safe='')}?{urlencode(slot)}",
+        "appointment_url": f"/appointments/{quote(a.appointment_id, safe='')}?{urlencode(slot_only)}",
     }
 
 
@@ -168,7 +169,8 @@ async def day_page(site: Site, request: Request, officer_id: str, day_text: str)
         own=own,
         day_text=spoken_day(day),
         appointments=[
-            _appointment(site, request, a) for a in sorted(answer.appointments, key=lambda a: a.starts_at)
+            _appointment(site, request, a, path)
+            for a in sorted(answer.appointments, key=lambda a: a.starts_at)
         ],
         previous_url=day_url(officer_id, (day.fromordinal(day.toordinal() - 1)).isoformat()),
         next_url=day_url(officer_id, (day.fromordinal(day.toordinal() + 1)).isoformat()),

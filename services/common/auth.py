@@ -9,6 +9,7 @@ The subject is a collar number or a system's name, never a member of the public.
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -177,3 +178,16 @@ class TokenVerifier:
             del self._verified[next(iter(self._verified))]  # the oldest remembered
         self._verified[token] = (caller, until)
         return caller
+
+
+_COLLAR = re.compile(r"^(?:[a-z]{1,5}-)?([a-z]{0,2}[0-9]{2,6})$", re.IGNORECASE)
+
+
+def collar_of(subject: str) -> str | None:
+    """The collar number a token's subject names (``4021``, ``pc-4021``), upper-cased; None if none.
+
+    How an officer's token (or signed-in user) is matched to the roster's officer: the identity
+    provider puts the collar number in ``sub``, optionally behind a rank and a hyphen.
+    """
+    found = _COLLAR.match(subject.strip())
+    return None if found is None else found[1].upper()

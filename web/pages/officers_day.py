@@ -17,9 +17,8 @@ from urllib.parse import quote, urlencode
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from services.common.auth import Role
+from services.common.auth import Role, collar_of
 from services.common.london import local, spoken_day, spoken_range
-from services.projections.adapters.officers_day import collar_of
 from web.answers import OfficerAnswer, OfficersAppointmentAnswer, OfficersDayAnswer
 from web.backends import BackendError
 from web.errors import backend_error_page, error_page

@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import re
 from contextlib import AsyncExitStack
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
@@ -31,7 +30,7 @@ from pydantic import BaseModel, Field
 from schemas import booking as ev
 from schemas.audit import AccessedRecord, PersonalDataAccessed
 from schemas.base import parse_event
-from services.common.auth import Caller, Role
+from services.common.auth import Caller, Role, collar_of
 from services.common.config import Settings
 from services.common.fields import Day
 from services.common.http import Authorized, plausible_id, problem, unknown
@@ -48,7 +47,6 @@ router = APIRouter()
 OPERATION = "GET /officers/{officer_id}/days/{day}"
 # What an officer attends: a cancelled, lapsed or displaced appointment needs no briefing.
 ATTENDED = ("booked", "rescheduled", "attended", "missed-by-public", "missed-by-police")
-_COLLAR = re.compile(r"^(?:[a-z]{1,5}-)?([a-z]{0,2}[0-9]{2,6})$", re.IGNORECASE)
 
 # The key store's readers, by the runtime they were wired for (one per process).
 _KEYS: dict[int, KeyStoreReader] = {}
@@ -103,12 +101,6 @@ async def wire_keys(runtime: Runtime, cleanups: AsyncExitStack) -> None:
         await reader.close()
 
     cleanups.push_async_callback(close)
-
-
-def collar_of(subject: str) -> str | None:
-    """The collar number a token's subject names (``4021``, ``pc-4021``), upper-cased; None if none."""
-    found = _COLLAR.match(subject.strip())
-    return None if found is None else found[1].upper()
 
 
 def is_the_officer(subject: str, officer_id: str, collar_number: str | None) -> bool:

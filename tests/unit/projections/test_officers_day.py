@@ -11,11 +11,11 @@ import pytest
 
 from schemas import booking as ev
 from schemas.audit import PersonalDataAccessed
-from services.common.auth import Caller, Role
+from services.common.auth import Caller, Role, collar_of
 from services.common.eventstore import canonical_json
 from services.common.shredding import seal_with
 from services.projections.adapters.access_log import consultations, stream_of
-from services.projections.adapters.officers_day import OPERATION, accessed, briefed, collar_of, is_the_officer
+from services.projections.adapters.officers_day import OPERATION, accessed, briefed, is_the_officer
 from services.projections.domain.diary import DiaryEntry
 
 SUBJECT, KEY = "subject-0123456789abcdef01234567", os.urandom(32)

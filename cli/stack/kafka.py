@@ -117,11 +117,6 @@ def kafka_brokers_answering(bootstrap: str) -> int:
         return asyncio.run(_broker_count(",".join(listening)))
 
 
-def kafka_answers(bootstrap: str) -> bool:
-    """Whether a broker at ``bootstrap`` answers a metadata request with a live cluster."""
-    return kafka_brokers_answering(bootstrap) > 0
-
-
 def wait_for_kafka(bootstrap: str, timeout: float = 120.0, pid: int | None = None, brokers: int = 1) -> None:
     """Block until ``brokers`` brokers answer; fail early if the process ``pid`` dies."""
     deadline = time.monotonic() + timeout

@@ -116,17 +116,21 @@ async def load_stream(conn: asyncpg.Connection, stream_id: str, source: str) -> 
     return [_row_to_event(r) for r in rows]
 
 
+# Each stream's tail through the (stream, version) index, however few events the planner
+# thinks the table holds: a plain join's generic plan, cached on a connection while the
+# table was young, kept scanning every event of the store for a one-stream load.
+STREAM_TAILS = (
+    "select tail.* from unnest($1::text[], $3::integer[]) as wanted(s, after) cross join lateral"
+    f" ({_SELECT} where stream_id = wanted.s and version > wanted.after order by version) as tail"
+    " order by tail.stream_id, tail.version"
+)
+
+
 async def load_streams(
     conn: asyncpg.Connection, after: Mapping[str, int], source: str
 ) -> dict[str, list[StoredEvent]]:
     """The events of several streams past a known version each, in one query (stream -> events)."""
-    rows = await conn.fetch(
-        f"{_SELECT} join unnest($1::text[], $3::integer[]) as wanted(s, after) on stream_id = wanted.s"
-        " where version > wanted.after order by stream_id, version",
-        list(after),
-        source,
-        list(after.values()),
-    )
+    rows = await conn.fetch(STREAM_TAILS, list(after), source, list(after.values()))
     found: dict[str, list[StoredEvent]] = {stream: [] for stream in after}
     for row in rows:
         found[row["stream_id"]].append(_row_to_event(row))

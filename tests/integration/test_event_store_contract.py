@@ -8,7 +8,7 @@ import asyncpg
 import pytest
 
 from services.common.db import is_outage
-from services.common.eventstore import StoredEvent, load_stream
+from services.common.eventstore import STREAM_TAILS, StoredEvent, load_stream
 from services.common.pg_store import PgEventStore
 from services.common.unit_of_work import Loaded, Unit, load_one, run_unit
 from tests.support.store_contract import COLLARS, META, Collars, EventStoreContract, Store, registered
@@ -115,3 +115,20 @@ async def test_a_unit_that_waits_too_long_for_a_connection_is_an_outage_not_a_ha
         for conn in held:
             await store.pool.release(conn)
     assert (await run_unit(busy, lambda unit: load_one(unit, COLLARS, "officer:busy"))).version == 0
+
+
+async def test_a_load_reads_the_stream_index_even_on_a_plan_made_when_the_store_was_empty(
+    fresh_database: Callable[[str], Awaitable[asyncpg.Pool]],
+) -> None:
+    """A pooled connection keeps a generic plan made while the table was young: it must use the index.
+
+    A join's generic plan costed on an empty table scanned every event of the store for each
+    load, and kept doing so as the store grew, until something made the server plan again.
+    """
+    pool = await fresh_database("plans")
+    async with pool.acquire() as conn:
+        await conn.execute("set plan_cache_mode = force_generic_plan")  # as a reused statement gets
+        await conn.execute(f"prepare tails(text[], text, integer[]) as {STREAM_TAILS}")
+        plan = "\n".join(r[0] for r in await conn.fetch("explain execute tails('{a}', 'x', '{0}')"))
+    assert "Index Scan using events_stream_id_version_key" in plan, plan
+    assert "Seq Scan on events" not in plan, plan

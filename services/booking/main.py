@@ -24,6 +24,8 @@ from services.common.shredding import KEYSTORE_DATABASE, KEYSTORE_MIGRATIONS, Pg
 from services.common.wiring import Consumer, cancel_on_exit, service_app
 
 SERVICE = "booking"
+# How long the waitlist reactor's fetches wait at the broker for records to gather.
+WAITLIST_PATIENCE_MS = 200
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 
@@ -58,6 +60,8 @@ CONSUMERS: tuple[Consumer[BookingHandlers], ...] = (
         lambda h: WaitlistReactor(h).apply,
         lambda h: WaitlistReactor(h).apply_batch,
         wants=REACTS_TO,
+        # Most records are bookings it lets pass; a freed slot may be offered a moment later.
+        patience_ms=WAITLIST_PATIENCE_MS,
     ),
 )
 

@@ -105,6 +105,8 @@ class Subscription:
     wants: frozenset[str] | None = None
     # Whether records must be published events (a registered type and version, valid data).
     contract: bool = True
+    # How long a fetch may wait at the broker to gather more (batch mode; 0: hand over at once).
+    patience_ms: int = 0
 
 
 @dataclass(frozen=True)

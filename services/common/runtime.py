@@ -149,8 +149,12 @@ class Runtime:
                 s.consumer, self.pool, s.apply, publish, s.apply_batch, s.wants, s.contract
             )
             # A consumer that can apply a batch gets Kafka's fetches whole, one transaction each.
-            subscribe = kafka.subscribe if s.apply_batch is None else kafka.subscribe_batch
-            subscribe(self.broker, s.topic, consumer, prefix, self.settings.db_suffix)
+            if s.apply_batch is None:
+                kafka.subscribe(self.broker, s.topic, consumer, prefix, self.settings.db_suffix)
+            else:
+                kafka.subscribe_batch(
+                    self.broker, s.topic, consumer, prefix, self.settings.db_suffix, patience_ms=s.patience_ms
+                )
         if extra_setup is not None:
             extra_setup(self.broker)
         await self.broker.start()

@@ -48,12 +48,15 @@ class Consumer(Generic[H]):
         apply_batch: Callable[[H], ApplyBatch] | None = None,
         wants: frozenset[str] | None = None,
         contract: bool = True,
+        patience_ms: int = 0,
     ) -> None:
         self.name, self.topic, self.apply, self.apply_batch = name, topic, apply, apply_batch
         # The event types it acts on: the others pass by without a transaction.
         self.wants = wants
         # Records must be published events; a consumer of commands (the control room) checks its own.
         self.contract = contract
+        # How long its fetches may wait to gather records: for a consumer that may react late.
+        self.patience_ms = patience_ms
 
 
 def _handlers(app: FastAPI) -> Any:
@@ -90,6 +93,7 @@ def subscription(app: FastAPI, consumer: Consumer[Any]) -> Subscription:
         _deferred_batch(app, consumer),
         consumer.wants,
         consumer.contract,
+        consumer.patience_ms,
     )
 
 

@@ -13,7 +13,7 @@ from aiokafka import AIOKafkaProducer
 from faststream.kafka import KafkaBroker
 
 from schemas.envelope import source_of
-from services.common import kafka
+from services.common import kafka, metrics
 from services.common.config import Settings
 from services.common.consumer import IdempotentConsumer, Subscription
 from services.common.db import COMMON_MIGRATIONS, open_pool
@@ -108,6 +108,8 @@ class Runtime:
     relay: OutboxRelay | None = None
     producer: AIOKafkaProducer | None = None
     _relay_task: asyncio.Task[None] | None = None
+    # Background upkeep of this process (consumer positions on /metrics), cancelled by stop.
+    _upkeep: list[asyncio.Task[None]] = field(default_factory=list)
     ready: asyncio.Event = field(default_factory=asyncio.Event)
     # What kind of failure stopped the last start, shown by /health until a start succeeds.
     start_error: str | None = None
@@ -161,10 +163,29 @@ class Runtime:
         if self.settings.relay_in_workers:
             self.producer, self.relay = await start_relay(self.service, self.settings, self.pool, self.source)
             self._relay_task = asyncio.create_task(run_relay(self.relay), name=f"{self.service}-relay")
+        self._start_upkeep(subscriptions)
         log.info("service started", service=self.service)
 
+    def _start_upkeep(self, subscriptions: Sequence[Subscription]) -> None:
+        """Where the consumers stand, read every few seconds for /metrics (never per record)."""
+        every = metrics.MetricsSettings().metrics_positions_every_seconds
+        if every > 0 and subscriptions:
+            prefix, suffix = self.settings.topic_prefix, self.settings.db_suffix
+            watched = [
+                metrics.Watched(s.consumer, f"{s.consumer}{suffix}", f"{prefix}{s.topic}")
+                for s in subscriptions
+            ]
+            watch = metrics.PositionWatch(self.db, self.settings.kafka_bootstrap, watched)
+            self._upkeep.append(asyncio.create_task(watch.run(every), name=f"{self.service}-positions"))
+
     async def stop(self) -> None:
-        """Stop the relay, the broker and the pool, in that order."""
+        """Stop the upkeep, the relay, the broker and the pool, in that order."""
+        upkeep, self._upkeep = self._upkeep, []
+        for task in upkeep:
+            task.cancel()
+        for task in upkeep:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
         if self.relay is not None:
             self.relay.stop()
         if self._relay_task is not None:

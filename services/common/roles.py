@@ -102,6 +102,12 @@ ROLE_MATRIX: Final[Mapping[str, RoleTable]] = {
         "GET /appointments/{appointment_id}/texts": roles(CALL_TAKER, SUPERVISOR, AUDITOR, ADMIN),
         # Free capacity and the earliest free slot, as booking's free slots are told (no personal data).
         "GET /availability": VIEWERS,
+        # The appointments moved off a diary's day and where each went (a diary line's fields).
+        "GET /diaries/stations/{station_id}/{day}/moved-away": READERS,
+        "GET /diaries/diary-cars/{district_id}/{day}/moved-away": READERS,
+        # Appointments by case reference or by the caller's phone (its keyed hash; never kept in
+        # clear): the control room and audit find any, an officer only those assigned to them.
+        "POST /appointments/search": READERS,
     },
 }
 

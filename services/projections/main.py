@@ -10,7 +10,15 @@ from fastapi import FastAPI
 
 from services.common.runtime import Runtime
 from services.common.wiring import Consumer, service_app
-from services.projections.adapters import availability, backfill, kpis, officers_day, texts
+from services.projections.adapters import (
+    availability,
+    backfill,
+    finder,
+    kpis,
+    moved_away,
+    officers_day,
+    texts,
+)
 from services.projections.adapters.access_log_http import router as access_log_router
 from services.projections.adapters.http import router
 from services.projections.adapters.kpis_http import router as kpis_router
@@ -73,6 +81,8 @@ def create_app() -> FastAPI:
             access_log_router,
             texts.router,
             availability.router,
+            finder.router,
+            moved_away.router,
         ],
         consumers=CONSUMERS,
     )

@@ -7,6 +7,10 @@ with a key the database never sees, in a folder an operator can keep on another 
 (``APPOINTMENTS_CHECKPOINT_DIR``, default ``<state>/checkpoints``). A later walk must find each
 signed head still there with the same hash.
 
+Made on demand (``appointments audit checkpoint``) and periodically by each service for its own
+database (``keep_signing``, every ``APPOINTMENTS_CHECKPOINT_EVERY_SECONDS``, 900 by default; 0 never):
+one file per database and time, which ``latest_heads`` finds whichever process wrote it.
+
 Keys: ``APPOINTMENTS_CHECKPOINT_SIGNING_KEY`` (PEM) when set; else the pair in
 ``APPOINTMENTS_CHECKPOINT_KEYS_DIR`` (default ``<state>/checkpoint-keys``: ``signing-key.pem``,
 mode 0600, and ``public-key.pem``), made on first use outside production only. Checking needs
@@ -15,6 +19,7 @@ only the public key (``APPOINTMENTS_CHECKPOINT_PUBLIC_KEY``, PEM, or the folder'
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import os
@@ -25,17 +30,21 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from pydantic import SecretStr
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from services.common.chains import Head
+from services.common.chain_reader import FETCH, link_of
+from services.common.chains import Break, ChainWalk, Head, StoredLink
 from services.common.config import Settings
 from services.common.eventstore import canonical_json
+from services.common.logging import get_logger
 from services.common.token_keys import PUBLIC_KEY, SIGNING_KEY, ensure_local_keys, key_id
 
+log = get_logger(__name__)
 FORMAT = "station-appointments/checkpoint/1"
 _PREFIX = "checkpoint-"
 
@@ -49,6 +58,8 @@ class CheckpointSettings(BaseSettings):
     checkpoint_keys_dir: Path | None = None
     checkpoint_signing_key: SecretStr | None = None
     checkpoint_public_key: str | None = None
+    # How often each service signs its own database's heads (0: only on demand, from the CLI).
+    checkpoint_every_seconds: float = Field(default=900.0, ge=0)
 
 
 class CheckpointInvalid(Exception):
@@ -173,3 +184,134 @@ def latest_heads(where: Path, key: Ed25519PublicKey, databases: list[str]) -> di
         if len(found) == len(databases):
             break
     return found
+
+
+# --- Periodic checkpoints: each service signs its own database's heads -------------------------
+
+# Session advisory lock of the process signing a database's checkpoint (one at a time per database).
+_SIGNING_LOCK = 0x63686B70  # "chkp"
+_LINKS = (
+    "select stream_id, version, position, event_id, event_type, schema_version, data::text as data,"
+    " correlation_id, causation_id, actor, occurred_at, prev_hash, hash"
+    " from events order by stream_id, version"
+)
+
+
+@dataclass(frozen=True)
+class Signing:
+    """What a periodic checkpoint of one database needs: where, with which keys, how often."""
+
+    database: str
+    folder: Path
+    key: Ed25519PrivateKey
+    every: float
+
+
+def periodic(database: str, cfg: Settings, audit: CheckpointSettings | None = None) -> Signing | None:
+    """How a service signs its own database periodically; None when it does not.
+
+    Not with ``APPOINTMENTS_CHECKPOINT_EVERY_SECONDS=0``; nor for databases with a suffix (tests
+    and benchmarks beside a live stack) unless ``APPOINTMENTS_CHECKPOINT_DIR`` is set: their heads
+    would go into the live stack's folder under the live databases' names. Without a signing key
+    (production, none configured) it says so and signs nothing: the service still serves.
+    """
+    audit = audit or CheckpointSettings()
+    if audit.checkpoint_every_seconds <= 0 or (cfg.db_suffix and audit.checkpoint_dir is None):
+        return None
+    try:
+        key = signing_key(cfg, audit)
+    except (RuntimeError, OSError, ValueError) as exc:
+        log.error(
+            "no periodic checkpoints: the signing key cannot be read", database=database, error=str(exc)
+        )
+        return None
+    return Signing(database, folder(cfg, audit), key, audit.checkpoint_every_seconds)
+
+
+def _latest(signing: Signing) -> Checkpoint | None:
+    found = latest_heads(signing.folder, signing.key.public_key(), [signing.database])
+    return found.get(signing.database)
+
+
+def _due_in(latest: Checkpoint | None, every: float, now: datetime) -> float:
+    """Seconds until the next checkpoint is due (0 or less: now)."""
+    return 0.0 if latest is None else every - (now - latest.made_at).total_seconds()
+
+
+async def _walk(conn: asyncpg.Connection, walk: ChainWalk) -> None:
+    """Feed every stored event to the walk: one snapshot, a read-only transaction (writers go on)."""
+    async with conn.transaction(isolation="repeatable_read", readonly=True):
+        batch: list[StoredLink] = []
+        async for row in conn.cursor(_LINKS, prefetch=FETCH):
+            batch.append(link_of(row))
+            if len(batch) >= FETCH:
+                # The hashing off the event loop, so the service's requests and records go on.
+                await asyncio.to_thread(walk.feed, batch)
+                batch = []
+        if batch:
+            await asyncio.to_thread(walk.feed, batch)
+
+
+async def sign_if_due(pool: asyncpg.Pool, signing: Signing) -> tuple[Path | None, float]:
+    """Walk the database and sign its heads when a checkpoint is due and every chain holds.
+
+    Returns the new checkpoint's path (None: not due, another process signing, nothing appended
+    since the last one, or a chain broken) and the seconds until the next is due. One process at
+    a time signs a database (a session advisory lock); it looks again once it holds the lock, so
+    a service's several workers sign once a period between them.
+    """
+    latest = await asyncio.to_thread(_latest, signing)
+    wait = _due_in(latest, signing.every, datetime.now(UTC))
+    if wait > 0:
+        return None, wait
+    async with pool.acquire() as conn:
+        if not await conn.fetchval("select pg_try_advisory_lock($1)", _SIGNING_LOCK):
+            return None, signing.every
+        try:
+            latest = await asyncio.to_thread(_latest, signing)
+            wait = _due_in(latest, signing.every, datetime.now(UTC))
+            if wait > 0:
+                return None, wait
+            signed = latest.heads[signing.database] if latest is not None else None
+            walk = ChainWalk(signing.database, signed)
+            made_at = datetime.now(UTC)
+            await _walk(conn, walk)
+            breaks = walk.finish()
+        finally:
+            await conn.execute("select pg_advisory_unlock($1)", _SIGNING_LOCK)
+    if breaks:
+        _report(signing.database, breaks, walk.checked)
+        return None, signing.every
+    if latest is not None and walk.heads == latest.heads[signing.database]:
+        return None, signing.every  # nothing appended since: the last checkpoint still says it all
+    document = signed_document({signing.database: walk.heads}, signing.key, made_at)
+    path = await asyncio.to_thread(write, signing.folder, document, made_at)
+    log.info("checkpoint signed", database=signing.database, streams=len(walk.heads), events=walk.checked)
+    return path, signing.every
+
+
+def _report(database: str, breaks: list[Break], checked: int) -> None:
+    first = breaks[0]
+    log.error(
+        "chains broken: no checkpoint signed",
+        database=database, broken_streams=len(breaks), events_checked=checked,
+        first_stream=first.stream_id, first_version=first.version, why=first.why,
+    )  # fmt: skip
+
+
+async def keep_signing(pool: asyncpg.Pool, signing: Signing) -> None:
+    """Sign the database's heads each period until cancelled; a failure is tried again next period."""
+    while True:
+        try:
+            _, wait = await sign_if_due(pool, signing)
+        except asyncio.CancelledError:
+            raise
+        except CheckpointInvalid as exc:
+            log.error("no periodic checkpoint: the latest one is not the audit key's", error=str(exc))
+            wait = signing.every
+        except Exception as exc:
+            log.warning(
+                "no periodic checkpoint this time", database=signing.database, error=type(exc).__name__
+            )
+            wait = min(signing.every, 60.0)
+        await asyncio.sleep(max(wait, 1.0))

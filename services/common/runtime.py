@@ -13,7 +13,7 @@ from aiokafka import AIOKafkaProducer
 from faststream.kafka import KafkaBroker
 
 from schemas.envelope import source_of
-from services.common import kafka, metrics
+from services.common import checkpoints, kafka, metrics
 from services.common.config import Settings
 from services.common.consumer import IdempotentConsumer, Subscription
 from services.common.db import COMMON_MIGRATIONS, open_pool
@@ -108,7 +108,7 @@ class Runtime:
     relay: OutboxRelay | None = None
     producer: AIOKafkaProducer | None = None
     _relay_task: asyncio.Task[None] | None = None
-    # Background upkeep of this process (consumer positions on /metrics), cancelled by stop.
+    # Background upkeep (consumer positions on /metrics, periodic checkpoints), cancelled by stop.
     _upkeep: list[asyncio.Task[None]] = field(default_factory=list)
     ready: asyncio.Event = field(default_factory=asyncio.Event)
     # What kind of failure stopped the last start, shown by /health until a start succeeds.
@@ -167,7 +167,14 @@ class Runtime:
         log.info("service started", service=self.service)
 
     def _start_upkeep(self, subscriptions: Sequence[Subscription]) -> None:
-        """Where the consumers stand, read every few seconds for /metrics (never per record)."""
+        """Where the consumers stand, read every few seconds for /metrics (never per record), and
+        the database's chain heads signed every period (services.common.checkpoints)."""
+        signing = checkpoints.periodic(self.service, self.settings)
+        if signing is not None:
+            task = asyncio.create_task(
+                checkpoints.keep_signing(self.db, signing), name=f"{self.service}-checkpoints"
+            )
+            self._upkeep.append(task)
         every = metrics.MetricsSettings().metrics_positions_every_seconds
         if every > 0 and subscriptions:
             prefix, suffix = self.settings.topic_prefix, self.settings.db_suffix

@@ -22,10 +22,19 @@ from services.common.consumer import IdempotentConsumer, is_transient
 METADATA_MAX_AGE_MS = 5000
 
 
+def bootstrap_list(bootstrap: str) -> list[str]:
+    """``host:port,host:port`` as a list of addresses.
+
+    FastStream takes a string as one address (it wraps it in a list, which aiokafka then
+    does not split), so a cluster's comma-separated bootstrap reached nobody.
+    """
+    return [address.strip() for address in bootstrap.split(",") if address.strip()]
+
+
 def make_broker(bootstrap: str, client_id: str) -> KafkaBroker:
     """A broker whose producer is idempotent and waits for every in-sync replica."""
     return KafkaBroker(
-        bootstrap,
+        bootstrap_list(bootstrap),
         client_id=client_id,
         enable_idempotence=True,
         acks="all",

@@ -1,7 +1,8 @@
-"""A patient consumer's fetches wait at the broker for records to gather; the others come at once."""
+"""Kafka at the edge: patient fetches for reactors, and a cluster's bootstrap reaching every node."""
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from services.booking.main import CONSUMERS, WAITLIST_PATIENCE_MS
@@ -34,3 +35,14 @@ def test_booking_s_waitlist_reactor_is_patient_and_its_command_consumers_are_not
     # Control-room requests and roster changes are answered as they come.
     assert patience["booking-controlroom"] == 0
     assert patience["booking-roster"] == 0
+
+
+def test_a_cluster_s_comma_separated_bootstrap_reaches_each_node() -> None:
+    """FastStream took "a:1,b:2" as one host name, so services never reached a three-node cluster."""
+    assert kafka.bootstrap_list("127.0.0.1:9092, 127.0.0.1:9094,127.0.0.1:9096") == [
+        "127.0.0.1:9092", "127.0.0.1:9094", "127.0.0.1:9096",
+    ]  # fmt: skip
+    broker = kafka.make_broker("127.0.0.1:9092,127.0.0.1:9094", "unit")
+    consumers = broker.config.broker_config.builder
+    assert isinstance(consumers, functools.partial)  # FastStream builds its consumers from this
+    assert consumers.keywords["bootstrap_servers"] == ["127.0.0.1:9092", "127.0.0.1:9094"]

@@ -211,3 +211,56 @@ class AccessEntryAnswer(_Answer):
     channel: str
     recipient: str | None = None
     recorded_in: str
+
+
+class FoundAppointmentAnswer(_Answer):
+    """One appointment the projections' search found: where and when it is now, or a waiting-list entry."""
+
+    appointment_id: str
+    kind: str = "appointment"
+    status: str
+    case_reference: str | None = None
+    place: str | None = None
+    place_id: str | None = None
+    starts_at: AwareDatetime | None = None
+    ends_at: AwareDatetime | None = None
+    room_id: str | None = None
+    officer_id: str | None = None
+
+
+class FoundAnswer(_Answer):
+    """The projections' answer to a search by case reference or phone."""
+
+    appointments: list[FoundAppointmentAnswer]
+
+
+class WentToAnswer(_Answer):
+    """Where an appointment moved away from a day is now."""
+
+    place: str
+    place_id: str
+    starts_at: AwareDatetime
+    ends_at: AwareDatetime
+    room_id: str | None = None
+    officer_id: str | None = None
+    status: str
+
+
+class MovedAwayLineAnswer(_Answer):
+    """An appointment that was on a diary's day and is now elsewhere, and how it left."""
+
+    appointment_id: str
+    case_reference: str | None = None
+    thrive_risk: str | None = None
+    was_starts_at: AwareDatetime | None = None
+    was_ends_at: AwareDatetime | None = None
+    initiated_by: str | None = None
+    reason: str | None = None
+    caller_to_be_told: bool | None = None
+    went_to: WentToAnswer
+
+
+class MovedAwayAnswer(_Answer):
+    """The projections' moved-away list of a diary's day."""
+
+    moved_away: list[MovedAwayLineAnswer]

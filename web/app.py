@@ -32,7 +32,18 @@ from web.backends import BACKEND_TIMEOUT, BACKENDS, PROBED, Backends, service_ur
 from web.errors import add_error_pages, error_page
 from web.london_input import AsAt, resolve_as_at
 from web.oidc import OidcSettings, OidcSignIn, Pending, SignInRefused
-from web.pages import Pages, access_log, attendance, book, change, figures, officers_day, roster, waitlist
+from web.pages import (
+    Pages,
+    access_log,
+    attendance,
+    book,
+    change,
+    figures,
+    find,
+    officers_day,
+    roster,
+    waitlist,
+)
 from web.rendering import GOVUK_ASSETS, GOVUK_FRONTEND, STATIC, govuk_frontend_installed, render
 from web.sign_in import (
     CSRF_COOKIE,
@@ -514,6 +525,16 @@ def create_app(
     ) -> HTMLResponse:
         """The free home-visit windows booking offers for a diary car, grouped by day."""
         return await pages.free_page(request, "diary-car", district_id, *days)
+
+    @app.get("/find", response_class=HTMLResponse, tags=["pages"])
+    async def find_form(request: Request) -> HTMLResponse:
+        """Find an appointment by its case reference or the caller's phone number."""
+        return find.find_page(request)
+
+    @app.post("/find", response_class=HTMLResponse, tags=["pages"])
+    async def find_appointments(request: Request) -> HTMLResponse:
+        """A search sent (by POST: a phone number never goes into an address); the appointments found."""
+        return await find.find(pages, request, await form_of(request))
 
     @app.get("/appointments", response_class=HTMLResponse, tags=["pages"])
     async def find_appointment(request: Request, reference: str | None = Query(None, alias="id")) -> Response:

@@ -130,6 +130,7 @@ async def test_no_page_has_a_serious_or_critical_accessibility_problem_at_deskto
         # The day of the station's blanket officer (the axe day's booking is theirs), with its briefing.
         "officer-day": f"/officers/officer-{STATION}/days/{AXE_DAY}",
         "figures": "/figures",
+        "find": "/find",
         "figures-error": "/figures?from-day=31&from-month=2&from-year=2027",
         "not-found": "/no/such/page",
         "accessibility": "/accessibility",

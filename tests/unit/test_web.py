@@ -166,11 +166,12 @@ def test_diary_page_shows_the_day_and_times_as_london_reads_them(
     # The appointment's page, told where and when it is (so a call taker can move it).
     assert 'href="/appointments/apt-123?slot=station%7Ccheshunt%7C2026-12-02%7C17%3A00"' in page.text
     assert "day=2026-12-01" in page.text and "day=2026-12-03" in page.text
-    # Who is on duty and what is free are asked beside the diary; the officer's collar number is
-    # asked of the roster (which does not know this one: the id shows).
-    assert sorted(services.paths()) == sorted(
-        ["/diaries/stations/cheshunt/2026-12-02", "/duties", "/stations/cheshunt/free-slots", "/officers"]
-    )
+    # Who is on duty, what is free and what moved away are asked beside the diary; the officer's
+    # collar number is asked of the roster (which does not know this one: the id shows).
+    assert sorted(services.paths()) == sorted([
+        "/diaries/stations/cheshunt/2026-12-02", "/duties", "/stations/cheshunt/free-slots", "/officers",
+        "/diaries/stations/cheshunt/2026-12-02/moved-away",
+    ])  # fmt: skip
     assert "The roster cannot say just now." in page.text
     for call in services.calls:
         caller = read_local_token(call.headers["authorization"].removeprefix("Bearer "))

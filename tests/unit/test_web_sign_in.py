@@ -60,8 +60,9 @@ def test_the_pages_call_the_services_with_the_signed_in_persons_own_token() -> N
         assert signed.headers["location"] == "/stations/cheshunt/diary?day=2026-12-02"
         page = client.get(signed.headers["location"])
     assert page.status_code == 200 and "PC 4021 (officer)" in page.text
-    # The diary, who is on duty (roster) and what is free (booking): each asked with the officer's own token.
-    assert tokens_sent(services) == [Caller(Role.OFFICER, "pc-4021")] * 3
+    # The diary, who is on duty (roster), what is free (booking) and what moved away: each asked with
+    # the officer's own token.
+    assert tokens_sent(services) == [Caller(Role.OFFICER, "pc-4021")] * 4
 
 
 def test_signing_out_needs_the_sessions_own_csrf_token_and_ends_the_session() -> None:

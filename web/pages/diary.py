@@ -13,7 +13,14 @@ from fastapi.responses import HTMLResponse
 
 from services.common.london import local, spoken_day, spoken_moment, spoken_range, spoken_span
 from services.common.reference import Station, bank_holiday, weekday_of
-from web.answers import DiaryAnswer, DiaryLineAnswer, FreeSlotAnswer, PlaceRosterAnswer
+from web.answers import (
+    DiaryAnswer,
+    DiaryLineAnswer,
+    FreeSlotAnswer,
+    MovedAwayAnswer,
+    MovedAwayLineAnswer,
+    PlaceRosterAnswer,
+)
 from web.backends import BackendError
 from web.errors import backend_error_page, error_page
 from web.london_input import AsAt, day_param
@@ -118,6 +125,60 @@ async def _free_on(site: Site, place: PlaceView, day: date) -> list[str] | None:
     return list(dict.fromkeys(shown))
 
 
+# How an appointment left the day, in words (booking's RescheduleReason codes; a new code in plain words).
+MOVED_WORDS = {
+    "caller-asked": "The caller asked to move it",
+    "officer-withdrawn": "The officer was withdrawn",
+    "duty-ended-early": "The officer's duty ended early",
+    "officer-unavailable": "No officer was available",
+    "room-unavailable": "The room was not available",
+    "station-closed": "The station was closed",
+    "other": "Another reason",
+}
+
+
+def _moved_row(site: Site, line: MovedAwayLineAnswer, collar: Mapping[str, str], day: date) -> dict[str, Any]:
+    """An appointment moved away from the day: the time it had here, where and when it is now, and why."""
+    went = line.went_to
+    kind: Place = "diary-car" if went.place == "diary-car" else "station"
+    there = find_place(site.county, kind, went.place_id)
+    wall = local(went.starts_at)
+    slot = f"{kind}|{went.place_id}|{wall.date().isoformat()}|{wall:%H:%M}"
+    same_day = wall.date() == day
+    reason = MOVED_WORDS.get(line.reason, plain(line.reason)) if line.reason else None
+    if reason and line.initiated_by == "police":
+        reason = f"Moved by the police: {reason[:1].lower()}{reason[1:]}"
+    return {
+        "was": spoken_range(line.was_starts_at, line.was_ends_at)
+        if line.was_starts_at and line.was_ends_at
+        else None,
+        "was_iso": line.was_starts_at.isoformat() if line.was_starts_at else None,
+        "now_when": spoken_range(went.starts_at, went.ends_at)
+        + ("" if same_day else f", {spoken_day(wall.date())}"),
+        "now_where": there.name if there else went.place_id,
+        "now_url": f"{there.diary_path}?{urlencode({'day': wall.date().isoformat()})}" if there else None,
+        "why": reason,
+        "to_be_told": bool(line.caller_to_be_told),
+        "status": STATUS_WORDS.get(went.status, plain(went.status)),
+        "status_tag": STATUS_TAGS.get(went.status, ""),
+        "room": site.room_name(went.room_id),
+        "officer": collar.get(went.officer_id, went.officer_id) if went.officer_id else None,
+        "case_reference": line.case_reference,
+        "open_url": f"/appointments/{quote(line.appointment_id, safe='')}?{urlencode({'slot': slot})}",
+    }
+
+
+async def _moved_away(site: Site, place: PlaceView, day: date) -> list[MovedAwayLineAnswer] | None:
+    """The appointments moved away from the place's day; None when the projections cannot say."""
+    try:
+        answer = await site.backends.read(
+            MovedAwayAnswer, "projections", f"{place.diary_api}/{day.isoformat()}/moved-away"
+        )
+    except BackendError:
+        return None
+    return answer.moved_away
+
+
 async def diary_page(
     site: Site, request: Request, kind: Place, place_id: str, day_text: str | None, as_at: AsAt
 ) -> HTMLResponse:
@@ -165,15 +226,18 @@ async def diary_page(
     path = f"{place.diary_api}/{day.isoformat()}"
     live = as_at.instant is None
     try:
-        answer, cover, free = await asyncio.gather(
+        answer, cover, free, moved = await asyncio.gather(
             site.backends.read(DiaryAnswer, "projections", path, params),
             _on_duty(site, place, day) if live else _nothing(),
             _free_on(site, place, day) if live else _nothing(),
+            _moved_away(site, place, day) if live else _nothing(),
         )
     except BackendError as exc:
         return backend_error_page(request, exc, "the diary")
     context |= {"live": live, "on_duty": cover, "free": free}
-    collar = await site.officers.collar_numbers(request, (a.officer_id for a in answer.appointments))
+    officers = [a.officer_id for a in answer.appointments] + [m.went_to.officer_id for m in moved or ()]
+    collar = await site.officers.collar_numbers(request, officers)
+    context["moved"] = None if moved is None else [_moved_row(site, m, collar, day) for m in moved]
     context["rows"] = [
         _row(site, place, a, collar) for a in sorted(answer.appointments, key=lambda a: a.starts_at)
     ]

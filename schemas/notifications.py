@@ -181,3 +181,29 @@ class CallBackRequested(_MessageEvent):
 
 # The gateway's messages (sms-outbound, sms-receipts, sms-inbound) are published with these events.
 import schemas.gateway  # noqa: E402, F401
+
+
+@event
+class RepliesRead(DomainEvent):
+    """A person read a caller's replies in clear (``GET /appointments/{id}/messages``): DPA 2018 s.62.
+
+    Who (the token's subject and role), when, whose (the subject ids whose words were shown), which
+    appointment and through what; never the words. Appended to the notifications' own chained store
+    (one stream per London day, ``access-log:{YYYY-MM-DD}``) before the answer goes, and published
+    here so the projections' access log shows it beside the other consultations.
+    """
+
+    event_type: ClassVar[str] = "RepliesRead"
+    topic: ClassVar[str] = NOTIFICATIONS_EVENTS
+
+    appointment_id: str
+    subject_ids: tuple[str, ...] = Field(description="Every subject whose words were shown.")
+    replies: Annotated[int, Field(ge=1, description="How many replies were shown in clear.")]
+    accessed_by: str = Field(description="The token's subject (a collar number or a user name).")
+    role: str
+    channel: str = Field(description="How it was read: the HTTP operation.")
+    accessed_at: Instant
+
+    def stream_key(self) -> str:
+        """The Kafka key: the appointment whose replies were read."""
+        return self.appointment_id

@@ -23,11 +23,12 @@ from schemas.envelope import Envelope
 from schemas.gateway import SmsReceipt, SmsReplied, message_of
 from services.common import kafka
 from services.common.http import Authorized, Problem, plausible_id, unknown
-from services.common.logging import get_logger
+from services.common.logging import correlation_id, get_logger
 from services.common.runtime import Runtime
 from services.notifications.adapters import tables
 from services.notifications.adapters.calendar_links import opens
 from services.notifications.adapters.keys import number_hash
+from services.notifications.app import access_log
 from services.notifications.app.ports import Notifications
 from services.notifications.domain.calendar import ics
 
@@ -222,12 +223,21 @@ async def appointment_texts(appointment_id: str, request: Request, caller: Autho
         ReplyLine(received_at=r.received_at, intent=r.intent, words=await n.keys.open(r.body))
         for r in replies
     ]
+    shown = [r.body.subject_id for r, line in zip(replies, lines, strict=True) if line.words is not None]
+    if shown:
+        # Who read a caller's words, whose, when and how (never the words), kept before they go.
+        now = datetime.now(UTC)
+        await access_log.record_replies_read(
+            n, caller, appointment_id, shown, len(shown), now, correlation_id.get() or str(uuid.uuid4())
+        )
     if lines:
-        # Who read a caller's words, never the words themselves.
         log.info(
-            "replies opened", appointment_id=appointment_id, replies=len(lines),
-            by=f"{caller.role.value}:{caller.subject}",
-        )  # fmt: skip
+            "replies opened",
+            appointment_id=appointment_id,
+            replies=len(lines),
+            shown=len(shown),
+            by=caller.actor,
+        )
     return AppointmentTexts(
         appointment_id=appointment_id,
         call_back=flag,

@@ -13,8 +13,11 @@ reply text kept in ``ReplyReceived``), alteration (the appointment moved, handed
 officer, cancelled, attended or missed, with or without a sealed note) and disclosure (a text to
 the caller handed to the SMS gateway: ``SmsDelivered`` or ``SmsFailed`` of a text queued for
 their appointment). Every entry names people by subject id and appointments by id, never what
-their data says. There is no erasure event: an erasure is the key store's tombstone (when and by
-whom), which ``appointments subject`` shows.
+their data says. A caller's replies read in clear from the notifications service (``GET
+/appointments/{id}/messages``) are consultations too: the notifications record each as
+``RepliesRead`` in their own chained store and publish it, and they are read here from the history
+(``recorded_in`` notifications). There is no erasure event: an erasure is the key store's
+tombstone (when and by whom), which ``appointments subject`` shows.
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ ALTERATIONS = (
     "AppointmentCancelled", "AppointmentAttended", "AppointmentMissed",
 )  # fmt: skip
 GATEWAY = "the SMS gateway (GOV.UK Notify)"
+REPLIES_READ = "RepliesRead"
 
 
 def stream_of(accessed: PersonalDataAccessed) -> str:
@@ -127,6 +131,42 @@ def consultations(rows: Sequence[asyncpg.Record], subject: str | None) -> list[E
     return entries
 
 
+def replies_read(rows: Sequence[asyncpg.Record], subject: str | None) -> list[Entry]:
+    """Replies read in clear from the notifications (``RepliesRead``), one entry per subject shown."""
+    entries = []
+    for row in rows:
+        subjects: list[str] = json.loads(row["subject_ids"])
+        for subject_id in subjects:
+            if subject is not None and subject_id != subject:
+                continue
+            entry = Entry(
+                at=row["occurred_at"], operation="consultation", subject_id=subject_id,
+                appointment_id=row["appointment_id"], by=row["actor"],
+                what=f"the caller's replies to its texts ({row['replies']} read in clear)",
+                channel=row["channel"], recipient=None, event_id=str(row["event_id"]),
+                recorded_in="notifications",
+            )  # fmt: skip
+            entries.append(entry)
+    return entries
+
+
+async def every_replies_read(
+    conn: asyncpg.Connection, since: datetime | None, until: datetime | None, limit: int
+) -> list[Entry]:
+    """Every RepliesRead in [since, until), oldest first, at most ``limit`` (by the history's time index)."""
+    where, args = [f"event_type = '{REPLIES_READ}'"], list[object]()
+    for condition, value in (("occurred_at >= ${}", since), ("occurred_at < ${}", until)):
+        if value is not None:
+            args.append(value)
+            where.append(condition.format(len(args)))
+    rows = await conn.fetch(
+        f"select {_COLUMNS}, {_READ_COLUMNS} from event_history where {' and '.join(where)}"
+        f" order by occurred_at, event_id limit {int(limit)}",
+        *args,
+    )
+    return replies_read(rows, None)
+
+
 def _topic_of(topic: str) -> str:
     """A recorded topic without the deployment's prefix (a test run's, say)."""
     for name in ("booking.events", "notifications.events"):
@@ -147,6 +187,11 @@ def _from_history(
 
 
 _COLUMNS = "event_id, topic, event_type, actor, occurred_at, appointment_id, subject"
+# What a RepliesRead says beyond its row: whose replies, how many, through what.
+_READ_COLUMNS = (
+    "data -> 'subject_ids' as subject_ids, (data ->> 'replies')::int as replies,"
+    " data ->> 'channel' as channel"
+)
 _LIST = ", ".join(f"'{name}'" for name in COLLECTIONS)
 _ALTERED = ", ".join(f"'{name}'" for name in ALTERATIONS)
 
@@ -167,14 +212,16 @@ async def recorded_operations(conn: asyncpg.Connection, subject: str) -> list[En
     if not appointments:
         return entries
     later = await conn.fetch(
-        f"select {_COLUMNS}, data ->> 'recipient' as recipient, data ->> 'message_id' as message_id"
-        " from event_history where appointment_id = any($1::text[])"
-        f" and event_type in ({_ALTERED}, 'ReplyReceived', 'SmsQueued')",
+        f"select {_COLUMNS}, data ->> 'recipient' as recipient, data ->> 'message_id' as message_id,"
+        f" {_READ_COLUMNS} from event_history where appointment_id = any($1::text[])"
+        f" and event_type in ({_ALTERED}, 'ReplyReceived', 'SmsQueued', '{REPLIES_READ}')",
         appointments,
     )
     messages: dict[str, str] = {}  # the text's stream -> its appointment
     for row in later:
-        if row["event_type"] == "ReplyReceived":
+        if row["event_type"] == REPLIES_READ:
+            entries += replies_read([row], subject)
+        elif row["event_type"] == "ReplyReceived":
             entries.append(_from_history(row, "collection", subject))
         elif row["event_type"] == "SmsQueued":
             if (row["recipient"] or "public") == "public":
@@ -219,7 +266,9 @@ async def access_log(
         *args,
     )
     entries = consultations(rows, subject)
-    if subject is not None:
+    if subject is None:
+        entries += await every_replies_read(conn, since, until, limit)
+    else:
         entries += [
             e
             for e in await recorded_operations(conn, subject)

@@ -4,10 +4,10 @@ SHELL := /bin/bash
 BIN := .venv/bin
 STATE := $(or $(APPOINTMENTS_STATE_DIR),.state)
 # mypy fails on a folder holding no Python file yet; check only those that hold some.
-TYPED_DIRS = $(shell for d in services schemas cli web bench tests; do \
+TYPED_DIRS = $(shell for d in services schemas cli web bench chaos tests; do \
 	[ -n "$$(find $$d -name '*.py' -print -quit 2>/dev/null)" ] && echo $$d; done)
 
-.PHONY: help bootstrap run down status logs lint unit integration browser test bench
+.PHONY: help bootstrap run down status logs lint unit integration browser test bench chaos
 
 help:
 	@echo "make run     start PostgreSQL, Kafka and every service; print URLs and tokens"
@@ -18,6 +18,7 @@ help:
 	@echo "make browser the pages in Chromium on real servers (tests/browser), screenshots in docs/screenshots"
 	@echo "make lint    ruff and mypy only"
 	@echo "make bench   the benchmark"
+	@echo "make chaos   2,000 bookings while each part is killed in turn; then nothing lost or doubled"
 
 bootstrap:
 	@deploy/bootstrap.sh
@@ -57,3 +58,6 @@ test: bootstrap
 
 bench: bootstrap
 	$(BIN)/python -m bench
+
+chaos: bootstrap
+	$(BIN)/python -m chaos

@@ -1,0 +1,112 @@
+"""The chaos run's own servers: a three-node KRaft cluster and a PostgreSQL cluster, in its folder.
+
+Nothing of the shared stack is touched: the run kills brokers and restarts PostgreSQL, so it
+starts both of its own (the same Maven-assembled jars and Debian binaries `appointments up`
+uses, through the same ``cli.stack`` code), under ``<state>/chaos/<run>/stack``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from cli.stack.process import port_in_use
+from services.common.config import Settings, settings
+
+NODES = 3
+STACK_SECONDS = 300
+
+
+def free_ports(count: int, start: int = 39092) -> int:
+    """The first port from which ``count`` ports in a row are free."""
+    base = start
+    while any(port_in_use(p) for p in range(base, base + count)):
+        base += count
+    return base
+
+
+@dataclass(frozen=True)
+class Servers:
+    """The run's Kafka cluster and PostgreSQL, and the environment ``cli.stack`` reaches them with."""
+
+    folder: Path
+    env: dict[str, str]
+    kafka_bootstrap: str
+    pg_url: str
+
+    def stack(self, code: str) -> list[str]:
+        """Run ``cli.stack`` code against this run's servers (in a process of its own: its state folder)."""
+        done = subprocess.run(
+            [sys.executable, "-c", f"from cli import stack\n{code}"],
+            env=self.env, capture_output=True, text=True, timeout=STACK_SECONDS, check=False,
+        )  # fmt: skip
+        if done.returncode != 0:
+            raise RuntimeError(f"stack call failed ({done.returncode}): {done.stderr[-2000:]}")
+        return done.stdout.strip().splitlines()
+
+    def settings(self, run_id: str) -> Settings:
+        """The services' settings on these servers, with the run's own database names."""
+        return Settings(kafka_bootstrap=self.kafka_bootstrap, pg_url=self.pg_url, db_suffix=f"_chaos{run_id}")
+
+    def kafka_node_pid(self, node_id: int) -> int:
+        """The pid of one Kafka node."""
+        return int((self.folder / "run" / f"kafka-{node_id}.pid").read_text())
+
+    def start_kafka(self) -> None:
+        """Start whichever nodes are not running, and wait for all three to answer."""
+        self.stack("stack.ensure_kafka()")
+
+    def crash_postgres(self) -> None:
+        """Stop PostgreSQL as a crash does (immediate: no checkpoint, recovery at the next start)."""
+        self.stack(
+            "from cli.stack.pg_setup import pg_bin_dir, pg_command\n"
+            "import subprocess\n"
+            "data = stack.state_dir() / 'pg' / 'data'\n"
+            "subprocess.run(pg_command(pg_bin_dir(), 'pg_ctl', '-D', str(data), '-m', 'immediate', 'stop'),"
+            " check=True, capture_output=True)"
+        )
+
+    def start_postgres(self) -> None:
+        """Start PostgreSQL again on its port (crash recovery runs first)."""
+        self.stack("stack.ensure_postgres()")
+
+
+def start_servers(folder: Path) -> Servers:
+    """Three Kafka nodes with the contract's topics (replication 3, min.insync 2), and PostgreSQL."""
+    state = folder / "stack"
+    state.mkdir(parents=True, exist_ok=True)
+    jars = settings().state_dir.resolve() / "kafka" / "libs"
+    if jars.is_dir() and not (state / "kafka").exists():  # the jars already fetched, else fetched again
+        (state / "kafka").mkdir()
+        (state / "kafka" / "libs").symlink_to(jars)
+    env = {
+        **os.environ,
+        "APPOINTMENTS_STATE_DIR": str(state),
+        "APPOINTMENTS_KAFKA_BOOTSTRAP": f"127.0.0.1:{free_ports(2 * NODES)}",
+        "APPOINTMENTS_KAFKA_BROKERS": str(NODES),
+    }
+    probe = Servers(state, env, "", "")
+    lines = probe.stack(
+        "url = stack.ensure_postgres()\nbootstrap = stack.ensure_kafka()\nstack.ensure_topics(bootstrap)\n"
+        "print(url)\nprint(bootstrap)"
+    )
+    return Servers(state, env, kafka_bootstrap=lines[-1], pg_url=lines[-2])
+
+
+def stop_servers(servers: Servers, *, remove: bool) -> None:
+    """Stop the run's servers; the folder (logs, evidence) stays unless ``remove``."""
+    # The last node has no quorum to shut down cleanly with, and would wait out its grace.
+    for pid_file in (servers.folder / "run").glob("kafka-*.pid"):
+        with contextlib.suppress(ProcessLookupError, ValueError, OSError):
+            os.kill(int(pid_file.read_text()), signal.SIGKILL)
+    with contextlib.suppress(RuntimeError):
+        servers.stack("stack.stop_kafka()\nstack.stop_postgres()")
+    if remove:
+        shutil.rmtree(servers.folder / "kafka", ignore_errors=True)
+        shutil.rmtree(servers.folder / "pg", ignore_errors=True)

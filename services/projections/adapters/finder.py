@@ -20,13 +20,13 @@ from datetime import date, datetime
 from typing import Annotated, Literal
 
 import asyncpg
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, HTTPException, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.booking.adapters.personal import InvalidPersonalData, normalise_phone
 from services.common.auth import Caller, Role
 from services.common.fields import Visible
-from services.common.http import Authorized, field_error
+from services.common.http import Authorized
 from services.common.logging import get_logger
 from services.common.london import local, spoken_day, spoken_range
 from services.common.runtime import Runtime
@@ -152,6 +152,11 @@ async def officers_own(
     return [a for a in found if theirs(a)]
 
 
+def refused(field: str, reason: str) -> HTTPException:
+    """A 422 naming the field and the reason (the reason as the detail; the value never repeated)."""
+    return HTTPException(422, detail={"detail": reason, "errors": [{"field": field, "reason": reason}]})
+
+
 SEARCH_RESPONSES: dict[int | str, dict[str, object]] = {
     422: {"description": "Neither or both of case_reference and phone, or a phone that is not a number."},
 }
@@ -165,7 +170,7 @@ async def search(request: Request, body: SearchBody, caller: Authorized) -> Foun
     The answer holds what a diary line holds: no name, number, address or briefing text.
     """
     if (body.case_reference is None) == (body.phone is None):
-        raise field_error("case_reference", "give a case reference or a phone number (one of the two)")
+        raise refused("case_reference", "give a case reference or a phone number (one of the two)")
     runtime: Runtime = request.app.state.runtime
     cfg = runtime.settings
     argument: str | list[str]
@@ -173,7 +178,7 @@ async def search(request: Request, body: SearchBody, caller: Authorized) -> Foun
         try:
             subjects = subjects_of(body.phone, cfg.token_secret, production=cfg.is_production)
         except InvalidPersonalData as exc:
-            raise field_error("phone", exc.reason) from None
+            raise refused("phone", exc.reason) from None
         query, argument = BY_SUBJECTS, subjects
     else:
         assert body.case_reference is not None

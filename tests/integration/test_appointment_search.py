@@ -179,6 +179,12 @@ async def test_appointments_are_found_by_case_reference_and_phone_and_moves_show
         assert {a["appointment_id"] for a in diary["appointments"]} == {second, third}
         nowhere = await client.get(f"/diaries/stations/nowhere/{DAY}/moved-away")
         assert nowhere.status_code == 404
+        # A diary car's day answers the same way (nothing of this test's moved from it).
+        car = await client.get(f"/diaries/diary-cars/stevenage/{DAY}/moved-away")
+        assert car.status_code == 200, car.text
+        assert (car.json()["place"], car.json()["moved_away"]) == ("diary-car", [])
+        no_district = await client.get(f"/diaries/diary-cars/nowhere/{DAY}/moved-away")
+        assert no_district.status_code == 404 and no_district.json()["errors"][0]["field"] == "district_id"
         gateway = await client.get(
             f"/diaries/stations/{STATION}/{DAY}/moved-away", headers=auth(Role.GATEWAY, "notify")
         )

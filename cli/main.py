@@ -105,6 +105,9 @@ def up(
             stack.ensure_topics(kafka_bootstrap)
             stack.start_services(kafka_bootstrap, pg_url)
         stack.wait_healthy(timeout)
+        with stack.locked():
+            # Once all is healthy: from now on a part that dies is started again.
+            stack.ensure_watchdog()
         _point_at(kafka_bootstrap, pg_url)
         if seed:
             _run_seed()
@@ -113,10 +116,20 @@ def up(
 
 @app.command()
 def down() -> None:
-    """Stop the services, PostgreSQL and Kafka that `up` started."""
+    """Stop the watchdog, then the services, PostgreSQL and Kafka that `up` started."""
     with _stack_errors(), stack.locked():
+        # Lease first, watchdog next, under the lock: it starts nothing once either is gone.
         stack.release_lease(stack.STACK_LEASE)
+        stack.stop_watchdog()
         stack.stop_all()
+
+
+@app.command(hidden=True)
+def watchdog() -> None:
+    """Watch the local stack and start again any part that dies (`up` starts it; `down` stops it)."""
+    from cli.stack.watchdog import main
+
+    raise typer.Exit(main())
 
 
 @app.command()

@@ -3,12 +3,13 @@
 Everything lives in the state folder (``settings().state_dir``, default ``<repo>/.state``):
 
     kafka/libs  kafka/data  kafka/server.properties  kafka/cluster-id   m2/
-    pg/data  pg/run  pg/port    logs/<name>.log    run/<name>.pid    token-secret
+    pg/data  pg/run  pg/port    logs/<name>.log    run/<name>.pid (.started)    token-secret
 
 Every ``ensure_*`` is idempotent: what already runs is reused, never restarted.
 
 Modules: state (folder, logs, error), process (spawn, signal, ports, commands),
-leases (lock, leases), kafka, topics, pg_setup and postgres, services, report.
+leases (lock, leases), kafka, topics, pg_setup and postgres, services, report, and watchdog
+(the detached process `up` leaves running, which starts again any part that dies).
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ from .services import (
 )
 from .state import StackError, console, log_file, state_dir, tail
 from .topics import create_topics, ensure_topics
+from .watchdog import ensure_watchdog, stop_watchdog, watchdog_pid, watchdog_status
 
 __all__ = [
     "KAFKA_DEPLOY",
@@ -68,6 +70,7 @@ __all__ = [
     "ensure_kafka",
     "ensure_postgres",
     "ensure_topics",
+    "ensure_watchdog",
     "kafka_bootstrap",
     "kafka_brokers_answering",
     "kafka_nodes",
@@ -94,9 +97,12 @@ __all__ = [
     "stop_kafka",
     "stop_postgres",
     "stop_services",
+    "stop_watchdog",
     "tail",
     "take_lease",
     "token_secret",
     "wait_for_kafka",
     "wait_healthy",
+    "watchdog_pid",
+    "watchdog_status",
 ]

@@ -50,6 +50,11 @@ def take_lease(name: str) -> None:
     (_leases() / name).write_text(f"{os.getpid()}\n")
 
 
+def lease_held(name: str) -> bool:
+    """Whether the lease ``name`` is taken (whoever took it)."""
+    return (_leases() / name).exists()
+
+
 def release_lease(name: str) -> None:
     """Drop the lease ``name``."""
     (_leases() / name).unlink(missing_ok=True)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 import signal
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -22,40 +24,90 @@ def alive(pid: int) -> bool:
     """Whether ``pid`` runs (a zombie does not)."""
     child = _children.get(pid)
     if child is not None:
-        return child.poll() is None
+        if child.poll() is None:
+            return True
+        # Reaped: the pid may be handed out again, to a process that is not this child.
+        del _children[pid]
+        return False
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
+    return not zombie(pid)
+
+
+def zombie(pid: int) -> bool:
+    """Whether ``pid`` has exited but its parent has not reaped it yet (state Z)."""
     try:
-        status = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
     except (OSError, IndexError):
-        return True
-    return status != "Z"
+        return False
 
 
-def _cmdline(pid: int) -> str:
+def cmdline(pid: int) -> str:
+    """The command line of ``pid``, its arguments joined by spaces (empty once it is gone)."""
     try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
     except OSError:
         return ""
 
 
+def start_time(pid: int) -> str | None:
+    """When ``pid`` started, in clock ticks since boot (/proc/<pid>/stat field 22); None once gone.
+
+    With the pid it names one process for good: a pid the kernel hands out again gets another.
+    """
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return None
+
+
+def _started_file(name: str) -> Path:
+    # Beside the pid file, not in it: other tools read a pid file as a bare number.
+    return pid_file(name).with_suffix(".started")
+
+
+def record_pid(name: str, pid: int) -> None:
+    """Record ``pid`` (and when it started) as the stack's process ``name``."""
+    started = start_time(pid)
+    if started is None:
+        _started_file(name).unlink(missing_ok=True)
+    else:
+        _started_file(name).write_text(f"{started}\n")
+    pid_file(name).write_text(f"{pid}\n")
+
+
+def forget_pid(name: str) -> None:
+    """Drop the record of the stack's process ``name``."""
+    pid_file(name).unlink(missing_ok=True)
+    _started_file(name).unlink(missing_ok=True)
+
+
+def is_ours(pid: int, marker: str, started: str | None = None) -> bool:
+    """Whether ``pid`` runs (not a zombie), runs ``marker`` and, if given, started at ``started``.
+
+    A dead process, a zombie not yet reaped, and a pid handed out again to another program
+    (or to another run of the same one) are all not the process we started.
+    """
+    if not alive(pid) or marker not in cmdline(pid):
+        return False
+    return started is None or start_time(pid) == started
+
+
 def running_pid(name: str, marker: str) -> int | None:
-    """The pid recorded for ``name`` if that process still runs and is what we started."""
+    """The pid recorded for ``name`` if that process still runs and is the one we started."""
     try:
         pid = int(pid_file(name).read_text().strip())
     except (OSError, ValueError):
         return None
-    if not alive(pid):
-        return None
-    command = _cmdline(pid)
-    # Pids get reused: a live pid running something else is not ours.
-    if command and marker not in command:
-        return None
-    return pid
+    try:
+        started: str | None = _started_file(name).read_text().strip() or None
+    except OSError:
+        started = None  # recorded by an older version: the command line alone decides
+    return pid if is_ours(pid, marker, started) else None
 
 
 def worker_pids(supervisor: int) -> set[int]:
@@ -68,7 +120,7 @@ def worker_pids(supervisor: int) -> set[int]:
             continue  # it ended while we looked
         pid = int(stat.parent.name)
         # multiprocessing's resource tracker is a child too, but serves nothing.
-        if ppid == supervisor and alive(pid) and "spawn_main" in _cmdline(pid):
+        if ppid == supervisor and alive(pid) and "spawn_main" in cmdline(pid):
             workers.add(pid)
     return workers
 
@@ -91,7 +143,7 @@ def spawn(name: str, command: Sequence[str], env: dict[str, str], cwd: Path) -> 
             start_new_session=True,
         )
     _children[child.pid] = child
-    pid_file(name).write_text(f"{child.pid}\n")
+    record_pid(name, child.pid)
     return child.pid
 
 
@@ -120,6 +172,38 @@ def terminate(pids: dict[str, int], grace: float) -> None:
             if not alive(pid):
                 break
             time.sleep(0.1)
+        _children.pop(pid, None)
+
+
+_PR_SET_CHILD_SUBREAPER = 36  # linux/prctl.h
+
+
+def become_subreaper() -> bool:
+    """Adopt this process's orphaned descendants (Linux), so that ``reap`` can reap them at once.
+
+    A postmaster started through pg_ctl is orphaned as pg_ctl exits; killed, it would stay a
+    zombie until whichever process adopted it reaps it, and a zombie's pid in postmaster.pid
+    keeps the next postmaster from starting.
+    """
+    if not sys.platform.startswith("linux"):
+        return False
+    return bool(ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0)
+
+
+def reap() -> list[int]:
+    """Reap every child of this process that has exited; returns their pids.
+
+    Only between commands this process runs and waits for (it waits for any child).
+    """
+    reaped: list[int] = []
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return reaped
+        if pid == 0:
+            return reaped
+        reaped.append(pid)
         _children.pop(pid, None)
 
 

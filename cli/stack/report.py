@@ -18,6 +18,7 @@ from .pg_setup import pg_bin_dir
 from .postgres import pg_port, pg_ready, postgres_pid, postgres_running
 from .services import SERVICES, current_pg_url, health_url, service_health, service_pid
 from .state import state_dir
+from .watchdog import watchdog_pid, watchdog_status
 
 # The tokens `make run` prints last a local shift; `appointments token` gives others.
 SUMMARY_TOKEN_TTL = DEFAULT_TTL
@@ -54,7 +55,26 @@ def stack_health() -> list[Health]:
         for name in SERVICES:
             healthy, detail = service_health(client, name)
             rows.append(Health(name, service_pid(name), health_url(name), healthy, detail))
+    rows.append(_watchdog_row())
     return rows
+
+
+def _watchdog_row() -> Health:
+    """The watchdog: whether it watches, and which parts it has started again (how often, last when)."""
+    pid = watchdog_pid()
+    if pid is None:
+        return Health("watchdog", None, "-", False, "not running: nothing restarts a part that dies")
+    parts = watchdog_status().get("parts", {})
+    restarted = [
+        f"{name} {part['restarts']}x (last {part['last_restart'][11:19]})"
+        for name, part in parts.items()
+        if part.get("restarts")
+    ]
+    failing = [f"{name}: {part['last_error']}" for name, part in parts.items() if part.get("last_error")]
+    detail = "watching; " + (f"restarted {', '.join(restarted)}" if restarted else "no restarts")
+    if failing:
+        detail += f"; cannot start {'; '.join(failing)}"
+    return Health("watchdog", pid, "-", True, detail)
 
 
 def print_status() -> bool:

@@ -19,8 +19,8 @@ from services.notifications.gateway.local import local_gateway_environment
 from .kafka import kafka_bootstrap as local_bootstrap
 from .kafka import stop_kafka
 from .postgres import pg_port, pg_url, stop_postgres
-from .process import port_in_use, running_pid, spawn, terminate, worker_pids
-from .state import StackError, console, log_hint, pid_file, state_dir
+from .process import forget_pid, port_in_use, running_pid, spawn, terminate, worker_pids
+from .state import StackError, console, log_hint, state_dir
 
 # Start order is also the order of the summary table.
 SERVICES: dict[str, str] = {
@@ -94,15 +94,20 @@ def ensure_token_keys() -> None:
         ensure_local_keys(settings().token_keys)
 
 
-def start_services(kafka_bootstrap: str | None = None, postgres_url: str | None = None) -> None:
-    """Start every service not already running, detached, logging to the state folder."""
+def start_services(
+    kafka_bootstrap: str | None = None,
+    postgres_url: str | None = None,
+    names: Sequence[str] = tuple(SERVICES),
+) -> None:
+    """Start every service (of ``names``) not already running, detached, logging to the state folder."""
     # Made before any service starts, so they all find the one pair rather than race to make it.
     ensure_token_keys()
     env = dict(os.environ)
     kafka_bootstrap = kafka_bootstrap or local_bootstrap()
     env.update(stack_environment(kafka_bootstrap, postgres_url or _owner_pg_url()))
     env["PYTHONUNBUFFERED"] = "1"
-    for name, module in SERVICES.items():
+    for name in names:
+        module = SERVICES[name]
         if service_pid(name) is not None:
             continue
         port = settings().port(name)
@@ -194,7 +199,7 @@ def stop_services() -> None:
         console.print(f"Stopping {', '.join(pids)} ...")
         terminate(pids, SERVICE_STOP_GRACE)
     for name in SERVICES:
-        pid_file(name).unlink(missing_ok=True)
+        forget_pid(name)
 
 
 def stop_all() -> None:

@@ -1,0 +1,169 @@
+"""The stack heals itself: a part SIGKILLed is started again by `up`'s watchdog and answers again.
+
+A whole stack of this test's own (`appointments up --no-seed` in a state folder of its own, on
+ports of its own: the suite's shared Kafka and PostgreSQL must live): each service, the
+postmaster and the Kafka broker in turn is SIGKILLed, and the test waits until a new process of
+that part runs and every /health answers 200 again; `appointments status` then names the
+restart. Last, `appointments down` stops everything, the watchdog first, and nothing comes back.
+How long each part took is printed (`-s`) for the README, never asserted.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from cli.stack.process import is_ours, port_in_use
+from services.common.config import PROJECT_ROOT, settings
+
+pytestmark = pytest.mark.integration
+SERVICES = ("booking", "roster", "notifications", "projections", "web", "simulator")
+# Each part, and what its recorded process runs.
+PARTS = {**{name: "services." if name != "web" else "web" for name in SERVICES}, "postgres": "postgres",
+         "kafka": "kafka.Kafka"}  # fmt: skip
+HEAL_TIMEOUT = 120.0
+
+
+def free_ports(count: int, start: int) -> int:
+    """The first port from ``start`` on from which ``count`` ports in a row are free."""
+    base = start
+    while any(port_in_use(p) for p in range(base, base + count)):
+        base += count
+    return base
+
+
+@dataclass(frozen=True)
+class OwnStack:
+    state: Path
+    env: dict[str, str]
+    ports: dict[str, int]
+
+    def appointments(self, *args: str, timeout: float = 300.0) -> subprocess.CompletedProcess[str]:
+        """`appointments ARGS` against this stack (tables wide enough for a row to fit a line)."""
+        return subprocess.run(
+            [sys.executable, "-c", "from cli.main import app; app()", *args],
+            env={**self.env, "COLUMNS": "400"}, cwd=PROJECT_ROOT, capture_output=True, text=True,
+            timeout=timeout, check=False,
+        )  # fmt: skip
+
+    def pid(self, part: str) -> int | None:
+        """The live process recorded for ``part`` (the postmaster: its lock file's), else None."""
+        path = (
+            self.state / "pg" / "data" / "postmaster.pid"
+            if part == "postgres"
+            else self.state / "run" / f"{part}.pid"
+        )
+        try:
+            pid = int(path.read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            return None
+        return pid if is_ours(pid, PARTS[part]) else None
+
+    def unhealthy(self, client: httpx.Client) -> list[str]:
+        """The services whose /health does not answer 200."""
+        down = []
+        for name in SERVICES:
+            try:
+                ok = client.get(f"http://127.0.0.1:{self.ports[name]}/health").status_code == 200
+            except httpx.HTTPError:
+                ok = False
+            if not ok:
+                down.append(name)
+        return down
+
+
+@pytest.fixture
+def own_stack() -> Iterator[OwnStack]:
+    """`appointments up --no-seed` in a state folder of its own; everything stopped after."""
+    state = Path(tempfile.mkdtemp(prefix="sa-heals-", dir="/tmp"))
+    state.chmod(0o755)  # the postgres OS user runs the cluster inside it
+    jars = settings().state_dir.resolve() / "kafka" / "libs"
+    if jars.is_dir():  # the jars the session's broker runs from; else `up` fetches them
+        (state / "kafka").mkdir()
+        (state / "kafka" / "libs").symlink_to(jars)
+    base = free_ports(len(SERVICES), 38000)
+    ports = {name: base + i for i, name in enumerate(SERVICES)}
+    # Nothing of the session's servers or tests (their URLs, prefixes, suffixes) may leak in.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("APPOINTMENTS_")}
+    env.update(
+        {
+            "APPOINTMENTS_STATE_DIR": str(state),
+            "APPOINTMENTS_KAFKA_BOOTSTRAP": f"127.0.0.1:{free_ports(2, 39092)}",
+            "APPOINTMENTS_BOOKING_WORKERS": os.environ.get("APPOINTMENTS_BOOKING_WORKERS", "2"),
+            **{f"APPOINTMENTS_{name.upper()}_PORT": str(port) for name, port in ports.items()},
+        }
+    )
+    stack = OwnStack(state, env, ports)
+    try:
+        up = stack.appointments("up", "--no-seed")
+        assert up.returncode == 0, up.stderr[-3000:]
+        yield stack
+    finally:
+        stack.appointments("down", timeout=180)
+        # Whatever `down` left (it failed, or the test did), so no server of it outlives the test.
+        for part in PARTS:
+            pid = stack.pid(part)
+            if pid is not None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+        shutil.rmtree(state, ignore_errors=True)
+
+
+def wait_until_healed(stack: OwnStack, part: str, killed: int, client: httpx.Client) -> float:
+    """Seconds from now until a new process of ``part`` runs and every /health answers 200."""
+    began = time.monotonic()
+    deadline = began + HEAL_TIMEOUT
+    while True:
+        pid = stack.pid(part)
+        unhealthy = stack.unhealthy(client)
+        if pid is not None and pid != killed and not unhealthy:
+            return time.monotonic() - began
+        if time.monotonic() > deadline:
+            raise TimeoutError(
+                f"{part} not healed in {HEAL_TIMEOUT:.0f}s: process {pid}, not healthy: {unhealthy}; "
+                f"watchdog log:\n{(stack.state / 'logs' / 'watchdog.log').read_text()[-2000:]}"
+            )
+        time.sleep(0.1)
+
+
+def test_every_part_sigkilled_is_started_again_and_down_stops_it_all(own_stack: OwnStack) -> None:
+    stack = own_stack
+    figures: dict[str, float] = {}
+    with httpx.Client(timeout=2.0) as client:
+        assert stack.unhealthy(client) == []
+        for part in PARTS:
+            killed = stack.pid(part)
+            assert killed is not None, f"{part} does not run"
+            os.kill(killed, signal.SIGKILL)
+            figures[part] = wait_until_healed(stack, part, killed, client)
+            assert not is_ours(killed, PARTS[part])  # the old one is gone, not merely joined
+    print("\nseconds from SIGKILL to healthy again:", {k: round(v, 1) for k, v in figures.items()})
+
+    # Every row healthy (exit 0), the watchdog's naming each part it started again, once.
+    status = stack.appointments("status", timeout=60)
+    assert status.returncode == 0, status.stdout + status.stderr
+    watchdog_row = next(line for line in status.stdout.splitlines() if line.startswith("│ watchdog"))
+    for part in PARTS:
+        assert f"{part} 1x" in watchdog_row, watchdog_row
+
+    watchdog_pid = int((stack.state / "run" / "watchdog.pid").read_text())
+    assert is_ours(watchdog_pid, "cli.stack.watchdog"), watchdog_row
+    down = stack.appointments("down", timeout=180)
+    assert down.returncode == 0, down.stderr[-3000:]
+    assert not is_ours(watchdog_pid, "cli.stack.watchdog")
+    # Long enough for the watchdog to have seen every death many times over, had it lived on.
+    time.sleep(2.0)
+    assert {part: stack.pid(part) for part in PARTS} == dict.fromkeys(PARTS)
+    assert [name for name, port in stack.ports.items() if port_in_use(port)] == []

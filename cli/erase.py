@@ -29,7 +29,7 @@ def erase(
     ),
     yes: bool = typer.Option(False, "--yes", help="Do not ask: the erasure cannot be undone."),
 ) -> None:
-    """Destroy a data subject's key and remove their sealed data from the projections (cannot be undone)."""
+    """Destroy a data subject's key, empty their copies in projections and notifications (for ever)."""
     if not SUBJECT_ID.fullmatch(subject):
         raise typer.BadParameter("a subject id reads subject- and 24 hex digits", param_hint="SUBJECT")
     cfg = stack_settings()
@@ -51,14 +51,20 @@ def print_erasure(done: Erasure) -> None:
     if not done.known:
         console.print(f"No data subject {done.subject_id} in the key store: nothing erased.", style="red")
         return
+    n = done.notifications
     log.info(
         "data subject erased", subject_id=done.subject_id, erased_by=done.erased_by,
         key_destroyed=done.key_destroyed, projections_events=done.projections_events,
+        notifications_appointments=n.appointments, notifications_texts=n.texts,
+        notifications_replies=n.replies, notifications_reminders=n.reminders,
     )  # fmt: skip
     key = "destroyed now" if done.key_destroyed else "already destroyed"
     console.print(
         f"{done.subject_id}: key {key}; sealed values removed from {done.projections_events} event(s)"
-        " of the projections' history. Events and Kafka keep only ciphertext no key opens.",
+        f" of the projections' history; from the notifications, the number and its hash of"
+        f" {n.appointments} appointment(s), the number of {n.texts} text(s) (those still to go"
+        f" marked erased), the words of {n.replies} repl(ies), and {n.reminders} reminder(s)."
+        " Events and Kafka keep only ciphertext no key opens.",
         markup=False, highlight=False,
     )  # fmt: skip
 

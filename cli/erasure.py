@@ -1,14 +1,16 @@
-"""Erasure: destroy a data subject's key in booking's key store, empty their sealed data in the projections.
+"""Erasure: destroy a data subject's key in booking's key store, then remove their copies elsewhere.
 
 Events are never changed (the chain would break, and Kafka keeps its copies): every copy of a
 person's details is ciphertext under their own key, and destroying the key (the tombstone keeps
 when and by whom) makes all of it unreadable, in PostgreSQL, on Kafka and in any replay. The
-projections' history, the one read model holding sealed values, has them emptied as well.
+projections' history has their sealed values emptied as well, and the notifications' own tables
+lose their sealed number, its keyed hash and their replies' words
+(``services.notifications.adapters.erasure``).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import asyncpg
@@ -16,6 +18,8 @@ import asyncpg
 from services.booking.adapters.personal import normalise_phone
 from services.common.config import Settings
 from services.common.shredding import KEYSTORE_DATABASE, PgKeyStore, subject_id_for
+from services.notifications.adapters.erasure import Erased
+from services.notifications.adapters.erasure import erase_subject as erase_from_notifications
 from services.projections.adapters.erasure import erase_subject as erase_from_projections
 
 
@@ -28,6 +32,7 @@ class Erasure:
     known: bool
     key_destroyed: bool = False
     projections_events: int = 0
+    notifications: Erased = field(default_factory=Erased)
 
 
 async def erase_subject(cfg: Settings, subject_id: str, erased_by: str) -> Erasure:
@@ -41,15 +46,29 @@ async def erase_subject(cfg: Settings, subject_id: str, erased_by: str) -> Erasu
         destroyed = await PgKeyStore(pool).erase(subject_id, erased_by)
     finally:
         await pool.close()
+    emptied, notified = 0, Erased()
+    conn = await _connect(cfg, "projections")
+    if conn is not None:
+        try:
+            emptied = await erase_from_projections(conn, subject_id)
+        finally:
+            await conn.close()
+    conn = await _connect(cfg, "notifications")
+    if conn is not None:
+        try:
+            notified = await erase_from_notifications(conn, subject_id)
+        finally:
+            await conn.close()
+    return Erasure(subject_id, erased_by, True, destroyed, emptied, notified)
+
+
+async def _connect(cfg: Settings, database: str) -> asyncpg.Connection | None:
+    """The owner's connection to a service's database; None when the stack has none."""
     try:
-        conn = await asyncpg.connect(cfg.database_url("projections"))
+        conn: asyncpg.Connection = await asyncpg.connect(cfg.database_url(database))
     except asyncpg.InvalidCatalogNameError:
-        return Erasure(subject_id, erased_by, True, destroyed)
-    try:
-        emptied = await erase_from_projections(conn, subject_id)
-    finally:
-        await conn.close()
-    return Erasure(subject_id, erased_by, True, destroyed, emptied)
+        return None
+    return conn
 
 
 @dataclass(frozen=True)

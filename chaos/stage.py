@@ -8,27 +8,12 @@ uses, through the same ``cli.stack`` code), under ``<state>/chaos/<run>/stack``.
 from __future__ import annotations
 
 import contextlib
-import os
 import shutil
-import signal
-import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from cli.stack.process import port_in_use
-from services.common.config import Settings, settings
-
-NODES = 3
-STACK_SECONDS = 300
-
-
-def free_ports(count: int, start: int = 39092) -> int:
-    """The first port from which ``count`` ports in a row are free."""
-    base = start
-    while any(port_in_use(p) for p in range(base, base + count)):
-        base += count
-    return base
+from services.common.config import Settings
+from tests.support.cluster import stack, stack_env, stop_kafka_nodes
 
 
 @dataclass(frozen=True)
@@ -42,13 +27,7 @@ class Servers:
 
     def stack(self, code: str) -> list[str]:
         """Run ``cli.stack`` code against this run's servers (in a process of its own: its state folder)."""
-        done = subprocess.run(
-            [sys.executable, "-c", f"from cli import stack\n{code}"],
-            env=self.env, capture_output=True, text=True, timeout=STACK_SECONDS, check=False,
-        )  # fmt: skip
-        if done.returncode != 0:
-            raise RuntimeError(f"stack call failed ({done.returncode}): {done.stderr[-2000:]}")
-        return done.stdout.strip().splitlines()
+        return stack(self.env, code)
 
     def settings(self, run_id: str) -> Settings:
         """The services' settings on these servers, with the run's own database names."""
@@ -80,33 +59,24 @@ class Servers:
 def start_servers(folder: Path) -> Servers:
     """Three Kafka nodes with the contract's topics (replication 3, min.insync 2), and PostgreSQL."""
     state = folder / "stack"
-    state.mkdir(parents=True, exist_ok=True)
-    jars = settings().state_dir.resolve() / "kafka" / "libs"
-    if jars.is_dir() and not (state / "kafka").exists():  # the jars already fetched, else fetched again
-        (state / "kafka").mkdir()
-        (state / "kafka" / "libs").symlink_to(jars)
-    env = {
-        **os.environ,
-        "APPOINTMENTS_STATE_DIR": str(state),
-        "APPOINTMENTS_KAFKA_BOOTSTRAP": f"127.0.0.1:{free_ports(2 * NODES)}",
-        "APPOINTMENTS_KAFKA_BROKERS": str(NODES),
-    }
+    env = stack_env(state, first_port=21092)
     probe = Servers(state, env, "", "")
-    lines = probe.stack(
-        "url = stack.ensure_postgres()\nbootstrap = stack.ensure_kafka()\nstack.ensure_topics(bootstrap)\n"
-        "print(url)\nprint(bootstrap)"
-    )
+    try:
+        lines = probe.stack(
+            "url = stack.ensure_postgres()\nbootstrap = stack.ensure_kafka()\n"
+            "stack.ensure_topics(bootstrap)\nprint(url)\nprint(bootstrap)"
+        )
+    except BaseException:
+        stop_servers(probe, remove=True)  # whatever of it did start
+        raise
     return Servers(state, env, kafka_bootstrap=lines[-1], pg_url=lines[-2])
 
 
 def stop_servers(servers: Servers, *, remove: bool) -> None:
     """Stop the run's servers; the folder (logs, evidence) stays unless ``remove``."""
-    # The last node has no quorum to shut down cleanly with, and would wait out its grace.
-    for pid_file in (servers.folder / "run").glob("kafka-*.pid"):
-        with contextlib.suppress(ProcessLookupError, ValueError, OSError):
-            os.kill(int(pid_file.read_text()), signal.SIGKILL)
+    stop_kafka_nodes(servers.folder, servers.env)
     with contextlib.suppress(RuntimeError):
-        servers.stack("stack.stop_kafka()\nstack.stop_postgres()")
+        servers.stack("stack.stop_postgres()")
     if remove:
         shutil.rmtree(servers.folder / "kafka", ignore_errors=True)
         shutil.rmtree(servers.folder / "pg", ignore_errors=True)

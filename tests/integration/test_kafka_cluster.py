@@ -10,13 +10,10 @@ record exactly once. With two of three nodes gone, no write is acknowledged at a
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,56 +22,18 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
-from cli.stack.process import port_in_use
 from schemas.topics import BOOKING_EVENTS, TOPICS
-from services.common.config import settings
 from services.common.kafka import relay_producer
+from tests.support.cluster import NODES, kafka_cluster
 
 pytestmark = pytest.mark.integration
-NODES = 3
-
-
-def free_ports(count: int, start: int = 29092) -> int:
-    """The first port from which ``count`` ports in a row are free."""
-    base = start
-    while any(port_in_use(p) for p in range(base, base + count)):
-        base += count
-    return base
-
-
-def _stack(env: dict[str, str], code: str) -> str:
-    done = subprocess.run(
-        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True, timeout=240
-    )
-    return done.stdout.strip().splitlines()[-1] if done.stdout.strip() else ""
 
 
 @pytest.fixture
 def cluster() -> Iterator[tuple[str, Path]]:
     """A cluster of three nodes of this test's own, started as `up --brokers 3` starts it."""
-    state = Path(tempfile.mkdtemp(prefix="sa-cluster-", dir="/tmp"))
-    jars = settings().state_dir.resolve() / "kafka" / "libs"
-    if jars.is_dir():  # the jars the session's broker runs from; else the stack fetches them
-        (state / "kafka").mkdir()
-        (state / "kafka" / "libs").symlink_to(jars)
-    env = {
-        **os.environ,
-        "APPOINTMENTS_STATE_DIR": str(state),
-        "APPOINTMENTS_KAFKA_BOOTSTRAP": f"127.0.0.1:{free_ports(2 * NODES)}",
-        "APPOINTMENTS_KAFKA_BROKERS": str(NODES),
-    }
-    try:
-        yield (
-            _stack(env, "from cli import stack; b = stack.ensure_kafka(); stack.ensure_topics(b); print(b)"),
-            state,
-        )
-    finally:
-        # The last node has no quorum to shut down cleanly with, and would wait out its grace.
-        for pid_file in (state / "run").glob("kafka-*.pid"):
-            with contextlib.suppress(ProcessLookupError, ValueError):
-                os.kill(int(pid_file.read_text()), signal.SIGKILL)
-        _stack(env, "from cli import stack; stack.stop_kafka()")
-        shutil.rmtree(state, ignore_errors=True)
+    with kafka_cluster(NODES) as found:
+        yield found
 
 
 def kill_node(state: Path, node_id: int) -> None:

@@ -191,15 +191,22 @@ class PositionWatch:
 
     async def run(self, every: float) -> None:
         """Read every ``every`` seconds until cancelled; a server not answering is tried again next time."""
+        failing = False
         try:
             while True:
                 try:
                     await self.read()
+                    if failing:
+                        log.info("consumer positions read again")
+                    failing = False
                 except asyncio.CancelledError:
                     raise
                 except Exception as exc:
                     # The gauges keep their last values; the read time shows how old they are.
-                    log.warning("consumer positions not read", error=type(exc).__name__)
+                    # Said once per outage, not every few seconds while it lasts.
+                    if not failing:
+                        log.warning("consumer positions not read", error=type(exc).__name__)
+                    failing = True
                     with contextlib.suppress(Exception):
                         await self.close()
                 await asyncio.sleep(every)

@@ -17,6 +17,10 @@ BASELINES = (RAW_PRODUCE, RAW_APPEND)
 BIG_STORE_HTTP = "big-store-http"
 BIG_STORE_TO_KAFKA = "big-store-201-to-kafka"
 BIG_STORE_END_TO_END = "big-store-end-to-end"
+# The same path with Kafka as a three-node cluster (replication 3, min.insync.replicas 2).
+CLUSTER_HTTP = "cluster-http"
+CLUSTER_TO_KAFKA = "cluster-201-to-kafka"
+CLUSTER_END_TO_END = "cluster-end-to-end"
 # GET free-slots for one day and for 28 days, at one station.
 FREE_SLOTS_DAY = "free-slots-1-day"
 FREE_SLOTS_28_DAYS = "free-slots-28-days"

@@ -94,6 +94,15 @@ def _replay(p: dict[str, Any]) -> str:
     )
 
 
+def _cluster(p: dict[str, Any]) -> str:
+    return (
+        f"cluster: the path phase's bookings again, with Kafka as {p.get('cluster_nodes', 3)} KRaft nodes of "
+        "the run's own on this machine (as `appointments up --brokers 3` starts them: topics with "
+        "three replicas, min.insync.replicas 2, the relay's producer idempotent with acks=all); "
+        "the nodes' CPU is not metered."
+    )
+
+
 _PHASES = (
     (f.RAW_PRODUCE, _produce),
     (f.RAW_APPEND, _append),
@@ -101,6 +110,7 @@ _PHASES = (
     (f.FREE_SLOTS_DAY, _free_slots),
     (f.RAW_DRAIN, _projections),
     (f.BIG_STORE_END_TO_END, _big_store),
+    (f.CLUSTER_END_TO_END, _cluster),
     (f.SMS_OUTBOUND_ROW, _sms),
 )
 
@@ -124,6 +134,9 @@ def notes(report: Report) -> list[str]:
         "request or record.",
         "path ÷ this = the path's end-to-end bookings/s over the baseline's.",
     ]
+    cluster = report.cluster_over_path()
+    if cluster is not None:
+        lines.append(f"path on three Kafka nodes ÷ on one broker, bookings/s: {cluster:.2f}x.")
     return lines + sms_ratios(report) + _run_notes(p)
 
 
@@ -131,7 +144,7 @@ def _run_notes(p: dict[str, Any]) -> list[str]:
     times = ", ".join(f"{name} {seconds:.0f} s" for name, seconds in p.get("phase_seconds", {}).items())
     lines = [f"Phase times: {times}."] if times else []
     lines += [f"Phase {name} failed: {why}" for name, why in p.get("failed_phases", {}).items()]
-    for name in ("path", "big_store"):
+    for name in ("path", "big_store", "cluster"):
         if p.get(f"{name}_failures"):
             lines.append(f"{name} failures: {p[f'{name}_failures']}")
         if p.get(f"{name}_missing_on_kafka"):

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 # In the order they run: each phase of the targets, and what it needs to run.
-PHASES = ("produce", "append", "path", "free-slots", "projections", "big-store", "replay", "sms")
+PHASES = ("produce", "append", "path", "free-slots", "projections", "big-store", "cluster", "replay", "sms")
 DEFAULT_COUNT = 1000
 DEFAULT_CONCURRENCY = 8
 DEFAULT_STORE_EVENTS = 1_000_000

@@ -10,7 +10,7 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from bench.figures import BASELINES, PATH_END_TO_END, RAW_APPEND, RAW_PRODUCE, Row, ratio
+from bench.figures import BASELINES, CLUSTER_END_TO_END, PATH_END_TO_END, RAW_APPEND, RAW_PRODUCE, Row, ratio
 from bench.targets import MISS, PASS, Verdict, evaluate
 
 
@@ -36,6 +36,13 @@ class Report:
         except KeyError:
             return None
 
+    def cluster_over_path(self) -> float | None:
+        """The path's rate on three Kafka nodes as a fraction of its rate on the one broker."""
+        try:
+            return ratio(self.row(CLUSTER_END_TO_END).rate, self.row(PATH_END_TO_END).rate)
+        except KeyError:
+            return None
+
     def verdicts(self) -> list[Verdict]:
         """Every target of the issue against this run's figures."""
         return evaluate(self.rows)
@@ -45,7 +52,11 @@ class Report:
         return {
             "parameters": self.parameters,
             "rows": [_row_json(r) for r in self.rows],
-            "ratios": {"path/A": self.path_over(RAW_PRODUCE), "path/B": self.path_over(RAW_APPEND)},
+            "ratios": {
+                "path/A": self.path_over(RAW_PRODUCE),
+                "path/B": self.path_over(RAW_APPEND),
+                "cluster path/path": self.cluster_over_path(),
+            },
             "targets": [
                 {
                     "key": v.target.key,

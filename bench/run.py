@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 from rich.console import Console
 
 from bench import cpu
-from bench.isolated import big_store, projections
+from bench.isolated import big_store, cluster, projections
 from bench.notes import notes
 from bench.options import PHASES, Options, parse_args
 from bench.phases import RAW_SPEC, Outcome, append, booking, produce
@@ -63,6 +63,8 @@ async def run(kafka_bootstrap: str, pg_url: str, options: Options) -> Report:
         await found.attempt("projections", lambda: projections(bench, options, log_dir))
     if options.runs("big-store"):
         await found.attempt("big-store", lambda: big_store(bench, plan, options, log_dir))
+    if options.runs("cluster"):
+        await found.attempt("cluster", lambda: cluster(bench, plan, options, log_dir))
     if options.runs("replay"):
         await found.attempt("replay", lambda: replay(bench, options, log_dir))
     if options.runs("sms"):

@@ -119,8 +119,14 @@ async def _topics(bootstrap: str, specs: Sequence[TopicSpec], prefix: str, creat
         if not create:
             await admin.delete_topics(names)
             return
+        # As the stack makes them: one replica a broker, up to three (min.insync.replicas is
+        # the brokers' own setting: two of three on a cluster).
+        replicas = max(1, min(3, len((await admin.describe_cluster()).get("brokers", []))))
         await admin.create_topics(
-            [NewTopic(f"{prefix}{t.name}", t.partitions, 1, topic_configs=topic_configs(t)) for t in specs]
+            [
+                NewTopic(f"{prefix}{t.name}", t.partitions, replicas, topic_configs=topic_configs(t))
+                for t in specs
+            ]
         )
         # Producing before every partition has its leader only earns NotLeaderForPartition retries.
         deadline = time.monotonic() + TOPIC_READY_SECONDS

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import itertools
 import json
@@ -13,6 +14,7 @@ from rich.console import Console
 from bench import cpu, proctree
 from bench.figures import (
     BIG_STORE_END_TO_END,
+    CLUSTER_END_TO_END,
     FREE_SLOTS_28_DAYS,
     FREE_SLOTS_DAY,
     PATH_END_TO_END,
@@ -27,6 +29,7 @@ from bench.figures import (
     percentile,
     ratio,
 )
+from bench.notes import notes
 from bench.offer import not_offered, windows
 from bench.report import Report, fmt_cpu, render
 from bench.targets import MISS, PASS, UNMEASURED, evaluate
@@ -91,6 +94,17 @@ def test_rates_cpu_per_booking_and_path_ratios() -> None:
     assert report.path_over(RAW_APPEND) == pytest.approx(0.4)
 
 
+def test_the_path_on_a_cluster_is_a_ratio_of_the_path_on_one_broker() -> None:
+    report = _report()
+    path_row = report.row(PATH_END_TO_END)
+    assert path_row.wall_seconds is not None
+    report.rows.append(
+        dataclasses.replace(path_row, key=CLUSTER_END_TO_END, wall_seconds=path_row.wall_seconds * 4)
+    )
+    assert report.cluster_over_path() == pytest.approx(0.25)
+    assert "path on three Kafka nodes ÷ on one broker, bookings/s: 0.25x." in notes(report)
+
+
 def test_a_row_without_wall_time_has_no_rate() -> None:
     assert _row("x", "latency only", 10, None).rate is None
 
@@ -116,7 +130,9 @@ def test_table_shows_rates_latencies_cpu_and_ratios() -> None:
 
 def test_json_carries_every_figure() -> None:
     data = json.loads(json.dumps(_report().to_json()))
-    assert data["ratios"] == {"path/A": pytest.approx(0.2), "path/B": pytest.approx(0.4)}
+    assert data["ratios"] == {
+        "path/A": pytest.approx(0.2), "path/B": pytest.approx(0.4), "cluster path/path": None,
+    }  # fmt: skip
     a = data["rows"][0]
     assert a["per_second"] == 500.0
     assert a["latency_ms"]["p99"] == 9.25

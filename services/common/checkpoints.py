@@ -220,7 +220,7 @@ def periodic(database: str, cfg: Settings, audit: CheckpointSettings | None = No
         return None
     try:
         key = signing_key(cfg, audit)
-    except (RuntimeError, OSError, ValueError) as exc:
+    except Exception as exc:  # a key missing, unreadable or of another kind: the service serves on
         log.error(
             "no periodic checkpoints: the signing key cannot be read", database=database, error=str(exc)
         )

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from pydantic import SecretStr
+
 from services.common.checkpoints import Checkpoint, CheckpointSettings, _due_in, periodic
 from services.common.config import Settings
 
@@ -43,3 +45,9 @@ def test_due_at_once_without_a_checkpoint_then_a_period_after_the_latest() -> No
     latest = Checkpoint(now - timedelta(seconds=600), {})
     assert _due_in(latest, 900, now) == 300
     assert _due_in(Checkpoint(now - timedelta(seconds=901), {}), 900, now) < 0
+
+
+def test_a_signing_key_that_cannot_be_read_signs_nothing_and_still_starts(tmp_path: Path) -> None:
+    cfg = Settings(state_dir=tmp_path)
+    audit = CheckpointSettings(checkpoint_signing_key=SecretStr("-----BEGIN PRIVATE KEY-----\nnope\n"))
+    assert periodic("booking", cfg, audit) is None

@@ -37,6 +37,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from services.common import metrics
 from services.common.chain_reader import FETCH, link_of
 from services.common.chains import Break, ChainWalk, Head, StoredLink
 from services.common.config import Settings
@@ -279,9 +280,11 @@ async def sign_if_due(pool: asyncpg.Pool, signing: Signing) -> tuple[Path | None
             breaks = walk.finish()
         finally:
             await conn.execute("select pg_advisory_unlock($1)", _SIGNING_LOCK)
+    metrics.CHECKPOINT_BROKEN.labels(signing.database).set(len(breaks))
     if breaks:
         _report(signing.database, breaks, walk.checked)
         return None, signing.every
+    metrics.CHECKPOINT_HELD.labels(signing.database).set(made_at.timestamp())
     if latest is not None and walk.heads == latest.heads[signing.database]:
         return None, signing.every  # nothing appended since: the last checkpoint still says it all
     document = signed_document({signing.database: walk.heads}, signing.key, made_at)

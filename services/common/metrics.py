@@ -62,6 +62,17 @@ POSITIONS_READ = Gauge(
     "consumer_positions_read_timestamp_seconds",
     "When the positions and lags above were last read (Unix time)",
 )
+# The periodic checkpoints of a service's own database (services.common.checkpoints).
+CHECKPOINT_HELD = Gauge(
+    "checkpoint_chains_held_timestamp_seconds",
+    "When the last periodic walk found every hash chain of the database holding (Unix time)",
+    ["database"],
+)
+CHECKPOINT_BROKEN = Gauge(
+    "checkpoint_broken_streams",
+    "Streams the last periodic walk found broken (0: every chain holds)",
+    ["database"],
+)
 
 
 class MetricsSettings(BaseSettings):

@@ -2,7 +2,8 @@
 
 The roster, on topics and a database of its own, signs a checkpoint every second into a folder of
 this test. The command accepts it (the chains hold against the heads it signed); once a signed
-event is cut off by someone with the owner's rights, the same command names it as gone.
+event is cut off by someone with the owner's rights, the running service says so on /metrics and
+signs nothing over it, and the same command names it as gone.
 """
 
 from __future__ import annotations
@@ -13,10 +14,12 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
 import asyncpg
+import httpx
 import pytest
 
 from schemas.envelope import Envelope
@@ -24,7 +27,8 @@ from services.common.checkpoints import CheckpointSettings, latest_heads, public
 from services.common.config import Settings
 from services.common.db import drop_database
 from services.common.eventstore import Outgoing, StreamAppend, append_streams
-from tests.support.services import service
+from tests.integration.test_consumer_positions_metrics import metric
+from tests.support.services import ServiceProcess, service
 from tests.support.topics import create_topics, delete_topics
 
 pytestmark = pytest.mark.integration
@@ -65,6 +69,18 @@ async def signed_heads(folder: Path, keys: Path, own: Settings, stream: str) -> 
     raise TimeoutError(f"no checkpoint signed the roster's stream {stream}")
 
 
+async def scraped(svc: ServiceProcess, holds: Callable[[str], bool]) -> str:
+    """The service's /metrics once ``holds`` says yes of it; TimeoutError otherwise."""
+    deadline = time.monotonic() + 60
+    async with httpx.AsyncClient(base_url=svc.url) as client:
+        while time.monotonic() < deadline:
+            text = (await client.get("/metrics")).text
+            if holds(text):
+                return text
+            await asyncio.sleep(0.2)
+    raise TimeoutError(f"{svc.name}'s /metrics never showed what was waited for")
+
+
 async def test_a_running_service_signs_checkpoints_that_audit_verify_holds_its_database_to(
     test_settings: Settings, tmp_path: Path
 ) -> None:
@@ -102,12 +118,13 @@ async def test_a_running_service_signs_checkpoints_that_audit_verify_holds_its_d
 
         heads = await signed_heads(folder, keys, own, stream)
         assert heads[stream].version == version and heads[stream].event_id == str(event_id)  # type: ignore[attr-defined]
-        roster.stop()  # nothing is appended or signed from here on
 
         verified = audit(own, folder, keys, "verify", "--database", "roster")
         assert verified.returncode == 0, verified.stdout + verified.stderr
         assert "every chain holds" in verified.stdout
         assert "No signed checkpoint yet" not in verified.stdout
+        text = await scraped(roster, lambda t: metric(t, "checkpoint_broken_streams", database="roster") == 0)
+        assert (metric(text, "checkpoint_chains_held_timestamp_seconds", database="roster") or 0) > 0
 
         # The owner cuts the signed event off: the chain left is well made, the checkpoint shows it.
         conn = await asyncpg.connect(own.database_url("roster"))
@@ -119,6 +136,11 @@ async def test_a_running_service_signs_checkpoints_that_audit_verify_holds_its_d
                 await conn.execute("alter table events enable trigger user")
         finally:
             await conn.close()
+        # The running service finds it on its next walk, says so on /metrics, and signs nothing over it.
+        await scraped(roster, lambda t: metric(t, "checkpoint_broken_streams", database="roster") == 1)
+        roster.stop()
+        after = await signed_heads(folder, keys, own, stream)
+        assert after[stream] == heads[stream]
         broken = audit(own, folder, keys, "verify", "--database", "roster")
         assert broken.returncode == 1, broken.stdout + broken.stderr
         assert stream in broken.stdout and "gone" in broken.stdout

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import random
 import time
 import uuid
@@ -26,6 +27,16 @@ console = Console(width=150)
 IN_FLIGHT = 8
 BOOKING_WORKERS = 2
 PROJECTIONS_INSTANCES = 2
+
+
+def _clients_log_to(path: Path) -> None:
+    """aiokafka's and asyncpg's complaints while a broker or the database is down go to the evidence."""
+    handler = logging.FileHandler(path)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
+    for name in ("aiokafka", "asyncpg", "faststream"):
+        logger = logging.getLogger(name)
+        logger.handlers = [handler]
+        logger.propagate = False
 
 
 def _second_officers(on_duty: dict[str, Duty]) -> list[Duty]:
@@ -66,6 +77,7 @@ async def run(bookings: int, *, keep: bool, seed: int | None = None, summary: Pa
     folder = settings().state_dir.resolve() / "chaos" / run_id
     logs = folder / "logs"
     logs.mkdir(parents=True)
+    _clients_log_to(logs / "clients.log")
     rng = random.Random(seed)
     console.print(f"Chaos run {run_id}: {bookings} bookings, evidence in {folder}")
     started_at = time.monotonic()

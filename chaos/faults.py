@@ -15,10 +15,10 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 import httpx
-from aiokafka.admin import AIOKafkaAdminClient
 
 from chaos.stage import Servers
 from schemas.topics import BOOKING_EVENTS
+from tests.support.cluster import leader_of
 from tests.support.services import ServiceProcess, wait_for_workers, worker_pids
 
 HEALTHY_SECONDS = 180.0
@@ -72,17 +72,6 @@ async def _until_gone(pids: Sequence[int], wait_seconds: float = 30.0) -> None:
         if time.monotonic() > deadline:
             raise TimeoutError(f"processes {list(pids)} outlived their supervisor")
         await asyncio.sleep(0.05)
-
-
-async def leader_of(bootstrap: str, topic: str, partition: int) -> int:
-    """The node leading one partition."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        (described,) = await admin.describe_topics([topic])
-        return int(next(p["leader"] for p in described["partitions"] if p["partition"] == partition))
-    finally:
-        await admin.close()
 
 
 async def kill_booking_worker(system: System, which: int) -> str:

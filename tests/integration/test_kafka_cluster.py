@@ -24,7 +24,7 @@ from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
 from schemas.topics import BOOKING_EVENTS, TOPICS
 from services.common.kafka import relay_producer
-from tests.support.cluster import NODES, kafka_cluster
+from tests.support.cluster import NODES, kafka_cluster, leader_of
 
 pytestmark = pytest.mark.integration
 
@@ -39,16 +39,6 @@ def cluster() -> Iterator[tuple[str, Path]]:
 def kill_node(state: Path, node_id: int) -> None:
     pid = int((state / "run" / f"kafka-{node_id}.pid").read_text())
     os.kill(pid, signal.SIGKILL)
-
-
-async def leader_of(bootstrap: str, topic: str, partition: int) -> int:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        (described,) = await admin.describe_topics([topic])
-        return int(next(p["leader"] for p in described["partitions"] if p["partition"] == partition))
-    finally:
-        await admin.close()
 
 
 async def send_batch(producer: AIOKafkaProducer, keys: range) -> None:

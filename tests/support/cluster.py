@@ -17,6 +17,8 @@ import tempfile
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
+from aiokafka.admin import AIOKafkaAdminClient
+
 from cli.stack.process import port_in_use
 from services.common.config import settings
 
@@ -83,3 +85,14 @@ def kafka_cluster(nodes: int = NODES, first_port: int = FIRST_PORT) -> Iterator[
     finally:
         stop_kafka_nodes(state, env)
         shutil.rmtree(state, ignore_errors=True)
+
+
+async def leader_of(bootstrap: str, topic: str, partition: int) -> int:
+    """The node leading one partition of ``topic``."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        (described,) = await admin.describe_topics([topic])
+        return int(next(p["leader"] for p in described["partitions"] if p["partition"] == partition))
+    finally:
+        await admin.close()

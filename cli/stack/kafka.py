@@ -249,11 +249,11 @@ def ensure_kafka(timeout: float = 120.0) -> str:
     return bootstrap
 
 
-def start_missing_nodes() -> dict[str, int]:
-    """Start the local node(s) not running, without waiting for them; returns those started."""
+def start_missing_nodes(only: str | None = None) -> dict[str, int]:
+    """Start the local node(s) not running (``only``: that one), without waiting; returns those started."""
     nodes = kafka_nodes()
     running = kafka_pids()
-    missing = [node for node in nodes if node.name not in running]
+    missing = [node for node in nodes if node.name not in running and only in (None, node.name)]
     if not missing:
         return {}
     java = shutil.which("java")

@@ -146,7 +146,7 @@ def _starter(name: str) -> Callable[[], object]:
         return lambda: ensure_postgres(timeout=30.0, same_port=True)
     if name in SERVICES:
         return lambda: start_services(names=[name])
-    return start_missing_nodes
+    return lambda: start_missing_nodes(only=name)
 
 
 class Watchdog:

@@ -27,6 +27,7 @@ import pytest
 
 from cli.stack.process import is_ours, port_in_use
 from services.common.config import PROJECT_ROOT, settings
+from tests.support.servers import Servers
 
 pytestmark = pytest.mark.integration
 SERVICES = ("booking", "roster", "notifications", "projections", "web", "simulator")
@@ -34,6 +35,9 @@ SERVICES = ("booking", "roster", "notifications", "projections", "web", "simulat
 PARTS = {**{name: "services." if name != "web" else "web" for name in SERVICES}, "postgres": "postgres",
          "kafka": "kafka.Kafka"}  # fmt: skip
 HEAL_TIMEOUT = 120.0
+# Below Linux's ephemeral range (32768 and up), where a port just found free can be taken by
+# an outgoing connection (even the probe's own, connected to itself) before the server binds it.
+FIRST_SERVICE_PORT, FIRST_KAFKA_PORT = 18400, 19492
 
 
 def free_ports(count: int, start: int) -> int:
@@ -85,22 +89,28 @@ class OwnStack:
 
 
 @pytest.fixture
-def own_stack() -> Iterator[OwnStack]:
-    """`appointments up --no-seed` in a state folder of its own; everything stopped after."""
+def own_stack(servers: Servers) -> Iterator[OwnStack]:
+    """`appointments up --no-seed` in a state folder of its own; everything stopped after.
+
+    (``servers`` only so that the session's Kafka jars are there to share, not fetched again.)
+    """
     state = Path(tempfile.mkdtemp(prefix="sa-heals-", dir="/tmp"))
     state.chmod(0o755)  # the postgres OS user runs the cluster inside it
-    jars = settings().state_dir.resolve() / "kafka" / "libs"
-    if jars.is_dir():  # the jars the session's broker runs from; else `up` fetches them
+    session_state = settings().state_dir.resolve()
+    jars, maven = session_state / "kafka" / "libs", session_state / "m2"
+    if jars.is_dir():  # the jars the session's broker runs from
         (state / "kafka").mkdir()
         (state / "kafka" / "libs").symlink_to(jars)
-    base = free_ports(len(SERVICES), 38000)
+    elif maven.is_dir():  # else `up` fetches them, from the session's Maven cache where it can
+        (state / "m2").symlink_to(maven)
+    base = free_ports(len(SERVICES), FIRST_SERVICE_PORT)
     ports = {name: base + i for i, name in enumerate(SERVICES)}
     # Nothing of the session's servers or tests (their URLs, prefixes, suffixes) may leak in.
     env = {k: v for k, v in os.environ.items() if not k.startswith("APPOINTMENTS_")}
     env.update(
         {
             "APPOINTMENTS_STATE_DIR": str(state),
-            "APPOINTMENTS_KAFKA_BOOTSTRAP": f"127.0.0.1:{free_ports(2, 39092)}",
+            "APPOINTMENTS_KAFKA_BOOTSTRAP": f"127.0.0.1:{free_ports(2, FIRST_KAFKA_PORT)}",
             "APPOINTMENTS_BOOKING_WORKERS": os.environ.get("APPOINTMENTS_BOOKING_WORKERS", "2"),
             **{f"APPOINTMENTS_{name.upper()}_PORT": str(port) for name, port in ports.items()},
         }

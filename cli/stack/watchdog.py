@@ -163,7 +163,11 @@ class Watchdog:
         """Note the deaths seen now; returns the dead parts due to be started."""
         now = time.monotonic()
         due = []
-        for name in dead_parts():
+        dead = dead_parts()
+        for name, part in self.parts.items():
+            if name not in dead:
+                part.down_since = None  # back, by the watchdog's start or anyone else's
+        for name in dead:
             part = self.part(name)
             if part.down_since is None:
                 part.died(now)

@@ -94,3 +94,43 @@ def test_a_crash_loop_waits_longer_each_time_and_a_steady_part_starts_at_once() 
     part.died(now=103.0 + watchdog.STEADY + 1)  # it had run steadily: at once again
     assert (part.failures, part.not_before) == (0, 103.0 + watchdog.STEADY + 1)
     assert watchdog.backoff(30) == watchdog.MAX_BACKOFF
+
+
+def test_the_watchdog_starts_what_died_in_order_and_counts_what_failed(
+    state: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    dead = {"booking", "postgres", "kafka"}
+    started: list[str] = []
+
+    def starter(name: str) -> object:
+        def start() -> None:
+            if name == "kafka" and "kafka-refused" not in started:
+                started.append("kafka-refused")
+                raise RuntimeError("port 9092 is taken\nmore")
+            started.append(name)
+            dead.discard(name)
+
+        return start
+
+    monkeypatch.setattr(watchdog, "dead_parts", lambda: sorted(dead))
+    monkeypatch.setattr(watchdog, "_starter", starter)
+    dog = watchdog.Watchdog()
+    dog.heal(dog.look())
+    # PostgreSQL before Kafka before the services; Kafka refused once, waits its back-off.
+    assert started == ["postgres", "kafka-refused", "booking"]
+    kafka = dog.parts["kafka"]
+    assert (kafka.failures, kafka.last_error, kafka.restarts) == (1, "port 9092 is taken", 0)
+    assert dog.look() == []  # not due yet
+    kafka.not_before = 0.0
+    dog.heal(dog.look())
+    assert started[-1] == "kafka" and kafka.restarts == 1 and kafka.last_error == ""
+    status = watchdog.watchdog_status()["parts"]
+    assert {name: part["restarts"] for name, part in status.items()} == {
+        "booking": 1, "kafka": 1, "postgres": 1,
+    }  # fmt: skip
+    # A part back by someone else's hand is not started again.
+    dead.add("roster")
+    dog.look()
+    dead.discard("roster")
+    dog.heal(["roster"])
+    assert "roster" not in started and dog.parts["roster"].down_since is None

@@ -18,7 +18,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 
 from services.common.config import PROJECT_ROOT, settings
 
-from .process import alive, forget_pid, port_in_use, run, running_pid, spawn, terminate
+from .process import alive, forget_pid, port_in_use, port_released, run, running_pid, spawn, terminate
 from .state import StackError, console, log_hint, subdir
 
 KAFKA_DEPLOY = PROJECT_ROOT / "deploy" / "kafka"
@@ -195,7 +195,7 @@ def _render_server_properties(node: Node, nodes: list[Node]) -> Path:
 def _start_node(java: str, classpath: str, node: Node, nodes: list[Node]) -> int:
     """Format the node's storage (once) and start it; returns its pid."""
     for busy in (node.port, node.controller_port):
-        if port_in_use(busy):
+        if not port_released(busy):
             raise StackError(
                 f"port {busy} is taken by a program that is not this project's Kafka "
                 f"(node {node.node_id} needs {node.port} and {node.controller_port}). Stop that "

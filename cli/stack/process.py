@@ -214,6 +214,21 @@ def port_in_use(port: int, host: str = "127.0.0.1") -> bool:
         return probe.connect_ex((host, port)) == 0
 
 
+# How long a port may stay taken by a server just killed (its listening socket closes only
+# once its last thread is gone; a killed uvicorn supervisor's workers close theirs on SIGTERM).
+PORT_RELEASE_SECONDS = 3.0
+
+
+def port_released(port: int, timeout: float = PORT_RELEASE_SECONDS) -> bool:
+    """Whether nothing accepts connections on 127.0.0.1:``port``, waiting up to ``timeout`` s for it."""
+    deadline = time.monotonic() + timeout
+    while port_in_use(port):
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
 def port_free(port: int) -> bool:
     """Whether a server could listen on 127.0.0.1:``port``."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:

@@ -19,7 +19,7 @@ from services.notifications.gateway.local import local_gateway_environment
 from .kafka import kafka_bootstrap as local_bootstrap
 from .kafka import stop_kafka
 from .postgres import pg_port, pg_url, stop_postgres
-from .process import forget_pid, port_in_use, running_pid, spawn, terminate, worker_pids
+from .process import forget_pid, port_released, running_pid, spawn, terminate, worker_pids
 from .state import StackError, console, log_hint, state_dir
 
 # Start order is also the order of the summary table.
@@ -111,7 +111,7 @@ def start_services(
         if service_pid(name) is not None:
             continue
         port = settings().port(name)
-        if port_in_use(port):
+        if not port_released(port):
             raise StackError(
                 f"port {port} ({name}) is taken by a program this project did not start; "
                 f"stop it or set APPOINTMENTS_{name.upper()}_PORT"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, Literal
 
-from pydantic import ConfigDict
+from pydantic import ConfigDict, Field
 
 from schemas.base import DomainEvent, event, upcaster
 from schemas.booking import Instant, code_of
@@ -35,16 +35,58 @@ class _RosterEvent(DomainEvent):
         return self.officer_id
 
 
+# The longest officer's name the roster takes (the whole name as staff write it).
+NAME_MAX_LENGTH = 100
+
+
 @event
-class OfficerRegistered(_RosterEvent):
+class OfficerRegisteredV1(_RosterEvent):
     """An officer joins the roster at a home station (collar number, never a home address)."""
 
+    # Version 1: no name; version 2 adds the officer's name.
+    model_config = ConfigDict(title="OfficerRegistered")
     event_type: ClassVar[str] = "OfficerRegistered"
 
     collar_number: str
     station_id: str
     district_id: str
     registered_at: Instant
+
+
+@event
+class OfficerRegistered(_RosterEvent):
+    """An officer joins the roster at a home station: collar number and name, never a home address."""
+
+    event_type: ClassVar[str] = "OfficerRegistered"
+    schema_version: ClassVar[int] = 2
+
+    collar_number: str
+    station_id: str
+    district_id: str
+    registered_at: Instant
+    # Staff data, shown to staff on the pages; never in a log line or a text to a caller.
+    name: str | None = Field(
+        default=None,
+        max_length=NAME_MAX_LENGTH,
+        description="The officer's name as staff know it; null when it was not recorded"
+        " (every version-1 registration, and a client that sent none).",
+    )
+
+
+@upcaster("OfficerRegistered", 1)
+def _registered_v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
+    # Version 1 never held a name: it reads as not recorded, never as a made-up one.
+    return data | {"name": None}
+
+
+@event
+class OfficerRenamed(_RosterEvent):
+    """The officer's name as recorded changes (given for the first time, or corrected)."""
+
+    event_type: ClassVar[str] = "OfficerRenamed"
+
+    name: str = Field(min_length=1, max_length=NAME_MAX_LENGTH)
+    renamed_at: Instant
 
 
 @event

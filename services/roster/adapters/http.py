@@ -110,7 +110,7 @@ async def _decided(
 
 @router.post("/officers", status_code=201, response_model=OfficerView, responses=_REFUSALS)
 async def register_officer(request: Request, form: OfficerForm, caller: Authorized) -> object:
-    """Register an officer (collar number, home station)."""
+    """Register an officer (collar number, home station, name); again with another name, rename them."""
     meta = _meta(caller)
     officer_id = form.officer_id or officer_id_for(form.collar_number)
     command = RegisterOfficer(
@@ -118,6 +118,7 @@ async def register_officer(request: Request, form: OfficerForm, caller: Authoriz
         collar_number=form.collar_number,
         station_id=form.station_id,
         district_id=form.district_id,
+        name=form.name,
         now=meta.now,
     )
     return await _decided(_handlers(request).register(command, meta), officer_view, f"/officers/{officer_id}")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from schemas.booking import Place
 from schemas.roster import Duty, DutyEndReason, WithdrawalReason
@@ -48,6 +48,7 @@ class OfficerView(BaseModel):
 
     officer_id: str
     collar_number: str
+    name: str | None = Field(description="The officer's name; null when none was recorded.")
     station_id: str
     district_id: str
     registered_at: datetime
@@ -68,6 +69,7 @@ class CoverView(BaseModel):
 
     officer_id: str
     collar_number: str
+    name: str | None = Field(description="The officer's name; null when none was recorded.")
     duty: DutyView
     available: list[SpanView]
     withdrawals: list[WithdrawalView]
@@ -121,6 +123,7 @@ def officer_view(officer: Officer) -> OfficerView:
     return OfficerView(
         officer_id=officer.officer_id,
         collar_number=held.collar_number,
+        name=held.name,
         station_id=held.station_id,
         district_id=held.district_id,
         registered_at=held.registered_at,
@@ -138,6 +141,7 @@ def cover_view(cover: Cover) -> CoverView:
     return CoverView(
         officer_id=cover.officer_id,
         collar_number=cover.collar_number,
+        name=cover.name,
         duty=duty_view(cover.officer_id, cover.duty),
         available=[_span(s) for s in cover.available],
         withdrawals=[withdrawal_view(cover.officer_id, w) for w in cover.withdrawals],

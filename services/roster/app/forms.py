@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from schemas.roster import Duty, DutyEndReason, WithdrawalReason
+from schemas.roster import NAME_MAX_LENGTH, Duty, DutyEndReason, WithdrawalReason
 from services.common.fields import Instant, Visible
 
 # Safe in a URL path and in a stream id (no colon); a client's own uuid fits.
@@ -24,6 +24,20 @@ CollarNumber = Annotated[
 ]
 
 
+def _tidy(name: str) -> str:
+    """The name as kept: spaces around it dropped and runs of spaces inside made one."""
+    return " ".join(name.split())
+
+
+# A whole name as staff write it: one line of visible characters, 1 to NAME_MAX_LENGTH of them.
+OfficerName = Annotated[
+    str,
+    Visible(NAME_MAX_LENGTH),
+    AfterValidator(_tidy),
+    Field(description="The officer's name as staff know it, e.g. Priya Shah (shown to staff only)."),
+]
+
+
 class _Form(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -37,6 +51,11 @@ class OfficerForm(_Form):
     collar_number: CollarNumber
     station_id: PlaceId
     district_id: PlaceId | None = Field(default=None, description="Default: the station's district.")
+    name: OfficerName | None = Field(
+        default=None,
+        description="The officer's name. Optional for clients written before names (none is then"
+        " recorded); sent again for an officer registered the same way, a different name replaces it.",
+    )
 
 
 class DutyForm(_Form):

@@ -17,12 +17,17 @@ class _Command(BaseModel):
 
 
 class RegisterOfficer(_Command):
-    """Put an officer on the roster at a home station (``district_id`` None means the station's)."""
+    """Put an officer on the roster at a home station (``district_id`` None means the station's).
+
+    ``name`` None records no name (a client written before names); given again for an officer
+    already registered the same way, a different name is recorded as their name from now on.
+    """
 
     officer_id: str
     collar_number: str
     station_id: str
     district_id: str | None = None
+    name: str | None = None
     now: Instant
 
 

@@ -21,6 +21,7 @@ class Cover:
     duty: RosteredDuty
     available: tuple[Span, ...]
     withdrawals: tuple[Withdrawal, ...]
+    name: str | None = None
 
 
 def net_of(span: Span, holes: Iterable[Span]) -> tuple[Span, ...]:
@@ -61,5 +62,6 @@ def cover_at(
             w for w in officer.withdrawals if w.starts_at < duty.ends_at and duty.starts_at < w.ends_at
         )
         available = net_of((duty.starts_at, duty.ends_at), ((w.starts_at, w.ends_at) for w in cutting))
-        found.append(Cover(officer.officer_id, officer.registration.collar_number, duty, available, cutting))
+        held = officer.registration
+        found.append(Cover(officer.officer_id, held.collar_number, duty, available, cutting, held.name))
     return found

@@ -13,7 +13,7 @@ from dataclasses import replace
 from typing import assert_never
 
 from schemas.base import DomainEvent
-from schemas.roster import DutyAssigned, DutyEnded, OfficerRegistered, OfficerWithdrawn
+from schemas.roster import DutyAssigned, DutyEnded, OfficerRegistered, OfficerRenamed, OfficerWithdrawn
 from services.common.reference import County
 from services.roster.domain import duties, withdrawals
 from services.roster.domain.commands import AssignDuty, Command, EndDuty, RegisterOfficer, WithdrawOfficer
@@ -53,9 +53,13 @@ def evolve(state: Officer, event: OfficerEvent) -> Officer:
     match event:
         case OfficerRegistered():
             registration = Registration(
-                event.collar_number, event.station_id, event.district_id, event.registered_at
+                event.collar_number, event.station_id, event.district_id, event.registered_at, event.name
             )
             return replace(state, registration=registration)
+        case OfficerRenamed():
+            if state.registration is None:
+                return state  # never decided so: a rename follows a registration
+            return replace(state, registration=replace(state.registration, name=event.name))
         case DutyAssigned():
             duty = RosteredDuty(
                 event.duty_id,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from schemas.roster import DutyAssigned, DutyEnded, OfficerRegistered
+from schemas.roster import DutyAssigned, DutyEnded, OfficerRegistered, OfficerRenamed
 from services.roster.domain.commands import AssignDuty, EndDuty, RegisterOfficer
 from services.roster.domain.errors import Conflict, DutyClash, Refusal, UnknownDuty, UnknownOfficer
 from services.roster.domain.state import Officer, OfficerEvent, Registration, RosteredDuty
@@ -18,13 +18,17 @@ def _when(instant: datetime) -> str:
 
 
 def register(command: RegisterOfficer, state: Officer) -> list[OfficerEvent]:
-    """Put an officer on the roster at a home station; the same registration again changes nothing."""
+    """Put an officer on the roster at a home station; the same registration again changes nothing,
+    and again with another name records that name (OfficerRenamed): how a name is given to an
+    officer registered without one, or corrected."""
     if state.registration is not None:
         held = state.registration
         if (held.collar_number, held.station_id) == (command.collar_number, command.station_id) and (
             command.district_id in (None, held.district_id)
         ):
-            return []
+            if command.name is None or command.name == held.name:
+                return []
+            return [OfficerRenamed(officer_id=state.officer_id, name=command.name, renamed_at=command.now)]
         raise Conflict(
             "officer_id",
             f"officer {state.officer_id} is already registered as collar number {held.collar_number}"
@@ -45,6 +49,7 @@ def register(command: RegisterOfficer, state: Officer) -> list[OfficerEvent]:
             station_id=station.id,
             district_id=station.district,
             registered_at=command.now,
+            name=command.name,
         )
     ]
 

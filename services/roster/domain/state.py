@@ -17,13 +17,14 @@ from schemas.roster import (
     DutyEnded,
     DutyEndReason,
     OfficerRegistered,
+    OfficerRenamed,
     OfficerWithdrawn,
     WithdrawalReason,
 )
 from services.common.reference import County
 
 # Every event an officer's stream holds; ``evolve`` must handle each (mypy checks it does).
-OfficerEvent = OfficerRegistered | DutyAssigned | DutyEnded | OfficerWithdrawn
+OfficerEvent = OfficerRegistered | OfficerRenamed | DutyAssigned | DutyEnded | OfficerWithdrawn
 
 # Only these duties give appointment capacity; the others are why an officer is not free.
 APPOINTMENT_DUTIES: frozenset[Duty] = frozenset({"appointments", "diary-car"})
@@ -36,12 +37,13 @@ def stream_id(officer_id: str) -> str:
 
 @dataclass(frozen=True)
 class Registration:
-    """Who the officer is on the roster: collar number and home station."""
+    """Who the officer is on the roster: collar number, home station and name (None: not recorded)."""
 
     collar_number: str
     station_id: str
     district_id: str
     registered_at: datetime
+    name: str | None = None
 
 
 @dataclass(frozen=True)

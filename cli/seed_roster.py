@@ -1,10 +1,11 @@
 """Seed a plausible roster into the running roster service, so the diary has officers on duty.
 
-The roster is INVENTED: plausible collar numbers, officers and shifts, not the force's
-real people or rotas. Per appointment station three officers (two at Hertford and
-Bishop's Stortford, which open on alternate days), two of them on appointment duty
-over the station's opening hours each day it opens and the other on an early
-emergency-response shift; per district two diary-car officers splitting the car's
+The roster is INVENTED: plausible collar numbers, names, officers and shifts, not the force's
+real people or rotas (each name is a common first name and surname paired by the
+officer's collar number, so a re-run gives the same name). Per appointment station three
+officers (two at Hertford and Bishop's Stortford, which open on alternate days), two of them
+on appointment duty over the station's opening hours each day it opens and the other on an
+early emergency-response shift; per district two diary-car officers splitting the car's
 windows between them; and per district a Safer Neighbourhood officer on weekday
 shifts, who gives no appointment capacity.
 
@@ -29,6 +30,19 @@ from services.common.london import LONDON
 from services.common.reference import County, Station, bank_holiday, load_county
 from services.roster.domain.ids import officer_id_for, roster_id
 
+# Common British first names and surnames, paired by collar number into invented officers.
+FIRST_NAMES = (
+    "Aisha", "Alex", "Amelia", "Ben", "Chloe", "Connor", "Daniel", "Ella", "Emma", "Farah",
+    "Grace", "Hannah", "Harry", "Imran", "Isla", "Jack", "James", "Jasmine", "Kieran", "Laura",
+    "Liam", "Lucy", "Mark", "Megan", "Mohammed", "Nadia", "Niamh", "Oliver", "Owen", "Priya",
+    "Rachel", "Rhys", "Ruth", "Sam", "Sarah", "Sophie", "Tom", "Vikram", "Will", "Zoe",
+)  # fmt: skip
+SURNAMES = (
+    "Ahmed", "Baker", "Bennett", "Brooks", "Campbell", "Carter", "Chapman", "Clarke", "Davies",
+    "Edwards", "Evans", "Fletcher", "Foster", "Green", "Hall", "Harris", "Hughes", "Jones", "Kaur",
+    "Khan", "Lewis", "Marshall", "Mason", "Morgan", "Murphy", "Nowak", "Okafor", "Palmer", "Patel",
+    "Price", "Reid", "Roberts", "Shah", "Singh", "Taylor", "Turner", "Walker", "Ward", "Wood", "Wright",
+)  # fmt: skip
 EMERGENCY_RESPONSE_SHIFT = (time(7), time(15))
 SAFER_NEIGHBOURHOOD_SHIFT = (time(9), time(17))
 WEEKDAYS = range(5)
@@ -48,6 +62,17 @@ class SeedOfficer:
     def officer_id(self) -> str:
         """The id the roster derives from the collar number."""
         return officer_id_for(self.collar_number)
+
+    @property
+    def name(self) -> str:
+        """An invented name, the same for the same collar number on every run."""
+        return invented_name(self.collar_number)
+
+
+def invented_name(collar_number: str) -> str:
+    """A plausible, invented name for a collar number: a first name and a surname picked by its hash."""
+    pick = int(hashlib.sha256(f"name:{collar_number}".encode()).hexdigest(), 16)
+    return f"{FIRST_NAMES[pick % len(FIRST_NAMES)]} {SURNAMES[(pick // len(FIRST_NAMES)) % len(SURNAMES)]}"
 
 
 @dataclass(frozen=True)
@@ -161,12 +186,13 @@ def duties_on(county: County, officers: list[SeedOfficer], day: date) -> Iterato
                 yield SeedDuty(officer, day, "safer-neighbourhood", start, end, district_id=district.id)
 
 
-def _post(client: httpx.Client, path: str, body: dict[str, Any]) -> httpx.Response:
-    """POST, waiting up to a minute for a roster that is still starting (503, or not listening yet)."""
+def _post(client: httpx.Client, path: str, body: dict[str, Any] | None = None) -> httpx.Response:
+    """POST (GET without a body), waiting up to a minute for a roster that is still starting (503,
+    or not listening yet)."""
     deadline = clock.monotonic() + 60
     while True:
         try:
-            response = client.post(path, json=body)
+            response = client.get(path) if body is None else client.post(path, json=body)
         except httpx.TransportError:
             if clock.monotonic() > deadline:
                 raise
@@ -183,6 +209,11 @@ def _seed_officer(
     added = 0
     with httpx.Client(base_url=roster_url, headers=headers, timeout=30) as client:
         body = {"collar_number": officer.collar_number, "station_id": officer.station_id}
+        held = _post(client, f"/officers/{officer.officer_id}")
+        # The invented name only where none is recorded (a first run, or a roster seeded before
+        # names): a name a supervisor has given the officer since stays.
+        if held.status_code != 200 or held.json().get("name") is None:
+            body["name"] = officer.name
         response = _post(client, "/officers", body)
         if response.status_code == 409:
             return 0  # a real officer already holds this collar number: leave them alone

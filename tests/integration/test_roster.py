@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from cli.seed_roster import seed_roster
+from cli.seed_roster import invented_name, seed_roster
 from services.common.auth import Role
 from services.common.config import Settings
 from tests.support.kafka_reader import header, read_topic
@@ -251,3 +251,19 @@ async def test_the_seeded_roster_covers_stations_and_diary_cars_and_a_rerun_adds
         )
     assert [c["duty"]["when"] for c in station.json()["on_duty"]] == ["5pm to 8pm", "5pm to 8pm"]
     assert [c["duty"]["when"] for c in car.json()["on_duty"]] == ["8am to 2pm", "2pm to 8pm"]
+    # Each seeded officer has an invented name, the same on every run.
+    on_duty = station.json()["on_duty"] + car.json()["on_duty"]
+    assert [c["name"] for c in on_duty] == [invented_name(c["collar_number"]) for c in on_duty]
+
+    # A name a supervisor gives a seeded officer stays when the seed runs again.
+    seeded = on_duty[0]
+    async with httpx.AsyncClient(base_url=roster.url, headers=auth(Role.SUPERVISOR)) as client:
+        home = (await client.get(f"/officers/{seeded['officer_id']}")).json()["station_id"]
+        corrected = await client.post(
+            "/officers",
+            json={"collar_number": seeded["collar_number"], "station_id": home, "name": "Saoirse Adeyemi"},
+        )
+        assert corrected.status_code == 201, corrected.text
+        third = await asyncio.to_thread(seed_roster, *seeding)
+        kept = await client.get(f"/officers/{seeded['officer_id']}")
+    assert third == 0 and kept.json()["name"] == "Saoirse Adeyemi"

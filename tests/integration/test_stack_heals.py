@@ -5,7 +5,8 @@ ports of its own: the suite's shared Kafka and PostgreSQL must live): each servi
 postmaster and the Kafka broker in turn is SIGKILLed, and the test waits until a new process of
 that part runs and every /health answers 200 again; `appointments status` then names the
 restart. Last, `appointments down` stops everything, the watchdog first, and nothing comes back.
-How long each part took is printed (`-s`) for the README, never asserted.
+How long each part took is printed (`-s`) for the README, never asserted. And without a
+watchdog, a postmaster killed and not yet reaped is started again rather than waited on.
 """
 
 from __future__ import annotations
@@ -177,3 +178,50 @@ def test_every_part_sigkilled_is_started_again_and_down_stops_it_all(own_stack: 
     time.sleep(2.0)
     assert {part: stack.pid(part) for part in PARTS} == dict.fromkeys(PARTS)
     assert [name for name, port in stack.ports.items() if port_in_use(port)] == []
+
+
+# Run in a process of its own that adopts the postmaster (a subreaper, as init is for `up`'s),
+# kills it and reaps it only 1.5 s later, as init did here; meanwhile the cluster is started again.
+ZOMBIE_POSTMASTER = """
+import os, signal, threading, time
+from cli.stack import postgres
+from cli.stack.process import become_subreaper, zombie
+assert become_subreaper()
+postgres.ensure_postgres()
+killed = postgres._lock_file_pid()
+os.kill(killed, signal.SIGKILL)
+while not zombie(killed):
+    time.sleep(0.01)
+threading.Timer(1.5, os.waitpid, (killed, 0)).start()
+postgres.ensure_postgres()
+print(killed, postgres.postgres_pid(), postgres.postgres_running())
+"""
+
+
+def test_a_killed_postmaster_not_yet_reaped_is_started_again_not_waited_on() -> None:
+    """Without a watchdog, as `up` does it: a killed postmaster stays a zombie until reaped.
+
+    Its pid stays in postmaster.pid and kill(pid, 0) still finds it: `up` once took it for a
+    running cluster, and a postmaster started before it is reaped refuses ("lock file
+    postmaster.pid already exists"). The start now waits for it to be reaped.
+    """
+    state = Path(tempfile.mkdtemp(prefix="sa-zombie-", dir="/tmp"))
+    state.chmod(0o755)  # the postgres OS user runs the cluster inside it
+    env = {k: v for k, v in os.environ.items() if not k.startswith("APPOINTMENTS_")}
+    env["APPOINTMENTS_STATE_DIR"] = str(state)
+
+    def run(code: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-c", code],
+            env=env, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120, check=False,
+        )  # fmt: skip
+
+    try:
+        done = run(ZOMBIE_POSTMASTER)
+        assert done.returncode == 0, done.stderr[-2000:]
+        killed, started, running = done.stdout.split()
+        assert started not in (killed, "None") and running == "True"
+        assert is_ours(int(started), "postgres")
+    finally:
+        run("from cli.stack import postgres; postgres.stop_postgres()")
+        shutil.rmtree(state, ignore_errors=True)

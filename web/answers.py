@@ -77,10 +77,11 @@ class WithdrawalAnswer(_Answer):
 
 
 class OfficerAnswer(_Answer):
-    """An officer as the roster answers it: collar number, home station, duties and withdrawals."""
+    """An officer as the roster answers it: collar number, name, home station, duties and withdrawals."""
 
     officer_id: str
     collar_number: str
+    name: str | None = None
     station_id: str
     district_id: str
     duties: list[DutyAnswer] = []
@@ -112,6 +113,7 @@ class CoverAnswer(_Answer):
 
     officer_id: str
     collar_number: str
+    name: str | None = None
     duty: DutyAnswer
     available: list[SpanAnswer] = []
     withdrawals: list[WithdrawalAnswer] = []

@@ -1,17 +1,22 @@
-"""Officers as people read them: by collar number, never by the roster's long id.
+"""Officers as people read them: by collar number and name, never by the roster's long id.
 
-The roster knows each officer's collar number (it keeps no names: ``OfficerRegistered`` has
-none). The pages map ids to collar numbers from ``GET /officers``, asked with the signed-in
-person's own token and only for the roles the roster lets read it (its row of the role
-matrix). The map is kept a minute: a page with twenty rows asks once, and an officer
-registered a moment ago shows by number within the minute (or at once after a roster page
-the pages changed, which forgets the map).
+The roster knows each officer's collar number and, since ``OfficerRegistered`` version 2, their
+name (None for an officer registered without one: shown as "name not recorded"). Names are staff
+data: the pages show them to staff, never log them, and no text to a caller carries them.
+
+The pages map ids to officers from ``GET /officers``, asked with the signed-in person's own
+token and only for the roles the roster lets read it (its row of the role matrix). The map is
+kept a minute: a page with twenty rows asks once, and an officer registered a moment ago shows
+within the minute (or at once after a roster page the pages changed, which forgets the map). An
+id the map does not hold is still not shown: the words say the roster does not know the officer,
+or that it could not be read.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 
 from fastapi import Request
 
@@ -21,44 +26,95 @@ from web.backends import BackendError, Backends
 
 KEEP_SECONDS = 60.0
 RETRY_UNKNOWN_SECONDS = 5.0
+NO_NAME = "name not recorded"
+NOT_ON_ROSTER = "not on the roster"
+NOT_READ = "not shown (the roster could not be read)"
+
+
+def officer_label(collar_number: str, name: str | None) -> str:
+    """'4127 Priya Shah': the collar number and the name, or '4127 (name not recorded)'."""
+    return f"{collar_number} {name}" if name else f"{collar_number} ({NO_NAME})"
+
+
+@dataclass(frozen=True)
+class KnownOfficer:
+    """What the pages show of an officer: the collar number and the name, if recorded."""
+
+    collar_number: str
+    name: str | None = None
+
+    @property
+    def label(self) -> str:
+        """'4127 Priya Shah', or '4127 (name not recorded)'."""
+        return officer_label(self.collar_number, self.name)
+
+
+@dataclass(frozen=True)
+class KnownOfficers:
+    """The roster's officers by id, as a page read them; ``read`` is False when the roster could
+    not be read (the role may not, or it did not answer), so an officer missing is not 'unknown'."""
+
+    by_id: Mapping[str, KnownOfficer] = field(default_factory=dict)
+    read: bool = False
+
+    def get(self, officer_id: str) -> KnownOfficer | None:
+        """The officer with this id, if the roster named them."""
+        return self.by_id.get(officer_id)
+
+    def label(self, officer_id: str | None) -> str | None:
+        """'4127 Priya Shah' for a table cell; None for no officer; never the id."""
+        if not officer_id:
+            return None
+        known = self.by_id.get(officer_id)
+        if known is not None:
+            return known.label
+        return "Not on the roster" if self.read else "Not shown (the roster could not be read)"
+
+    def words(self, officer_id: str | None) -> str | None:
+        """'Officer 4127 Priya Shah' for a sentence; None for no officer; never the id."""
+        if not officer_id:
+            return None
+        known = self.by_id.get(officer_id)
+        if known is not None:
+            return f"Officer {known.label}"
+        return f"Officer {NOT_ON_ROSTER}" if self.read else f"Officer {NOT_READ}"
 
 
 class OfficerNames:
-    """Officer ids to collar numbers, read from the roster and kept a minute."""
+    """Officer ids to collar numbers and names, read from the roster and kept a minute."""
 
     def __init__(self, backends: Backends, clock: Callable[[], float] = time.monotonic) -> None:
         self._backends = backends
         self._clock = clock
-        self._known: dict[str, str] = {}
+        self._known = KnownOfficers()
         self._read_at = float("-inf")
 
     def forget(self) -> None:
         """Read the roster again next time (a page just changed it)."""
         self._read_at = float("-inf")
 
-    async def collar_numbers(self, request: Request, wanted: Iterable[str | None] = ()) -> Mapping[str, str]:
-        """Officer ids the roster knows, to their collar numbers, when any of ``wanted`` is an id; empty
-        when the role may not read the roster or the roster does not answer (the pages then show ids,
-        and never fail for this)."""
+    async def officers(self, request: Request, wanted: Iterable[str | None] = ()) -> KnownOfficers:
+        """The officers the roster knows, by id, when any of ``wanted`` is an id; nothing read when
+        the role may not read the roster or the roster does not answer (the pages then say so, and
+        never fail for this)."""
         ids = {w for w in wanted if w}
         if request.state.session.role not in ROLE_MATRIX["roster"]["GET /officers"] or not ids:
-            return {}
+            return KnownOfficers()
         age = self._clock() - self._read_at
         # An id not known yet may be an officer registered since: asked again, but not on every page.
-        if age < KEEP_SECONDS and (ids <= self._known.keys() or age < RETRY_UNKNOWN_SECONDS):
+        if age < KEEP_SECONDS and (ids <= self._known.by_id.keys() or age < RETRY_UNKNOWN_SECONDS):
             return self._known
         try:
             officers = await self._backends.read(list[OfficerAnswer], "roster", "/officers")
         except BackendError:
             return self._known
-        self._known = {o.officer_id: o.collar_number for o in officers}
+        self._known = KnownOfficers(
+            {o.officer_id: KnownOfficer(o.collar_number, o.name) for o in officers}, read=True
+        )
         self._read_at = self._clock()
         return self._known
 
 
-def officer_words(officer_id: str | None, collar_numbers: Mapping[str, str]) -> str | None:
-    """'Officer 4127', or the id when the roster does not know it (None for no officer)."""
-    if not officer_id:
-        return None
-    collar = collar_numbers.get(officer_id)
-    return f"Officer {collar}" if collar else f"Officer {officer_id}"
+def officer_words(officer_id: str | None, known: KnownOfficers) -> str | None:
+    """'Officer 4127 Priya Shah', never the id (None for no officer)."""
+    return known.words(officer_id)

@@ -1,6 +1,7 @@
 """A supervisor runs the roster in a real browser on the real services: puts an officer on a duty,
 withdraws another, and sees at once that booking gave the withdrawn officer's appointment to the
-colleague, who then shows in the diary by collar number."""
+colleague, who then shows in the diary by collar number and name (or "name not recorded" for an
+officer registered without one), never by id."""
 
 from __future__ import annotations
 
@@ -20,11 +21,13 @@ from tests.support.services import ServiceProcess, auth
 FIRST_HOUR = ("2027-06-28T16:00:00Z", "2027-06-28T17:00:00Z")
 
 
-async def register(roster: ServiceProcess, collar: str) -> str:
-    """An officer registered at Cheshunt over the roster's API; their id."""
+async def register(roster: ServiceProcess, collar: str, name: str | None = None) -> str:
+    """An officer registered at Cheshunt over the roster's API (with a name, or as a client written
+    before names registers, without one); their id."""
+    named = {"name": name} if name else {}
     async with httpx.AsyncClient(base_url=roster.url, headers=auth(Role.SUPERVISOR, "ps-api")) as client:
         response = await client.post(
-            "/officers", json={"collar_number": collar, "station_id": ROSTER_STATION}
+            "/officers", json={"collar_number": collar, "station_id": ROSTER_STATION, **named}
         )
         assert response.status_code == 201, response.text
         officer_id: str = response.json()["officer_id"]
@@ -52,7 +55,8 @@ async def test_a_supervisor_withdraws_an_officer_and_sees_the_appointment_reassi
     booking_and_projections: tuple[ServiceProcess, ServiceProcess],
 ) -> None:
     booking, projections = booking_and_projections
-    first, second = await register(roster_service, "7101"), await register(roster_service, "7102")
+    first = await register(roster_service, "7101", "Amelia Clarke")
+    second = await register(roster_service, "7102")  # no name recorded
     async with httpx.AsyncClient(base_url=roster_service.url, headers=auth(Role.SUPERVISOR)) as client:
         duty = {"duty": "appointments", "station_id": ROSTER_STATION, "starts_at": FIRST_HOUR[0],
                 "ends_at": FIRST_HOUR[1]}  # fmt: skip
@@ -66,7 +70,8 @@ async def test_a_supervisor_withdraws_an_officer_and_sees_the_appointment_reassi
     # The supervisor puts the second officer on appointment duty from 5pm to 8pm, from the pages.
     await sign_in(page, web, "ps-2710", start=f"/roster?day={ROSTER_DAY}&district=broxbourne")
     await expect(page.get_by_role("heading", level=1)).to_have_text("Monday 28 June 2027")
-    await expect(page.locator("tr", has_text="Officer 7101")).to_contain_text("5pm to 6pm")
+    # Officers by collar number and name: the roster day's rows.
+    await expect(page.locator("tr", has_text="Officer 7101 Amelia Clarke")).to_contain_text("5pm to 6pm")
     await page.goto(f"{web.url}/roster/officers/{second}")
     await page.get_by_role("button", name="Put on a duty").click()
     await page.get_by_label("Appointments at a station").check()
@@ -85,7 +90,7 @@ async def test_a_supervisor_withdraws_an_officer_and_sees_the_appointment_reassi
 
     # Then withdraws the first, who holds the 5pm appointment, for court.
     await page.goto(f"{web.url}/roster?day={ROSTER_DAY}&district=broxbourne")
-    await page.get_by_role("link", name="Officer 7101").click()
+    await page.get_by_role("link", name="Officer 7101 Amelia Clarke").click()
     await page.get_by_role("button", name="Withdraw from appointment duty").click()
     await page.get_by_role("button", name="Withdraw the officer").click()
     summary = page.locator(".govuk-error-summary")
@@ -102,30 +107,33 @@ async def test_a_supervisor_withdraws_an_officer_and_sees_the_appointment_reassi
     await page.get_by_role("button", name="Withdraw the officer").click()
 
     # At once: what booking did with the appointment.
-    await expect(page.locator(".govuk-panel__title")).to_have_text("Officer 7101 withdrawn")
+    await expect(page.locator(".govuk-panel__title")).to_have_text("Officer 7101 Amelia Clarke withdrawn")
     effect = page.locator(".app-effects__item", has_text="41/ROSTER/27")
     await expect(effect).to_contain_text("Reassigned")
-    await expect(effect).to_contain_text("Given to officer 7102 at the same time.")
+    await expect(effect).to_contain_text("Given to officer 7102 (name not recorded) at the same time.")
     await expect(effect).to_contain_text("5pm to 6pm, Monday 28 June 2027, Cheshunt police station")
     problems["withdrawn"] = await serious_violations(page)
     await page.screenshot(path=SCREENSHOTS / "roster-withdrawn-desktop.png", full_page=True)
 
-    # The diary names the new officer by collar number, and the history says who it went from and to.
+    # The diary names the new officer by collar number (no name recorded), and the history says who it
+    # went from and to.
     await page.get_by_role("link", name="Cheshunt police station, Monday 28 June 2027").click()
     row = page.locator("tr", has_text="41/ROSTER/27")
     deadline = time.monotonic() + 30
     while "7102" not in await row.inner_text() and time.monotonic() < deadline:
         await page.reload()
-    await expect(row).to_contain_text("Officer: 7102")
+    await expect(row).to_contain_text("Officer: 7102 (name not recorded)")
     # Who is on duty there that day, as the roster has it now: the withdrawn officer has no time left.
     on_duty = page.locator("section", has=page.locator("#on-duty"))
-    await expect(on_duty).to_contain_text("Officer 7101, 5pm to 6pm")
+    await expect(on_duty).to_contain_text("Officer 7101 Amelia Clarke, 5pm to 6pm")
     await expect(on_duty).to_contain_text("Withdrawn 5pm to 6pm: court. Available none of it.")
-    await expect(on_duty).to_contain_text("Officer 7102, 5pm to 8pm")
+    await expect(on_duty).to_contain_text("Officer 7102 (name not recorded), 5pm to 8pm")
     shown = await page.locator("body").inner_text()  # ids stay in links, never in what is read
     assert second not in shown and first not in shown
     await row.get_by_role("link", name="Open").click()
-    await expect(page.locator(".app-timeline")).to_contain_text("From officer 7101 to officer 7102")
+    await expect(page.locator(".app-timeline")).to_contain_text(
+        "From officer 7101 Amelia Clarke to officer 7102 (name not recorded)"
+    )
     assert {name: found for name, found in problems.items() if found} == {}
 
 
@@ -138,7 +146,9 @@ async def test_a_supervisor_ends_a_duty_early_and_sees_the_appointment_moved_wit
     booking, projections = booking_and_projections
     station = "borehamwood"  # the blanket roster leaves it alone; no other test books it in June
     async with httpx.AsyncClient(base_url=roster_service.url, headers=auth(Role.SUPERVISOR)) as client:
-        officer = await client.post("/officers", json={"collar_number": "7103", "station_id": station})
+        officer = await client.post(
+            "/officers", json={"collar_number": "7103", "station_id": station, "name": "Ben Hughes"}
+        )
         assert officer.status_code == 201, officer.text
         officer_id = officer.json()["officer_id"]
         duty = await client.post(
@@ -165,9 +175,30 @@ async def test_a_supervisor_ends_a_duty_early_and_sees_the_appointment_moved_wit
     await page.get_by_label("Sickness").check()
     await page.get_by_role("button", name="End the duty").click()
 
-    await expect(page.locator(".govuk-panel__title")).to_have_text("Officer 7103's duty ended")
+    await expect(page.locator(".govuk-panel__title")).to_have_text("Officer 7103 Ben Hughes's duty ended")
     effect = page.locator(".app-effects__item", has_text="41/ENDED/27")
     await expect(effect).to_contain_text("7pm to 8pm, Monday 28 June 2027, Borehamwood police station")
     await expect(effect).to_contain_text("Rescheduled")
     await expect(effect).to_contain_text("The caller is to be told.")
     assert await serious_violations(page) == []
+
+
+async def test_a_supervisor_registers_an_officer_with_their_name_and_sees_it_beside_the_collar_number(
+    page: Page, web: Site, roster_service: ServiceProcess
+) -> None:
+    await sign_in(page, web, "ps-2710", start="/roster/officers/new")
+    await page.get_by_label("Collar number").fill("7104")
+    await page.get_by_label("Home station").select_option(label="Cheshunt police station")
+    await page.get_by_role("button", name="Register the officer").click()
+    await expect(page.locator(".govuk-error-summary")).to_contain_text("Enter the officer's name")
+
+    await page.get_by_label("Name", exact=True).fill("  Grace   Okafor ")
+    problems = await serious_violations(page)
+    await page.get_by_role("button", name="Register the officer").click()
+
+    await expect(page.locator(".govuk-notification-banner")).to_contain_text("Registered.")
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Officer 7104 Grace Okafor")
+    async with httpx.AsyncClient(base_url=roster_service.url, headers=auth(Role.SUPERVISOR)) as client:
+        listed = (await client.get("/officers", params={"station_id": ROSTER_STATION})).json()
+    assert [o["name"] for o in listed if o["collar_number"] == "7104"] == ["Grace Okafor"]
+    assert problems == []

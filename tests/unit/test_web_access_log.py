@@ -46,8 +46,8 @@ def auditor_pages(services: FakeServices) -> Any:
 def test_the_access_log_shows_who_opened_whose_data_for_the_days_asked_and_only_to_auditors() -> None:
     services = FakeServices()
     services.answer("/access-log", [ENTRY])
-    services.answer("/officers", [{"officer_id": "off-1", "collar_number": "4021", "station_id": "stevenage",
-                                   "district_id": "stevenage"}])  # fmt: skip
+    services.answer("/officers", [{"officer_id": "off-1", "collar_number": "4021", "name": "Sam Okafor",
+                                   "station_id": "stevenage", "district_id": "stevenage"}])  # fmt: skip
     with TestClient(auditor_pages(services)) as client:
         sign_in(client, "ps-2710")
         refused = client.get("/access-log")  # supervisors read the figures, not the log
@@ -65,7 +65,7 @@ def test_the_access_log_shows_who_opened_whose_data_for_the_days_asked_and_only_
     assert asked[1] == {"limit": "500", "subject": ENTRY["subject_id"]}  # a subject: every day
     for shown in (
         'Consulted: <a class="govuk-link" href="/officers/off-1/days/2026-12-02">',
-        "Officer 4021&#39;s day with its briefings, Wednesday 2 December 2026</a>",
+        "Officer 4021 Sam Okafor&#39;s day with its briefings, Wednesday 2 December 2026</a>",
         "pc-4021 (officer)",
         ENTRY["subject_id"],
         'href="/appointments/apt-1"',

@@ -20,9 +20,11 @@ A, B = "0b9f6b1e-aaaa-4c1e-9a57-3e8d4b1f0c21", "0b9f6b1e-bbbb-4c1e-9a57-3e8d4b1f
 DUTY = {"officer_id": A, "duty_id": "d-1", "duty": "appointments", "station_id": "cheshunt",
         "district_id": "broxbourne", "starts_at": "2027-06-28T16:00:00Z", "ends_at": "2027-06-28T19:00:00Z",
         "planned_ends_at": "2027-06-28T19:00:00Z", "ended": False, "end_reason": None}  # fmt: skip
-OFFICER_A = {"officer_id": A, "collar_number": "7101", "station_id": "cheshunt", "district_id": "broxbourne",
-             "duties": [DUTY], "withdrawals": []}  # fmt: skip
-OFFICER_B = {**OFFICER_A, "officer_id": B, "collar_number": "7102", "duties": [{**DUTY, "officer_id": B}]}
+OFFICER_A = {"officer_id": A, "collar_number": "7101", "name": "Priya Shah", "station_id": "cheshunt",
+             "district_id": "broxbourne", "duties": [DUTY], "withdrawals": []}  # fmt: skip
+# Registered before the roster took names (OfficerRegistered version 1): no name recorded.
+OFFICER_B = {**OFFICER_A, "officer_id": B, "collar_number": "7102", "name": None,
+             "duties": [{**DUTY, "officer_id": B}]}  # fmt: skip
 LINE = {"appointment_id": "apt-1", "starts_at": "2027-06-28T16:00:00Z", "ends_at": "2027-06-28T17:00:00Z",
         "room_id": "cheshunt-room-1", "officer_id": A, "status": "booked", "case_reference": "41/1/27",
         "thrive_risk": "low"}  # fmt: skip
@@ -60,11 +62,12 @@ def test_the_reasons_offered_are_the_rosters_own_codes() -> None:
     assert list(end_reasons()) == list(get_args(DutyEndReason))
 
 
-def test_the_day_shows_officers_by_collar_number_never_by_id(client: TestClient) -> None:
+def test_the_day_shows_officers_by_collar_number_and_name_never_by_id(client: TestClient) -> None:
     page = client.get("/roster", params={"day": "2027-06-28", "district": "broxbourne"})
 
     assert page.status_code == 200 and page.headers["cache-control"] == "no-store"
-    assert "Officer 7101" in page.text and "Officer 7102" in page.text
+    assert "Officer 7101 Priya Shah</a>" in page.text
+    assert "Officer 7102 (name not recorded)</a>" in page.text
     assert "5pm to 8pm, Monday 28 June 2027" in page.text and "Cheshunt police station" in page.text
     assert f">{A}<" not in page.text and f"Officer {A}" not in page.text
 
@@ -102,8 +105,9 @@ def test_a_withdrawal_is_sent_in_utc_and_the_page_says_booking_reassigned_the_ap
     utc = {"starts_at": "2027-06-28T16:00:00+00:00", "ends_at": "2027-06-28T17:00:00+00:00"}
     assert sent == [{"withdrawal_id": request_id, "reason": "court", **utc}]
     assert done.status_code == 200, done.text
-    assert "Officer 7101 withdrawn" in done.text
-    assert "Given to officer 7102 at the same time." in done.text and "41/1/27" in done.text
+    assert "Officer 7101 Priya Shah withdrawn" in done.text
+    assert "Given to officer 7102 (name not recorded) at the same time." in done.text
+    assert "41/1/27" in done.text
 
 
 def test_a_withdrawal_without_its_csrf_token_or_a_reason_is_refused_before_the_roster_hears_of_it(
@@ -153,7 +157,7 @@ def test_the_diary_says_who_is_on_duty_net_of_withdrawals_and_what_is_still_free
     later = {"starts_at": "2027-06-28T17:00:00Z", "ends_at": "2027-06-28T19:00:00Z"}
     services.answer(
         "/duties",
-        {"on_duty": [{"officer_id": A, "collar_number": "7101", "duty": DUTY,
+        {"on_duty": [{"officer_id": A, "collar_number": "7101", "name": "Priya Shah", "duty": DUTY,
                       "available": [{"starts_at": "2027-06-28T16:00:00Z", "ends_at": "2027-06-28T17:00:00Z"}],
                       "withdrawals": [{"officer_id": A, "withdrawal_id": "w", "reason": "court", **later}]}]},
     )  # fmt: skip
@@ -172,11 +176,12 @@ def test_the_diary_says_who_is_on_duty_net_of_withdrawals_and_what_is_still_free
 
     assert page.status_code == 200
     on_duty = page.text.split('id="on-duty"')[1].split("</section>")[0]
-    assert "Officer 7101</a>, 5pm to 8pm" in on_duty
+    assert "Officer 7101 Priya Shah</a>, 5pm to 8pm" in on_duty
     assert "Withdrawn 6pm to 8pm: court. Available 5pm to 6pm." in on_duty
     free = page.text.split('id="free-now"')[1].split("</section>")[0]
     assert "7pm to 8pm" in free
-    assert "Officer: </span>7101" in page.text  # the diary's row names the officer by collar number
+    # The diary's row names the officer by collar number and name, from the roster's GET /officers.
+    assert "Officer: </span>7101 Priya Shah" in page.text
     duties = next(c for c in services.calls if c.url.path == "/duties")
     assert dict(duties.url.params) == {"place": "station", "place_id": "cheshunt", "day": "2027-06-28"}
 
@@ -208,7 +213,7 @@ def test_an_early_end_shows_the_appointment_moved_to_a_later_day_when_it_was_dis
     assert "The caller is to be told." in done.text and "Needs a new time" not in done.text
 
 
-def test_a_supervisor_registers_an_officer_by_collar_number_and_home_station(
+def test_a_supervisor_registers_an_officer_by_collar_number_name_and_home_station(
     client: TestClient, services: FakeServices
 ) -> None:
     sent = recorder(services, "/officers", 201, OFFICER_A)
@@ -216,16 +221,26 @@ def test_a_supervisor_registers_an_officer_by_collar_number_and_home_station(
     token = csrf(form.text)
 
     wrong = client.post(
-        "/roster/officers/new", data={"csrf": token, "collar_number": "PC 41 27", "station_id": ""}
+        "/roster/officers/new",
+        data={"csrf": token, "collar_number": "PC 41 27", "name": "   ", "station_id": ""},
+    )
+    too_long = client.post(
+        "/roster/officers/new",
+        data={"csrf": token, "collar_number": "7101", "name": "P" * 101, "station_id": "cheshunt"},
     )
     done = client.post(
-        "/roster/officers/new", data={"csrf": token, "collar_number": "7101", "station_id": "cheshunt"}
+        "/roster/officers/new",
+        data={"csrf": token, "collar_number": "7101", "name": " Priya  Shah ", "station_id": "cheshunt"},
     )
 
     assert (
         wrong.status_code == 422
         and 'href="#collar_number"' in wrong.text
+        and 'href="#name"' in wrong.text
+        and "Enter the officer&#39;s name" in wrong.text
         and 'href="#station_id"' in wrong.text
     )
-    assert sent == [{"collar_number": "7101", "station_id": "cheshunt"}]
-    assert done.status_code == 200 and "Registered." in done.text and "Officer 7101" in done.text
+    assert too_long.status_code == 422 and "100 characters or fewer" in too_long.text
+    assert sent == [{"collar_number": "7101", "name": "Priya Shah", "station_id": "cheshunt"}]
+    assert done.status_code == 200 and "Registered." in done.text
+    assert "Officer 7101 Priya Shah" in done.text

@@ -9,7 +9,6 @@ is of London days, typed in GOV.UK's date input; today unless typed.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 from datetime import date
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -22,7 +21,7 @@ from services.common.roles import ROLE_MATRIX
 from web.answers import AccessEntryAnswer
 from web.backends import BackendError
 from web.errors import backend_error_page, error_page
-from web.officers import officer_words
+from web.officers import KnownOfficers
 from web.pages import officers_day
 from web.pages.ranges import read_range
 from web.pages.site import Site
@@ -56,20 +55,18 @@ def _by(by: str | None) -> str:
     return f"{who} ({role})" if who else by
 
 
-def _what(what: str, collar: Mapping[str, str]) -> tuple[str, str | None]:
+def _what(what: str, officers: KnownOfficers) -> tuple[str, str | None]:
     """What was opened or recorded, in words, and the officer's day it names (its address) if any."""
     found = OPENED.match(what)
     if found is None:
         return sentence(plain(what)), None
     officer, day = found["officer"], found["day"]
-    words = (
-        f"{officer_words(officer, collar)}'s day with its briefings, {spoken_day(date.fromisoformat(day))}"
-    )
+    words = f"{officers.words(officer)}'s day with its briefings, {spoken_day(date.fromisoformat(day))}"
     return words, officers_day.day_url(officer, day)
 
 
-def _entry(e: AccessEntryAnswer, collar: Mapping[str, str]) -> dict[str, Any]:
-    what, day_url = _what(e.what, collar)
+def _entry(e: AccessEntryAnswer, officers: KnownOfficers) -> dict[str, Any]:
+    what, day_url = _what(e.what, officers)
     return {
         "when": spoken_moment(e.at),
         "when_iso": e.at.isoformat(),
@@ -123,6 +120,6 @@ async def access_log_page(site: Site, request: Request) -> HTMLResponse:
     except BackendError as exc:
         return backend_error_page(request, exc, "the access log")
     opened = (m["officer"] for e in entries if (m := OPENED.match(e.what)))
-    collar = await site.officers.collar_numbers(request, opened)
-    context.update(entries=[_entry(e, collar) for e in entries], cut=len(entries) >= LIMIT, limit=LIMIT)
+    officers = await site.officers.officers(request, opened)
+    context.update(entries=[_entry(e, officers) for e in entries], cut=len(entries) >= LIMIT, limit=LIMIT)
     return render(request, "access_log.html", **context)

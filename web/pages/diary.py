@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
 from datetime import date, timedelta
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -24,6 +23,7 @@ from web.answers import (
 from web.backends import BackendError
 from web.errors import backend_error_page, error_page
 from web.london_input import AsAt, day_param
+from web.officers import KnownOfficers, officer_label
 from web.pages.site import Site
 from web.places import Place, PlaceView, find_place, no_place
 from web.rendering import render
@@ -67,7 +67,7 @@ def station_notes(station: Station, day: date) -> list[str]:
     return notes
 
 
-def _row(site: Site, place: PlaceView, a: DiaryLineAnswer, collar: Mapping[str, str]) -> dict[str, Any]:
+def _row(site: Site, place: PlaceView, a: DiaryLineAnswer, officers: KnownOfficers) -> dict[str, Any]:
     """One appointment as a diary row; its link carries where and when it is (for moving it)."""
     wall = local(a.starts_at)
     slot = f"{place.kind}|{place.place_id}|{wall.date().isoformat()}|{wall:%H:%M}"
@@ -77,7 +77,7 @@ def _row(site: Site, place: PlaceView, a: DiaryLineAnswer, collar: Mapping[str, 
         "status": STATUS_WORDS.get(a.status, plain(a.status)),
         "status_tag": STATUS_TAGS.get(a.status, ""),
         "room": site.room_name(a.room_id),
-        "officer": collar.get(a.officer_id, a.officer_id) if a.officer_id else None,
+        "officer": officers.label(a.officer_id),
         "case_reference": a.case_reference,
         "risk": plain(a.thrive_risk) if a.thrive_risk else None,
         "risk_class": css_word(a.thrive_risk or "none"),
@@ -98,7 +98,7 @@ async def _on_duty(site: Site, place: PlaceView, day: date) -> list[dict[str, An
         return None
     return [
         {
-            "collar": c.collar_number,
+            "officer": officer_label(c.collar_number, c.name),
             "officer_url": f"/roster/officers/{quote(c.officer_id, safe='')}",
             "when": spoken_range(c.duty.starts_at, c.duty.ends_at),
             "available": [spoken_range(s.starts_at, s.ends_at) for s in c.available],
@@ -137,7 +137,7 @@ MOVED_WORDS = {
 }
 
 
-def _moved_row(site: Site, line: MovedAwayLineAnswer, collar: Mapping[str, str], day: date) -> dict[str, Any]:
+def _moved_row(site: Site, line: MovedAwayLineAnswer, officers: KnownOfficers, day: date) -> dict[str, Any]:
     """An appointment moved away from the day: the time it had here, where and when it is now, and why."""
     went = line.went_to
     kind: Place = "diary-car" if went.place == "diary-car" else "station"
@@ -162,7 +162,7 @@ def _moved_row(site: Site, line: MovedAwayLineAnswer, collar: Mapping[str, str],
         "status": STATUS_WORDS.get(went.status, plain(went.status)),
         "status_tag": STATUS_TAGS.get(went.status, ""),
         "room": site.room_name(went.room_id),
-        "officer": collar.get(went.officer_id, went.officer_id) if went.officer_id else None,
+        "officer": officers.label(went.officer_id),
         "case_reference": line.case_reference,
         "open_url": f"/appointments/{quote(line.appointment_id, safe='')}?{urlencode({'slot': slot})}",
     }
@@ -236,9 +236,9 @@ async def diary_page(
         return backend_error_page(request, exc, "the diary")
     context |= {"live": live, "on_duty": cover, "free": free}
     officers = [a.officer_id for a in answer.appointments] + [m.went_to.officer_id for m in moved or ()]
-    collar = await site.officers.collar_numbers(request, officers)
-    context["moved"] = None if moved is None else [_moved_row(site, m, collar, day) for m in moved]
+    known = await site.officers.officers(request, officers)
+    context["moved"] = None if moved is None else [_moved_row(site, m, known, day) for m in moved]
     context["rows"] = [
-        _row(site, place, a, collar) for a in sorted(answer.appointments, key=lambda a: a.starts_at)
+        _row(site, place, a, known) for a in sorted(answer.appointments, key=lambda a: a.starts_at)
     ]
     return render(request, "diary.html", **context)

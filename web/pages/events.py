@@ -9,7 +9,7 @@ from typing import Any
 from services.common.auth import Role
 from services.common.london import local, spoken_day, spoken_moment, spoken_range
 from services.common.reference import County
-from web.officers import officer_words
+from web.officers import KnownOfficers
 from web.places import room_names
 from web.words import plain
 
@@ -63,11 +63,11 @@ def who(actor: str | None, source: str) -> str:
 
 
 def details(
-    event_type: str, data: Mapping[str, Any], county: County, collar: Mapping[str, str] | None = None
+    event_type: str, data: Mapping[str, Any], county: County, officers: KnownOfficers | None = None
 ) -> list[str]:
     """What an event says, in words, from its non-personal fields only (personal data stays sealed);
-    officers by collar number where ``collar`` knows them."""
-    collar = collar or {}
+    officers by collar number and name where ``officers`` knows them, never by id."""
+    officers = officers or KnownOfficers()
 
     def text(key: str, source: Mapping[str, Any] = data) -> str | None:
         value = source.get(key)
@@ -102,11 +102,11 @@ def details(
             lines.append(when)
     lines += _where(data, county)
     if event_type == "AppointmentReassigned":
-        was = officer_words(text("from_officer_id"), collar) or "No officer"
-        to = officer_words(text("to_officer_id"), collar) or "no officer"
+        was = officers.words(text("from_officer_id")) or "No officer"
+        to = officers.words(text("to_officer_id")) or "no officer"
         lines.append(f"From {was[:1].lower()}{was[1:]} to {to[:1].lower()}{to[1:]}")
     elif text("officer_id"):
-        lines.append(officer_words(text("officer_id"), collar) or "")
+        lines.append(officers.words(text("officer_id")) or "")
     briefing = data.get("briefing")
     if isinstance(briefing, Mapping):
         if text("case_reference", briefing):

@@ -22,6 +22,7 @@ from services.common.london import local, spoken_day, spoken_range
 from web.answers import FoundAnswer, FoundAppointmentAnswer
 from web.backends import BackendError
 from web.errors import backend_error_page, error_page
+from web.officers import KnownOfficers
 from web.pages.book import csrf_ok, may_book
 from web.pages.diary import STATUS_TAGS, STATUS_WORDS
 from web.pages.site import Site
@@ -41,14 +42,14 @@ NOT_A_REFERENCE = "Enter the case reference as it was given, for example 41/1234
 LONGEST = {"case-reference": 64, "phone": 32}
 
 
-def _row(site: Site, a: FoundAppointmentAnswer, collar: Mapping[str, str], bookers: bool) -> dict[str, Any]:
+def _row(site: Site, a: FoundAppointmentAnswer, officers: KnownOfficers, bookers: bool) -> dict[str, Any]:
     """One appointment found, as a row of the results, with the link that opens it."""
     place = find_place(site.county, "diary-car" if a.place == "diary-car" else "station", a.place_id or "")
     row: dict[str, Any] = {
         "status": STATUS_WORDS.get(a.status, plain(a.status)),
         "status_tag": STATUS_TAGS.get(a.status, ""),
         "case_reference": a.case_reference,
-        "officer": collar.get(a.officer_id, a.officer_id) if a.officer_id else None,
+        "officer": officers.label(a.officer_id),
         "where": place.name if place else None,
         "when": None,
         "day": None,
@@ -116,8 +117,8 @@ async def find(site: Site, request: Request, form: Mapping[str, str]) -> HTMLRes
     except ValidationError:
         error = BackendError("projections", 502, "answered in a shape these pages do not understand")
         return backend_error_page(request, error, "the search")
-    collar = await site.officers.collar_numbers(request, (a.officer_id or "" for a in answer.appointments))
-    rows = [_row(site, a, collar, may_book(request)) for a in answer.appointments]
+    officers = await site.officers.officers(request, (a.officer_id or "" for a in answer.appointments))
+    rows = [_row(site, a, officers, may_book(request)) for a in answer.appointments]
     return find_page(
         request, values=values, searched=by, rows=rows,
         searched_words=f"case reference {typed}" if by == "case-reference" else "the phone number typed",

@@ -15,6 +15,7 @@ from services.common.london import local, spoken_moment
 from web.answers import HistoryAnswer
 from web.backends import BackendError
 from web.errors import backend_error_page, error_page
+from web.officers import KnownOfficers
 from web.pages import events
 from web.pages.attendance import attendance_link, may_attend
 from web.pages.book import Choice, _slot_words, may_book
@@ -43,10 +44,10 @@ def _diary_link(site: Site, data: Mapping[str, Any]) -> str | None:
     return None
 
 
-def _item(site: Site, e: HistoryAnswer, collar: Mapping[str, str]) -> dict[str, Any]:
+def _item(site: Site, e: HistoryAnswer, officers: KnownOfficers) -> dict[str, Any]:
     """One event as a timeline entry."""
     try:
-        details = events.details(e.event_type, e.data, site.county, collar)
+        details = events.details(e.event_type, e.data, site.county, officers)
     except Exception:
         # An unexpected event shape must not hide the rest of the history.
         log.exception("could not describe an event", event_id=e.event_id)
@@ -105,7 +106,7 @@ async def history_page(site: Site, request: Request, appointment_id: str) -> HTM
     cancelled = any(e.event_type == "AppointmentCancelled" for e in timeline)
     closed = cancelled or any(e.event_type in ("AppointmentAttended", "AppointmentMissed") for e in timeline)
     named = ("officer_id", "from_officer_id", "to_officer_id")
-    collar = await site.officers.collar_numbers(
+    officers = await site.officers.officers(
         request, (str(e.data.get(k) or "") for e in timeline for k in named)
     )
     return render(
@@ -115,7 +116,7 @@ async def history_page(site: Site, request: Request, appointment_id: str) -> HTM
         appointment_id=appointment_id,
         case_reference=case_reference,
         diary_url=diary_url,
-        items=[_item(site, e, collar) for e in timeline],
+        items=[_item(site, e, officers) for e in timeline],
         slot_words=_slot_words(site, now) if now and not cancelled else None,
         attendance_url=attendance_link(request, appointment_id, now, closed),
         **change_links(request, appointment_id, now, cancelled),

@@ -153,11 +153,16 @@ async def day_page(site: Site, request: Request, officer_id: str, day_text: str)
                 request, 404, "No such officer", "The roster has no officer with this id.", back="/roster"
             )
         return backend_error_page(request, exc, "the officer's day")
-    collar = answer.collar_number
-    if collar is None:
-        known = await site.officers.collar_numbers(request, [officer_id])
-        collar = known.get(officer_id)
-    who = f"Officer {collar}" if collar else f"Officer {officer_id}"
+    # The roster names the officer (collar number and name); the projections' collar number when
+    # the roster does not say; never the id.
+    known = await site.officers.officers(request, [officer_id])
+    roster_says = known.get(officer_id)
+    if roster_says is not None:
+        who = f"Officer {roster_says.label}"
+    elif answer.collar_number:
+        who = f"Officer {answer.collar_number}"
+    else:
+        who = known.words(officer_id) or "An officer"
     own = request.state.session.role is Role.OFFICER
     title = f"My day: {spoken_day(day)}" if own else f"{who}: {spoken_day(day)}"
     return render(

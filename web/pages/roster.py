@@ -3,7 +3,8 @@ duties; withdrawing an officer, and what booking then did with their appointment
 
 Everything is the roster service's (``GET /officers`` and the officer's own operations), asked
 with the signed-in person's token: call takers and officers may read it, supervisors and
-admins change it. Officers appear by collar number (the roster keeps no names).
+admins change it. Officers appear by collar number and name ("name not recorded" for one
+registered without), never by id.
 
 Booking reacts to a withdrawal or an early end on its own (it hears ``roster.events``): it gives
 each appointment the officer had to a colleague at the same time, or moves it to the earliest
@@ -28,7 +29,7 @@ from urllib.parse import quote, urlencode
 from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
 
-from schemas.roster import DutyEndReason, WithdrawalReason
+from schemas.roster import NAME_MAX_LENGTH, DutyEndReason, WithdrawalReason
 from services.common.auth import Role
 from services.common.london import LONDON, local, spoken_day, spoken_moment, spoken_range, spoken_time
 from services.common.roles import ROLE_MATRIX, ROSTER_KEEPERS
@@ -36,6 +37,7 @@ from web.answers import DiaryAnswer, DutyAnswer, HistoryAnswer, OfficerAnswer
 from web.backends import BackendError
 from web.errors import backend_error_page, error_page
 from web.london_input import LocalTimeError, TypedDateError, day_param, london_instant, time_param, typed_date
+from web.officers import KnownOfficers, officer_label
 from web.pages import officers_day
 from web.pages.book import read_form
 from web.pages.site import Site
@@ -152,6 +154,11 @@ def _reason(words: Mapping[str, str], code: str) -> str:
     return words.get(code, plain(code)).lower()
 
 
+def _label(officer: OfficerAnswer) -> str:
+    """'4127 Priya Shah', or '4127 (name not recorded)': how the roster's pages name an officer."""
+    return officer_label(officer.collar_number, officer.name)
+
+
 def _officer_url(officer_id: str) -> str:
     return f"/roster/officers/{quote(officer_id, safe='')}"
 
@@ -220,7 +227,7 @@ async def day_page(
                         ),
                         "duty": DUTY_WORDS.get(duty.duty, plain(duty.duty)),
                         "where": duty_place(site, duty.duty, duty.station_id, duty.district_id),
-                        "collar": officer.collar_number,
+                        "officer": _label(officer),
                         "officer_url": _officer_url(officer.officer_id),
                         "when": _when(duty.starts_at, duty.ends_at),
                         "notes": away,
@@ -295,7 +302,7 @@ async def week_page(
         if any(c for c in cells):
             rows.append(
                 {
-                    "collar": officer.collar_number,
+                    "officer": _label(officer),
                     "officer_url": _officer_url(officer.officer_id),
                     "cells": cells,
                 }
@@ -367,8 +374,8 @@ async def officer_page(
         request,
         "roster_officer.html",
         status=status,
-        title=f"Officer {officer.collar_number}",
-        collar=officer.collar_number,
+        title=f"Officer {_label(officer)}",
+        officer=_label(officer),
         home=duty_place(site, "appointments", officer.station_id, officer.district_id),
         duties=duties,
         withdrawals=withdrawals,
@@ -445,8 +452,8 @@ async def assign_page(
         request,
         "roster_assign.html",
         status=status,
-        title=f"Put officer {officer.collar_number} on a duty",
-        collar=officer.collar_number,
+        title=f"Put officer {_label(officer)} on a duty",
+        officer=_label(officer),
         action=f"{_officer_url(officer.officer_id)}/duties",
         back_url=_officer_url(officer.officer_id),
         duties=DUTY_WORDS,
@@ -546,8 +553,8 @@ async def withdraw_page(
         request,
         "roster_withdraw.html",
         status=status,
-        title=f"Withdraw officer {officer.collar_number} from appointment duty",
-        collar=officer.collar_number,
+        title=f"Withdraw officer {_label(officer)} from appointment duty",
+        officer=_label(officer),
         action=f"{_officer_url(officer.officer_id)}/withdraw",
         back_url=_officer_url(officer.officer_id),
         reasons=withdrawal_reasons(),
@@ -637,8 +644,8 @@ async def what_booking_did(
             break
         await asyncio.sleep(0.3)
     given = (str(e.data.get("to_officer_id") or "") for e in found.values())
-    collar = await site.officers.collar_numbers(request, given)
-    return [_effect(site, h, found.get(h.appointment_id), collar) for h in held]
+    officers = await site.officers.officers(request, given)
+    return [_effect(site, h, found.get(h.appointment_id), officers) for h in held]
 
 
 def _caused_by(event: HistoryAnswer, cause: str, since: datetime) -> bool:
@@ -649,7 +656,7 @@ def _caused_by(event: HistoryAnswer, cause: str, since: datetime) -> bool:
     return cause.startswith("duty-ended:") and event.occurred_at >= since - timedelta(seconds=2)
 
 
-def _effect(site: Site, held: Held, event: HistoryAnswer | None, collar: Mapping[str, str]) -> dict[str, Any]:
+def _effect(site: Site, held: Held, event: HistoryAnswer | None, officers: KnownOfficers) -> dict[str, Any]:
     was = f"{_when(held.starts_at, held.ends_at)}, {held.place.name}"
     row: dict[str, Any] = {
         "was": was,
@@ -661,9 +668,9 @@ def _effect(site: Site, held: Held, event: HistoryAnswer | None, collar: Mapping
         return row | {"outcome": STILL_WORKING, "tag": "govuk-tag--grey", "tag_text": "Being worked out"}
     data = event.data
     if event.event_type == "AppointmentReassigned":
-        to = str(data.get("to_officer_id") or "")
+        to = officers.words(str(data.get("to_officer_id") or "")) or "another officer"
         return row | {
-            "outcome": f"Given to officer {collar.get(to, to)} at the same time.",
+            "outcome": f"Given to {to[:1].lower()}{to[1:]} at the same time.",
             "tag": "govuk-tag--green",
             "tag_text": "Reassigned",
         }
@@ -734,8 +741,8 @@ async def withdraw(site: Site, request: Request, officer_id: str) -> Response:
     return render(
         request,
         "roster_done.html",
-        title=f"Officer {officer.collar_number} withdrawn",
-        heading=f"Officer {officer.collar_number} withdrawn",
+        title=f"Officer {_label(officer)} withdrawn",
+        heading=f"Officer {_label(officer)} withdrawn",
         summary=f"{_when(span.starts_at, span.ends_at)}: {withdrawal_reasons()[values['reason']].lower()}.",
         effects=effects,
         unknown=held is None,
@@ -792,8 +799,8 @@ async def end_page(
         request,
         "roster_end.html",
         status=status,
-        title=f"End officer {officer.collar_number}'s duty",
-        collar=officer.collar_number,
+        title=f"End officer {_label(officer)}'s duty",
+        officer=_label(officer),
         duty_words=f"{_duty_at(site, duty)}, {_when(duty.starts_at, duty.ends_at)}",
         action=f"{_officer_url(officer.officer_id)}/duties/{quote(duty_id, safe='')}/end",
         back_url=_officer_url(officer.officer_id),
@@ -864,8 +871,8 @@ async def end(site: Site, request: Request, officer_id: str, duty_id: str) -> Re
     return render(
         request,
         "roster_done.html",
-        title=f"Officer {officer.collar_number}'s duty ended",
-        heading=f"Officer {officer.collar_number}'s duty ended",
+        title=f"Officer {_label(officer)}'s duty ended",
+        heading=f"Officer {_label(officer)}'s duty ended",
         summary=f"{DUTY_WORDS.get(duty.duty, plain(duty.duty))} ends at {spoken_time(until)}: "
         f"{end_reasons()[values['reason']].lower()}.",
         effects=effects,
@@ -882,7 +889,7 @@ async def register_page(
     errors: Mapping[str, str] | None = None,
     status: int = 200,
 ) -> HTMLResponse:
-    """The form to register an officer: their collar number and home station."""
+    """The form to register an officer: their collar number, name and home station."""
     if not may_keep_roster(request):
         return _refuse(request)
     errors = dict(errors or {})
@@ -909,11 +916,16 @@ async def register(site: Site, request: Request) -> Response:
         return _expired(request)
     values = {
         "collar_number": form.get("collar_number", "").strip().upper(),
+        "name": " ".join(form.get("name", "").split()),
         "station_id": form.get("station_id", ""),
     }
     errors: dict[str, str] = {}
     if not COLLAR.fullmatch(values["collar_number"]):
         errors["collar_number"] = "Enter the collar number, up to 2 letters then 2 to 6 digits, like 4127"
+    if not values["name"]:
+        errors["name"] = "Enter the officer's name"
+    elif len(values["name"]) > NAME_MAX_LENGTH:
+        errors["name"] = f"The name must be {NAME_MAX_LENGTH} characters or fewer"
     if values["station_id"] not in {s.id for s in site.county.stations}:
         errors["station_id"] = "Select the officer's home station"
     if errors:
@@ -929,5 +941,5 @@ async def register(site: Site, request: Request) -> Response:
     problem = _refusal(request, status, answer)
     if isinstance(problem, HTMLResponse):
         return problem
-    shown = {("station_id" if f == "station_id" else "collar_number"): why for f, why in problem.items()}
+    shown = {(f if f in ("station_id", "name") else "collar_number"): why for f, why in problem.items()}
     return await register_page(site, request, values, shown, status=status)

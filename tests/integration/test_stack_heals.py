@@ -6,7 +6,7 @@ postmaster and the Kafka broker in turn is SIGKILLed, and the test waits until a
 that part runs and every /health answers 200 again; `appointments status` then names the
 restart. Last, `appointments down` stops everything, the watchdog first, and nothing comes back.
 How long each part took is printed (`-s`) for the README, never asserted. And without a
-watchdog, a postmaster killed and not yet reaped is started again rather than waited on.
+watchdog, a postmaster killed and not yet reaped is started again once reaped, not taken for live.
 """
 
 from __future__ import annotations
@@ -198,7 +198,7 @@ print(killed, postgres.postgres_pid(), postgres.postgres_running())
 """
 
 
-def test_a_killed_postmaster_not_yet_reaped_is_started_again_not_waited_on() -> None:
+def test_a_killed_postmaster_not_yet_reaped_is_not_taken_for_a_running_cluster() -> None:
     """Without a watchdog, as `up` does it: a killed postmaster stays a zombie until reaped.
 
     Its pid stays in postmaster.pid and kill(pid, 0) still finds it: `up` once took it for a

@@ -9,16 +9,17 @@ or anything of a briefing.
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from schemas.base import DomainEvent, event
+from schemas.base import DomainEvent, event, upcaster
 from schemas.booking import Instant
 
 # Not a Kafka topic: where these events live (the projections database's event store).
 ACCESS_LOG = "projections.access-log"
-AccessView = Literal["officers-day"]
+# An officer's day with its briefings; appointments found by a caller's phone number.
+AccessView = Literal["officers-day", "appointment-search"]
 
 
 class AccessedRecord(BaseModel):
@@ -31,15 +32,18 @@ class AccessedRecord(BaseModel):
 
 
 @event
-class PersonalDataAccessed(DomainEvent):
+class PersonalDataAccessedV1(DomainEvent):
     """Personal data was consulted: by whom (token subject and role), when, whose, through what."""
 
+    # Version 1: only an officer's day could be opened, so every entry named one.
+
+    model_config = ConfigDict(title="PersonalDataAccessed")
     event_type: ClassVar[str] = "PersonalDataAccessed"
     topic: ClassVar[str] = ACCESS_LOG
 
     accessed_by: str = Field(description="The token's subject (a collar number or a user name).")
     role: str
-    view: AccessView
+    view: Literal["officers-day"]
     channel: str = Field(
         description="How it was read: the HTTP operation, e.g. GET /officers/{officer_id}/days/{day}."
     )
@@ -52,3 +56,35 @@ class PersonalDataAccessed(DomainEvent):
     def stream_key(self) -> str:
         """Not published; the day's stream would be its key."""
         return f"access-log:{self.day}"
+
+
+@event
+class PersonalDataAccessed(DomainEvent):
+    """Personal data was consulted: by whom (token subject and role), when, whose, through what."""
+
+    event_type: ClassVar[str] = "PersonalDataAccessed"
+    schema_version: ClassVar[int] = 2
+    topic: ClassVar[str] = ACCESS_LOG
+
+    accessed_by: str = Field(description="The token's subject (a collar number or a user name).")
+    role: str
+    view: AccessView
+    channel: str = Field(
+        description="How it was read: the HTTP operation, e.g. GET /officers/{officer_id}/days/{day}."
+    )
+    officer_id: str | None = Field(
+        description="Whose day was opened (the roster's officer id); None for an appointment search."
+    )
+    day: str = Field(description="The Europe/London date opened (a search: the day it was made), YYYY-MM-DD.")
+    records: tuple[AccessedRecord, ...]
+    subject_ids: tuple[str, ...] = Field(description="Every subject whose data was shown (for the search).")
+    accessed_at: Instant
+
+    def stream_key(self) -> str:
+        """Not published; the day's stream would be its key."""
+        return f"access-log:{self.day}"
+
+
+@upcaster("PersonalDataAccessed", 1)
+def _accessed_v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
+    return data  # every version-1 entry is an officer's day, which version 2 reads as it was

@@ -12,6 +12,7 @@ holds the moved appointment with where it went, the time it had and why; the 9th
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -22,8 +23,9 @@ import pytest
 from schemas.roster import OfficerRegistered
 from services.common.auth import Role
 from services.common.config import Settings
+from services.projections.adapters.finder import subjects_of
 from tests.support import roster
-from tests.support.services import ServiceProcess, auth, wait_for_capacity
+from tests.support.services import TEST_SECRET, ServiceProcess, auth, wait_for_capacity
 
 pytestmark = pytest.mark.integration
 STATION, DAY, NEXT_DAY = "stevenage", "2029-05-08", "2029-05-09"
@@ -138,6 +140,23 @@ async def test_appointments_are_found_by_case_reference_and_phone_and_moves_show
         refused = await search(projections, Role.GATEWAY, "notify", **body_)
         assert refused.status_code == 403, refused.text
         assert first not in refused.text
+
+    # A search by phone ties a number to its appointments: a consultation in the access log, with
+    # who asked and whose appointments it showed, never the number. A case reference's is not one.
+    caller = subjects_of(PHONE, TEST_SECRET, production=False)[0]
+    async with httpx.AsyncClient(base_url=projections.url, headers=auth(Role.AUDITOR, "au-find")) as client:
+        logged = (await client.get("/access-log", params={"subject": caller})).json()
+    searches = [e for e in logged if e["what"] == "appointments found by the caller's phone number"]
+    assert {(e["by"], e["channel"], e["operation"]) for e in searches} == {
+        (f"{role.value}:{who}", "POST /appointments/search", "consultation")
+        for role, who in (
+            (Role.SUPERVISOR, "ps-find"), (Role.CALL_TAKER, "ct-find"), (Role.AUDITOR, "au-find"),
+            (Role.OFFICER, "pc-5901"),
+        )
+    }  # fmt: skip
+    assert {e["appointment_id"] for e in searches} == {first, second}
+    assert all(e["subject_id"] == caller for e in searches)
+    assert "900471" not in json.dumps(logged)
 
     # Neither, both, or a phone that is not one: 422 naming the field, the value never repeated.
     for body_, field in (

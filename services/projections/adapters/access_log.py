@@ -32,6 +32,7 @@ from typing import Literal
 import asyncpg
 
 from schemas.audit import PersonalDataAccessed
+from schemas.base import parse_event
 from schemas.envelope import Envelope, source_of
 from services.common.eventstore import canonical_json, chain_hash
 from services.common.london import local
@@ -112,18 +113,26 @@ class Entry:
     recorded_in: str
 
 
+def what_was_opened(accessed: PersonalDataAccessed) -> str:
+    """An access in words: the officer's day opened, or how the appointments were found."""
+    if accessed.view == "appointment-search":
+        return "appointments found by the caller's phone number"
+    return f"{accessed.view} of officer {accessed.officer_id} on {accessed.day}"
+
+
 def consultations(rows: Sequence[asyncpg.Record], subject: str | None) -> list[Entry]:
     """The access log's own events as entries: one per appointment opened (the subject's only, if named)."""
     entries = []
     for row in rows:
-        accessed = PersonalDataAccessed.model_validate(json.loads(row["data"]))
+        accessed = parse_event(row["event_type"], row["schema_version"], json.loads(row["data"]))
+        assert isinstance(accessed, PersonalDataAccessed)
         for record in accessed.records:
             if record.subject_id is None or (subject is not None and record.subject_id != subject):
                 continue
             entry = Entry(
                 at=accessed.accessed_at, operation="consultation", subject_id=record.subject_id,
                 appointment_id=record.appointment_id, by=row["actor"],
-                what=f"{accessed.view} of officer {accessed.officer_id} on {accessed.day}",
+                what=what_was_opened(accessed),
                 channel=accessed.channel, recipient=None, event_id=str(row["event_id"]),
                 recorded_in="projections",
             )  # fmt: skip
@@ -261,7 +270,7 @@ async def access_log(
             where.append(condition.format(len(args)))
     # An opening is one entry or more, so ``limit`` rows are enough.
     rows = await conn.fetch(
-        "select event_id, actor, occurred_at, data::text as data from events"
+        "select event_id, actor, occurred_at, event_type, schema_version, data::text as data from events"
         f" where {' and '.join(where)} order by occurred_at, stream_id, version limit {int(limit)}",
         *args,
     )

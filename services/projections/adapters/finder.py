@@ -16,21 +16,23 @@ servers and browsers keep in their logs and histories).
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Literal
 
 import asyncpg
 from fastapi import APIRouter, HTTPException, Request
 from pydantic import BaseModel, ConfigDict, Field
 
+from schemas.audit import AccessedRecord, PersonalDataAccessed
 from services.booking.adapters.personal import InvalidPersonalData, normalise_phone
 from services.common.auth import Caller, Role
 from services.common.fields import Visible
 from services.common.http import Authorized
-from services.common.logging import get_logger
+from services.common.logging import correlation_id, get_logger
 from services.common.london import local, spoken_day, spoken_range
 from services.common.runtime import Runtime
 from services.common.shredding import subject_id_for
+from services.projections.adapters.access_log import append_access
 from services.projections.adapters.officers_day import is_the_officer
 
 log = get_logger(__name__)
@@ -93,11 +95,12 @@ def subjects_of(phone: str, secret: str, *, production: bool) -> list[str]:
 
 # The diary row when there is one (an appointment, or a waiting-list entry offered a slot).
 _FOUND = f"""
-select c.appointment_id, c.event_type, c.case_reference, d.place, d.place_id, d.district_id,
+select c.appointment_id, c.event_type, c.case_reference, c.subject_id, d.place, d.place_id, d.district_id,
        d.local_day, d.starts_at, d.ends_at, d.room_id, d.officer_id, d.status
 from (
     select distinct on (appointment_id) appointment_id, event_type,
-           data #>> '{{{{briefing,case_reference}}}}' as case_reference
+           data #>> '{{{{briefing,case_reference}}}}' as case_reference,
+           data #>> '{{{{caller,subject_id}}}}' as subject_id
     from event_history
     where event_type in ({", ".join(f"'{e}'" for e in COLLECTED)}) and {{condition}}
     order by appointment_id, partition, "offset"
@@ -152,6 +155,20 @@ async def officers_own(
     return [a for a in found if theirs(a)]
 
 
+def searched(
+    caller: Caller, found: list[FoundAppointment], subjects: dict[str, str | None]
+) -> PersonalDataAccessed:
+    """The access log's entry of a search by phone: who asked, and whose appointments it showed."""
+    records = tuple(AccessedRecord(appointment_id=a.appointment_id, subject_id=subjects.get(a.appointment_id))
+                    for a in found)  # fmt: skip
+    now = datetime.now(UTC)
+    return PersonalDataAccessed(
+        accessed_by=caller.subject, role=caller.role.value, view="appointment-search", channel=OPERATION,
+        officer_id=None, day=local(now).date().isoformat(), records=records,
+        subject_ids=tuple(sorted({r.subject_id for r in records if r.subject_id})), accessed_at=now,
+    )  # fmt: skip
+
+
 def refused(field: str, reason: str) -> HTTPException:
     """A 422 naming the field and the reason (the reason as the detail; the value never repeated)."""
     return HTTPException(422, detail={"detail": reason, "errors": [{"field": field, "reason": reason}]})
@@ -187,6 +204,10 @@ async def search(request: Request, body: SearchBody, caller: Authorized) -> Foun
     async with runtime.db.acquire() as conn:
         rows = await conn.fetch(query, argument)
         found = await officers_own(conn, caller, [found_of(r) for r in rows])
+        if body.phone is not None and found:
+            # A number tied to its appointments is a consultation of that caller's data (s.62).
+            whose = {r["appointment_id"]: r["subject_id"] for r in rows}
+            await append_access(conn, searched(caller, found, whose), correlation_id.get())
     # Neither the reference nor the number is logged: only how the search was made and what came back.
     log.info("appointments searched", by=searched_by, role=caller.role.value, found=len(found))
     return Found(searched_by=searched_by, appointments=found)

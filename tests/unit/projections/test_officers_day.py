@@ -108,10 +108,18 @@ def test_an_opening_is_logged_by_ids_alone_and_reads_back_as_one_entry_per_appoi
     # Logged at 00:30 on 13 May in London (23:30 UTC on the 12th): the London day's stream.
     late = event.model_copy(update={"accessed_at": datetime(2027, 5, 12, 23, 30, tzinfo=UTC)})
     assert stream_of(late) == "access-log:2027-05-13"
-    row = {"data": json.dumps(event.model_dump(mode="json")), "actor": "officer:pc-4021", "event_id": "e-1"}
+    data = json.dumps(event.model_dump(mode="json"))
+    row = {
+        "data": data, "actor": "officer:pc-4021", "event_id": "e-1",
+        "event_type": "PersonalDataAccessed", "schema_version": event.schema_version,
+    }  # fmt: skip
     (entry,) = consultations([row], SUBJECT)
+    assert entry.what == "officers-day of officer officer-x on 2027-05-12"
+    # An entry written before searches were logged (version 1) reads as it did.
+    (old,) = consultations([{**row, "schema_version": 1}], SUBJECT)
+    assert old == entry
     assert (entry.operation, entry.subject_id, entry.appointment_id, entry.by) == (
         "consultation", SUBJECT, "a-1", "officer:pc-4021",
     )  # fmt: skip
     assert consultations([row], "subject-ffffffffffffffffffffffff") == []
-    assert PersonalDataAccessed.model_validate_json(row["data"]) == event
+    assert PersonalDataAccessed.model_validate_json(data) == event

@@ -22,6 +22,14 @@ from services.common.consumer import IdempotentConsumer, is_transient
 METADATA_MAX_AGE_MS = 5000
 
 
+# A consumer whose process died holds its partitions until the group stops hearing from it: the
+# broker's least session (group.min.session.timeout.ms, 6 s) rather than aiokafka's 10 s, so a
+# restarted instance, or the others, take them over sooner; a heartbeat every 2 s keeps three
+# chances within it.
+SESSION_TIMEOUT_MS = 6000
+HEARTBEAT_INTERVAL_MS = 2000
+
+
 def bootstrap_list(bootstrap: str) -> list[str]:
     """``host:port,host:port`` as a list of addresses.
 
@@ -149,6 +157,8 @@ def subscribe(
         ack_policy=AckPolicy.MANUAL,
         decoder=_undecoded,
         title=f"{consumer.name}:{topic}",
+        session_timeout_ms=SESSION_TIMEOUT_MS,
+        heartbeat_interval_ms=HEARTBEAT_INTERVAL_MS,
     )
     async def on_record(message: KafkaMessage) -> None:
         await settle(message, consumer.handle(message.raw_message), throttle)  # type: ignore[arg-type]
@@ -205,6 +215,8 @@ def subscribe_batch(
         batch_timeout_ms=BATCH_WAIT_MS,
         decoder=_undecoded,
         title=f"{consumer.name}:{topic}",
+        session_timeout_ms=SESSION_TIMEOUT_MS,
+        heartbeat_interval_ms=HEARTBEAT_INTERVAL_MS,
         # Without patience, aiokafka's defaults: a fetch comes back as soon as a record is there.
         fetch_min_bytes=PATIENT_FETCH_BYTES if patience_ms else 1,
         fetch_max_wait_ms=patience_ms or 500,

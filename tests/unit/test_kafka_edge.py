@@ -19,6 +19,11 @@ def _fetch_settings(patience_ms: int) -> dict[str, Any]:
     return args
 
 
+def test_a_dead_member_s_partitions_go_after_the_broker_s_least_session() -> None:
+    args = _fetch_settings(0)
+    assert (args["session_timeout_ms"], args["heartbeat_interval_ms"]) == (6000, 2000)
+
+
 def test_a_patient_fetch_waits_for_records_to_gather() -> None:
     args = _fetch_settings(250)
     assert args["fetch_min_bytes"] == kafka.PATIENT_FETCH_BYTES

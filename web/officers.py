@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 from fastapi import Request
 
+from services.common.auth import collar_of
 from services.common.roles import ROLE_MATRIX
 from web.answers import OfficerAnswer
 from web.backends import BackendError, Backends
@@ -61,6 +62,27 @@ class KnownOfficers:
         """The officer with this id, if the roster named them."""
         return self.by_id.get(officer_id)
 
+    def with_collar(self, subject: str | None) -> KnownOfficer | None:
+        """The roster's officer a token's subject names, by collar number ('pc-4021', '4021') or
+        by their roster id, if any: how a person who did something is named when they are an
+        officer on the roster."""
+        if not subject:
+            return None
+        if subject in self.by_id:
+            return self.by_id[subject]
+        collar = collar_of(subject)
+        if collar is None:
+            return None
+        return next((o for o in self.by_id.values() if o.collar_number.upper() == collar), None)
+
+    def acting(self, subject: str) -> str:
+        """A token's subject as people read it: '4021 Priya Shah (pc-4021)' for an officer on the
+        roster, the subject itself otherwise; a roster id is never shown."""
+        officer = self.with_collar(subject)
+        if officer is None:
+            return subject
+        return officer.label if subject in self.by_id else f"{officer.label} ({subject})"
+
     def label(self, officer_id: str | None) -> str | None:
         """'4127 Priya Shah' for a table cell; None for no officer; never the id."""
         if not officer_id:
@@ -93,15 +115,21 @@ class OfficerNames:
         """Read the roster again next time (a page just changed it)."""
         self._read_at = float("-inf")
 
-    async def officers(self, request: Request, wanted: Iterable[str | None] = ()) -> KnownOfficers:
-        """The officers the roster knows, by id, when any of ``wanted`` is an id; nothing read when
-        the role may not read the roster or the roster does not answer (the pages then say so, and
+    async def officers(
+        self, request: Request, wanted: Iterable[str | None] = (), subjects: Iterable[str | None] = ()
+    ) -> KnownOfficers:
+        """The officers the roster knows, by id, when any of ``wanted`` is an id or any of
+        ``subjects`` (tokens' subjects, 'pc-4021') names a collar number; nothing read when the
+        role may not read the roster or the roster does not answer (the pages then say so, and
         never fail for this)."""
         ids = {w for w in wanted if w}
-        if request.state.session.role not in ROLE_MATRIX["roster"]["GET /officers"] or not ids:
+        collars = {c for s in subjects if s and (c := collar_of(s))}
+        if request.state.session.role not in ROLE_MATRIX["roster"]["GET /officers"] or not (ids or collars):
             return KnownOfficers()
         age = self._clock() - self._read_at
         # An id not known yet may be an officer registered since: asked again, but not on every page.
+        # (A subject whose collar number is nobody's on the roster, a supervisor not rostered say,
+        # waits for the minute: most people who act are not on it.)
         if age < KEEP_SECONDS and (ids <= self._known.by_id.keys() or age < RETRY_UNKNOWN_SECONDS):
             return self._known
         try:

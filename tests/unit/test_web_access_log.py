@@ -66,7 +66,7 @@ def test_the_access_log_shows_who_opened_whose_data_for_the_days_asked_and_only_
     for shown in (
         'Consulted: <a class="govuk-link" href="/officers/off-1/days/2026-12-02">',
         "Officer 4021 Sam Okafor&#39;s day with its briefings, Wednesday 2 December 2026</a>",
-        "pc-4021 (officer)",
+        "4021 Sam Okafor, pc-4021 (officer)",  # who opened it: an officer on the roster, named
         ENTRY["subject_id"],
         'href="/appointments/apt-1"',
         "10:15am on Wednesday 2 December 2026",

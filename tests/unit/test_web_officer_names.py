@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from web.officers import KnownOfficer, KnownOfficers, officer_label
+from web.pages.events import who
 
 ID = "0b9f6b1e-aaaa-4c1e-9a57-3e8d4b1f0c21"
 NAMED = KnownOfficers({ID: KnownOfficer("4127", "Priya Shah")}, read=True)
@@ -34,3 +35,16 @@ def test_an_id_the_roster_does_not_know_is_never_shown() -> None:
 
 def test_no_officer_is_none() -> None:
     assert NAMED.label(None) is None and NAMED.words("") is None
+
+
+def test_a_person_who_acted_is_named_when_their_subject_is_a_collar_number_on_the_roster() -> None:
+    assert NAMED.with_collar("pc-4127") == KnownOfficer("4127", "Priya Shah")
+    assert who("officer:pc-4127", "urn:booking", NAMED) == "Officer 4127 Priya Shah (pc-4127)"
+    assert who("supervisor:ps-2710", "urn:booking", NAMED) == "Supervisor ps-2710"  # not on the roster
+    assert who("call-taker:ct-ana", "urn:booking", NAMED) == "Call taker ct-ana"
+    assert who("officer:pc-4127", "urn:booking") == "Officer pc-4127"  # the roster not asked
+
+
+def test_a_person_whose_subject_is_their_roster_id_is_named_without_the_id() -> None:
+    assert NAMED.acting(ID) == "4127 Priya Shah"
+    assert who(f"officer:{ID}", "urn:booking", NAMED) == "Officer 4127 Priya Shah"

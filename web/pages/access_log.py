@@ -47,12 +47,18 @@ def may_read_log(request: Request) -> bool:
     return bool(request.state.session.role in ROLE_MATRIX["projections"][ACCESS_LOG])
 
 
-def _by(by: str | None) -> str:
-    """'officer:pc-4021' as 'pc-4021 (officer)'."""
+def _by(by: str | None, officers: KnownOfficers) -> str:
+    """'officer:pc-4021' as 'pc-4021 (officer)', after the collar number and name ('4021 Priya
+    Shah, pc-4021 (officer)') when the subject is the collar number of an officer the roster knows."""
     if not by:
         return "Not recorded"
     role, _, who = by.partition(":")
-    return f"{who} ({role})" if who else by
+    if not who:
+        return by
+    officer = officers.with_collar(who)
+    if officer is None:
+        return f"{who} ({role})"
+    return f"{officer.label} ({role})" if who in officers.by_id else f"{officer.label}, {who} ({role})"
 
 
 def _what(what: str, officers: KnownOfficers) -> tuple[str, str | None]:
@@ -71,7 +77,7 @@ def _entry(e: AccessEntryAnswer, officers: KnownOfficers) -> dict[str, Any]:
         "when": spoken_moment(e.at),
         "when_iso": e.at.isoformat(),
         "operation": OPERATIONS.get(e.operation, sentence(plain(e.operation))),
-        "by": _by(e.by),
+        "by": _by(e.by, officers),
         "subject": e.subject_id,
         "subject_url": "/access-log?" + urlencode({"subject": e.subject_id}),
         "appointment": e.appointment_id,
@@ -120,6 +126,8 @@ async def access_log_page(site: Site, request: Request) -> HTMLResponse:
     except BackendError as exc:
         return backend_error_page(request, exc, "the access log")
     opened = (m["officer"] for e in entries if (m := OPENED.match(e.what)))
-    officers = await site.officers.officers(request, opened)
+    officers = await site.officers.officers(
+        request, opened, (e.by.partition(":")[2] for e in entries if e.by)
+    )
     context.update(entries=[_entry(e, officers) for e in entries], cut=len(entries) >= LIMIT, limit=LIMIT)
     return render(request, "access_log.html", **context)

@@ -52,14 +52,17 @@ def what(event_type: str) -> str:
     return EVENT_WORDS.get(event_type, plain(event_type))
 
 
-def who(actor: str | None, source: str) -> str:
-    """Who did it, in words: 'Call taker CT1234', or the service when no person did."""
+def who(actor: str | None, source: str, officers: KnownOfficers | None = None) -> str:
+    """Who did it, in words: 'Call taker CT1234', 'Officer 4021 Priya Shah (pc-4021)' when the
+    subject is the collar number of an officer the roster knows, or the service when no person did."""
     if not actor:
         service = source.rstrip("/").rsplit("/", 1)[-1]
         return f"The {service} service" if service else "The system"
     role, _, subject = actor.partition(":")
     words = ROLE_WORDS.get(role)
-    return f"{words} {subject}".strip() if words else actor
+    if not words:
+        return actor
+    return f"{words} {officers.acting(subject) if officers else subject}".strip()
 
 
 def details(

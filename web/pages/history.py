@@ -56,7 +56,7 @@ def _item(site: Site, e: HistoryAnswer, officers: KnownOfficers) -> dict[str, An
         "when": spoken_moment(e.occurred_at),
         "when_iso": e.occurred_at.isoformat(),
         "what": events.what(e.event_type),
-        "who": events.who(e.actor, e.source),
+        "who": events.who(e.actor, e.source, officers),
         "details": details,
     }
 
@@ -107,7 +107,9 @@ async def history_page(site: Site, request: Request, appointment_id: str) -> HTM
     closed = cancelled or any(e.event_type in ("AppointmentAttended", "AppointmentMissed") for e in timeline)
     named = ("officer_id", "from_officer_id", "to_officer_id")
     officers = await site.officers.officers(
-        request, (str(e.data.get(k) or "") for e in timeline for k in named)
+        request,
+        (str(e.data.get(k) or "") for e in timeline for k in named),
+        (e.actor.partition(":")[2] for e in timeline if e.actor),
     )
     return render(
         request,

@@ -13,6 +13,9 @@ from pydantic import ValidationError
 
 from schemas.base import parse_event, registered_events
 from schemas.roster import NAME_MAX_LENGTH, OfficerRegistered, OfficerRegisteredV1, OfficerRenamed
+from services.booking.main import CONSUMERS as BOOKING
+from services.common.wiring import Consumer
+from services.notifications.main import CONSUMERS as NOTIFICATIONS
 from services.roster.adapters.views import cover_view, officer_view
 from services.roster.app.forms import OfficerForm
 from services.roster.domain.commands import RegisterOfficer
@@ -162,3 +165,14 @@ class TestRenaming:
         assert set(OfficerRenamed.model_fields) == {"officer_id", "name", "renamed_at"}
         with pytest.raises(ValidationError):
             OfficerRenamed(officer_id=OFFICER, name="", renamed_at=NOW)
+
+
+def test_no_service_that_texts_callers_reads_the_events_that_carry_names() -> None:
+    # Names are staff data: notifications (which texts callers) and booking (whose events it texts
+    # from) take only the roster's duty facts, so a name cannot reach a text to a caller.
+    named = {OfficerRegistered.event_type, OfficerRenamed.event_type}
+    consumers: list[Consumer[Any]] = [*BOOKING, *NOTIFICATIONS]
+    readers = [c for c in consumers if c.topic == OfficerRegistered.topic]
+    assert readers, "no consumer of roster.events found: the check would prove nothing"
+    for consumer in readers:
+        assert consumer.wants is not None and not named & consumer.wants, consumer.name

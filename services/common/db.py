@@ -255,8 +255,13 @@ async def session_connection(pool: asyncpg.Pool) -> AsyncIterator[asyncpg.Connec
         finally:
             try:
                 await conn.reset()
+            except asyncpg.InterfaceError:
+                # The pool took it back already (it is being closed): nothing of ours outlives
+                # that, and raising here would hide why we left (a cancellation above all).
+                pass
             except BaseException:
-                conn.terminate()  # the pool replaces it: no lock or listener can outlive us
+                with contextlib.suppress(asyncpg.InterfaceError):
+                    conn.terminate()  # the pool replaces it: no lock or listener can outlive us
                 raise
 
 

@@ -97,9 +97,21 @@ def subscription(app: FastAPI, consumer: Consumer[Any]) -> Subscription:
     )
 
 
-async def cancel_on_exit(task: asyncio.Task[None]) -> None:
-    """Cancel a background task and wait for it (an exit-stack callback)."""
+# How long a stopping service waits for a cancelled background task before going on without it.
+CANCEL_WAIT_SECONDS = 10.0
+
+
+async def cancel_on_exit(task: asyncio.Task[None], wait_seconds: float = CANCEL_WAIT_SECONDS) -> None:
+    """Cancel a background task and wait for it, a while (an exit-stack callback).
+
+    A task that swallows its cancellation (a retry loop that took it for an outage) would
+    otherwise hold the service's shutdown for ever: its worker lived on, orphaned.
+    """
     task.cancel()
+    done, _ = await asyncio.wait({task}, timeout=wait_seconds)
+    if not done:
+        log.error("a background task did not stop when cancelled; leaving it", task=task.get_name())
+        return
     with contextlib.suppress(asyncio.CancelledError):
         await task
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 
@@ -52,3 +53,28 @@ async def test_an_ordinary_checkout_with_an_open_transaction_is_rolled_back(pool
     await conn.execute("insert into marks values (1)")
     await pool.release(conn)  # abandoned mid-transaction, as a cancelled request would
     assert await pool.fetchval("select count(*) from marks") == 0
+
+
+async def test_a_cancelled_holder_whose_pool_is_closing_ends_cancelled_not_with_a_cleanup_error(
+    pool: asyncpg.Pool,
+) -> None:
+    """A service stopping cancels its listeners while its pool is being taken down under them.
+
+    The reset on the way out then met a connection the pool had already taken back, and its
+    InterfaceError replaced the CancelledError: the listener's retry loop took it for an outage,
+    went round again for ever, and the stopping worker never exited (found orphaned after a run).
+    """
+    holding = asyncio.Event()
+
+    async def listen() -> None:
+        async with session_connection(pool) as conn:
+            await conn.add_listener("somewhere", lambda *_: None)
+            holding.set()
+            await asyncio.sleep(3600)
+
+    task = asyncio.create_task(listen())
+    await holding.wait()
+    pool.terminate()  # the pool takes its connections back, as a closing service's does
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task

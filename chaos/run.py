@@ -47,7 +47,7 @@ def _second_officers(on_duty: dict[str, Duty]) -> list[Duty]:
     ]
 
 
-async def _start(servers: Servers, run_id: str, logs: Path) -> tuple[System, dict[str, str]]:
+def _system(servers: Servers, run_id: str, logs: Path) -> System:
     env = {
         "APPOINTMENTS_KAFKA_BOOTSTRAP": servers.kafka_bootstrap,
         "APPOINTMENTS_PG_URL": servers.pg_url,
@@ -56,12 +56,14 @@ async def _start(servers: Servers, run_id: str, logs: Path) -> tuple[System, dic
     }
     booking = service("booking", logs, APPOINTMENTS_BOOKING_WORKERS=str(BOOKING_WORKERS), **env)
     projections = [service("projections", logs, **env) for _ in range(PROJECTIONS_INSTANCES)]
-    system = System(servers, booking, projections, BOOKING_WORKERS)
-    await booking.start(180)
-    await wait_for_workers(booking, BOOKING_WORKERS)
-    for instance in projections:
+    return System(servers, booking, projections, BOOKING_WORKERS)
+
+
+async def _start(system: System) -> None:
+    await system.booking.start(180)
+    await wait_for_workers(system.booking, system.booking_workers)
+    for instance in system.projections:
         await instance.start(180)
-    return system, {**booking.env}
 
 
 def _stop(system: System | None) -> None:
@@ -87,7 +89,10 @@ async def run(bookings: int, *, keep: bool, seed: int | None = None, summary: Pa
     injected: list[Injected] = []
     checks: list[Check] = []
     try:
-        system, service_env = await _start(servers, run_id, logs)
+        # Known before anything starts, so whatever did start is stopped however the run ends.
+        system = _system(servers, run_id, logs)
+        service_env = {**system.booking.env}
+        await _start(system)
         cfg = servers.settings(run_id)
         await seed_county(system.booking)
         now = datetime.now(UTC)

@@ -73,7 +73,7 @@ ROLE_MATRIX: Final[Mapping[str, RoleTable]] = {
         "POST /officers/{officer_id}/duties": ROSTER_KEEPERS,
         "POST /officers/{officer_id}/duties/{duty_id}/end": ROSTER_KEEPERS,
         "POST /officers/{officer_id}/withdrawals": ROSTER_KEEPERS,
-        # Collar numbers and home stations, no personal data: auditors read histories by them too.
+        # Collar numbers, names, home stations: staff data, no caller's; auditors read histories by them.
         "GET /officers/{officer_id}": READERS,
         "GET /officers": READERS,
         "GET /duties": READERS,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import random
 import time
 import uuid
@@ -27,6 +28,20 @@ console = Console(width=150)
 IN_FLIGHT = 8
 BOOKING_WORKERS = 2
 PROJECTIONS_INSTANCES = 2
+
+
+# What names another stage's servers, topics or databases (a test session sets these): a run's are
+# its own, and its services and clients must not inherit a topic prefix its cluster never made.
+FOREIGN_SETTINGS = (
+    "APPOINTMENTS_TOPIC_PREFIX", "APPOINTMENTS_DB_SUFFIX", "APPOINTMENTS_KAFKA_BOOTSTRAP",
+    "APPOINTMENTS_PG_URL", "APPOINTMENTS_KAFKA_BROKERS",
+)  # fmt: skip
+
+
+def _own_stage_only() -> None:
+    for name in FOREIGN_SETTINGS:
+        os.environ.pop(name, None)
+    settings.cache_clear()
 
 
 def _clients_log_to(path: Path) -> None:
@@ -75,6 +90,7 @@ def _stop(system: System | None) -> None:
 
 async def run(bookings: int, *, keep: bool, seed: int | None = None, summary: Path | None = None) -> int:
     """The whole run; returns the exit status (0: every check held)."""
+    _own_stage_only()
     run_id = uuid.uuid4().hex[:8]
     folder = settings().state_dir.resolve() / "chaos" / run_id
     logs = folder / "logs"

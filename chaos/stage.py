@@ -31,7 +31,12 @@ class Servers:
 
     def settings(self, run_id: str) -> Settings:
         """The services' settings on these servers, with the run's own database names."""
-        return Settings(kafka_bootstrap=self.kafka_bootstrap, pg_url=self.pg_url, db_suffix=f"_chaos{run_id}")
+        return Settings(
+            kafka_bootstrap=self.kafka_bootstrap,
+            pg_url=self.pg_url,
+            db_suffix=f"_chaos{run_id}",
+            topic_prefix="",
+        )
 
     def kafka_node_pid(self, node_id: int) -> int:
         """The pid of one Kafka node."""

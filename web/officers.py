@@ -26,7 +26,6 @@ from web.answers import OfficerAnswer
 from web.backends import BackendError, Backends
 
 KEEP_SECONDS = 60.0
-RETRY_UNKNOWN_SECONDS = 5.0
 NO_NAME = "name not recorded"
 NOT_ON_ROSTER = "not on the roster"
 NOT_READ = "not shown (the roster could not be read)"
@@ -127,10 +126,11 @@ class OfficerNames:
         if request.state.session.role not in ROLE_MATRIX["roster"]["GET /officers"] or not (ids or collars):
             return KnownOfficers()
         age = self._clock() - self._read_at
-        # An id not known yet may be an officer registered since: asked again, but not on every page.
+        # An id not known yet may be an officer registered since: the roster is asked again (one
+        # call), or a supervisor who just registered one read "not on the roster" for a while.
         # (A subject whose collar number is nobody's on the roster, a supervisor not rostered say,
         # waits for the minute: most people who act are not on it.)
-        if age < KEEP_SECONDS and (ids <= self._known.by_id.keys() or age < RETRY_UNKNOWN_SECONDS):
+        if age < KEEP_SECONDS and ids <= self._known.by_id.keys():
             return self._known
         try:
             officers = await self._backends.read(list[OfficerAnswer], "roster", "/officers")

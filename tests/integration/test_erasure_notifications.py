@@ -14,7 +14,7 @@ import json
 import os
 import subprocess
 import sys
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import asyncpg
@@ -24,14 +24,10 @@ import pytest
 from services.common.auth import Role
 from services.common.config import Settings
 from tests.integration.test_notifications import (
-    book,
+    booked_and_replied,
     gateway_and_notifications,  # noqa: F401  (the notifications service and its Notify simulator)
-    notification_events,
-    reply,
-    texts_for,
 )
-from tests.support import roster
-from tests.support.services import TEST_SECRET, ServiceProcess, auth, wait_for_capacity
+from tests.support.services import TEST_SECRET, ServiceProcess, auth
 
 pytestmark = pytest.mark.integration
 APPOINTMENTS = Path(sys.executable).with_name("appointments")
@@ -73,18 +69,10 @@ async def test_erasure_empties_the_notifications_copies_of_the_caller(
 ) -> None:
     booking, _ = booking_and_projections
     simulator, notifications = gateway_and_notifications
-    starts = datetime(2029, 4, 9, tzinfo=UTC)
-    await roster.publish(
-        test_settings,
-        [roster.duty("officer-erasure-2029", station="stevenage", district="stevenage",
-                     starts_at=starts, ends_at=starts + timedelta(days=5))],
+    appointment_id, subject = await booked_and_replied(
+        booking, simulator, test_settings, officer_id="officer-erasure-2029",
+        week_of=datetime(2029, 4, 9, tzinfo=UTC), day=DAY, phone=PHONE, words=WORDS,
     )  # fmt: skip
-    await wait_for_capacity(booking, "stevenage", DAY)
-    appointment_id = await book(booking, DAY, "17:00", phone=PHONE)
-    await texts_for(test_settings, appointment_id)
-    await reply(simulator, PHONE.replace(" ", ""), WORDS)
-    (received,) = await notification_events(test_settings, "ReplyReceived", appointment_id)
-    subject = received["body"]["subject_id"]
 
     url = test_settings.database_url("notifications")
     conn = await asyncpg.connect(url)

@@ -7,7 +7,7 @@ import json
 import re
 import uuid
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -25,8 +25,9 @@ from services.common.config import Settings
 from services.common.staging import outgoing
 from services.common.unit_of_work import Metadata
 from tests.integration.test_first_flow import booking_form, diary_of
+from tests.support import roster
 from tests.support.kafka_reader import header, read_topic
-from tests.support.services import ServiceProcess, auth, service
+from tests.support.services import ServiceProcess, auth, service, wait_for_capacity
 
 pytestmark = pytest.mark.integration
 STATION = "stevenage"
@@ -236,6 +237,36 @@ async def reply(simulator: ServiceProcess, phone: str, message: str) -> None:
     async with httpx.AsyncClient(base_url=simulator.url) as client:
         answer = await client.post("/texts/replies", json={"to_force_from": phone, "message": message})
     assert answer.status_code == 202, answer.text
+
+
+async def booked_and_replied(
+    booking: ServiceProcess,
+    simulator: ServiceProcess,
+    settings: Settings,
+    *,
+    officer_id: str,
+    week_of: datetime,
+    day: str,
+    phone: str,
+    words: str,
+) -> tuple[str, str]:
+    """A caller booked at Stevenage on ``day`` (``officer_id`` on duty that week), texted, and
+    replying ``words``: the appointment's id and the caller's subject id, once the reply is in."""
+    duty = roster.duty(
+        officer_id,
+        station="stevenage",
+        district="stevenage",
+        starts_at=week_of,
+        ends_at=week_of + timedelta(days=5),
+    )
+    await roster.publish(settings, [duty])
+    await wait_for_capacity(booking, "stevenage", day)
+    appointment_id = await book(booking, day, "17:00", phone=phone)
+    await texts_for(settings, appointment_id)
+    await reply(simulator, phone.replace(" ", ""), words)
+    (received,) = await notification_events(settings, "ReplyReceived", appointment_id)
+    subject: str = received["body"]["subject_id"]
+    return appointment_id, subject
 
 
 async def notification_events(

@@ -22,14 +22,11 @@ from services.common.chain_reader import verify_database
 from services.common.config import Settings
 from services.common.london import local
 from tests.integration.test_notifications import (
-    book,
+    booked_and_replied,
     gateway_and_notifications,  # noqa: F401  (the notifications service and its Notify simulator)
     notification_events,
-    reply,
-    texts_for,
 )
-from tests.support import roster
-from tests.support.services import ServiceProcess, auth, wait_for_capacity
+from tests.support.services import ServiceProcess, auth
 
 pytestmark = pytest.mark.integration
 DAY = "2029-04-03"
@@ -69,18 +66,10 @@ async def test_reading_a_callers_reply_in_clear_is_a_consultation_in_the_access_
 ) -> None:
     booking, projections = booking_and_projections
     simulator, notifications = gateway_and_notifications
-    starts = datetime(2029, 4, 2, tzinfo=UTC)
-    await roster.publish(
-        test_settings,
-        [roster.duty("officer-replies-2029", station="stevenage", district="stevenage",
-                     starts_at=starts, ends_at=starts + timedelta(days=5))],
+    appointment_id, subject = await booked_and_replied(
+        booking, simulator, test_settings, officer_id="officer-replies-2029",
+        week_of=datetime(2029, 4, 2, tzinfo=UTC), day=DAY, phone=PHONE, words=WORDS,
     )  # fmt: skip
-    await wait_for_capacity(booking, "stevenage", DAY)
-    appointment_id = await book(booking, DAY, "17:00", phone=PHONE)
-    await texts_for(test_settings, appointment_id)
-    await reply(simulator, PHONE.replace(" ", ""), WORDS)
-    (received,) = await notification_events(test_settings, "ReplyReceived", appointment_id)
-    subject = received["body"]["subject_id"]
 
     async with httpx.AsyncClient(base_url=notifications.url, headers=auth(Role.CALL_TAKER, READER)) as client:
         answer = (await client.get(f"/appointments/{appointment_id}/messages")).json()

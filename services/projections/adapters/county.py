@@ -6,9 +6,12 @@ no version had is unknown (404), as booking and the roster answer.
 
 from __future__ import annotations
 
-import asyncpg
+from typing import Any
 
-from services.common.http import plausible_id
+import asyncpg
+from fastapi.responses import JSONResponse
+
+from services.common.http import plausible_id, problem, unknown
 
 Place = tuple[str, str]  # ("station" | "diary-car", id): a diary car is named by its district
 
@@ -52,3 +55,25 @@ class KnownPlaces:
         if not self.places:
             raise CountyNotReceived()
         return (place, place_id) in self.places
+
+
+# The county's stations and districts this process has read (again on an id it does not know).
+KNOWN_PLACES = KnownPlaces()
+PLACE_RESPONSES: dict[int | str, dict[str, Any]] = {
+    404: {"description": "No such station or district: no version of the county has had it."},
+    503: {"description": "The database is not answering, or the county has not reached the projections yet."},
+}
+
+
+async def refused_place(conn: asyncpg.Connection, place: str, place_id: str) -> JSONResponse | None:
+    """None for a known station or district; a 503 while no county has arrived; a 404 (raised) else."""
+    try:
+        known = await KNOWN_PLACES.knows(conn, place, place_id)
+    except CountyNotReceived as exc:
+        response = problem(503, str(exc), retry_after_seconds=exc.retry_after_seconds)
+        response.headers["Retry-After"] = str(exc.retry_after_seconds)
+        return response
+    if not known:
+        field, what = ("station_id", "station") if place == "station" else ("district_id", "district")
+        raise unknown(field, f"there is no {what} with this id")
+    return None

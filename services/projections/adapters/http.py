@@ -12,21 +12,15 @@ from pydantic import BaseModel, Field
 
 from schemas.booking import PLACE_ID
 from services.common.fields import Day, Instant
-from services.common.http import Authorized, plausible_id, problem, unknown
+from services.common.http import Authorized, plausible_id, unknown
 from services.common.london import local, spoken_day, spoken_range
 from services.common.runtime import Runtime
 from services.projections.adapters import store, texts
-from services.projections.adapters.county import CountyNotReceived, KnownPlaces
+from services.projections.adapters.county import PLACE_RESPONSES, refused_place
 from services.projections.domain.diary import DiaryEntry
 
 router = APIRouter()
-# The county's stations and districts this process has read (again on an id it does not know).
-_known = KnownPlaces()
-
-DIARY_RESPONSES: dict[int | str, dict[str, Any]] = {
-    404: {"description": "No such station or district: no version of the county has had it."},
-    503: {"description": "The database is not answering, or the county has not reached the projections yet."},
-}
+DIARY_RESPONSES = PLACE_RESPONSES
 
 
 class DiaryLine(BaseModel):
@@ -84,15 +78,8 @@ async def _diary(
     request: Request, place: str, place_id: str, day: date, at: datetime | None
 ) -> Diary | JSONResponse:
     async with _runtime(request).db.acquire() as conn:
-        try:
-            known = await _known.knows(conn, place, place_id)
-        except CountyNotReceived as exc:
-            response = problem(503, str(exc), retry_after_seconds=exc.retry_after_seconds)
-            response.headers["Retry-After"] = str(exc.retry_after_seconds)
-            return response
-        if not known:
-            field, what = ("station_id", "station") if place == "station" else ("district_id", "district")
-            raise unknown(field, f"there is no {what} with this id")
+        if (refused := await refused_place(conn, place, place_id)) is not None:
+            return refused
         if at is None:
             entries = await store.diary_rows(conn, place, place_id, day)
         else:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 import asyncpg
 from fastapi import APIRouter, Path, Request
@@ -24,18 +24,13 @@ from pydantic import BaseModel, Field
 from schemas import booking as ev
 from schemas.base import parse_event
 from services.common.fields import Day
-from services.common.http import Authorized, problem, unknown
+from services.common.http import Authorized
 from services.common.london import local, spoken_day, spoken_range
 from services.common.runtime import Runtime
-from services.projections.adapters.county import CountyNotReceived, KnownPlaces
+from services.projections.adapters.county import PLACE_RESPONSES, refused_place
 
 router = APIRouter()
-_known = KnownPlaces()
-
-RESPONSES: dict[int | str, dict[str, Any]] = {
-    404: {"description": "No such station or district: no version of the county has had it."},
-    503: {"description": "The database is not answering, or the county has not reached the projections yet."},
-}
+RESPONSES = PLACE_RESPONSES
 
 
 class WentTo(BaseModel):
@@ -136,15 +131,8 @@ def _line(row: asyncpg.Record, moved: ev.AppointmentRescheduled | None) -> Moved
 async def _answer(request: Request, place: str, place_id: str, day: date) -> MovedAway | JSONResponse:
     runtime: Runtime = request.app.state.runtime
     async with runtime.db.acquire() as conn:
-        try:
-            known = await _known.knows(conn, place, place_id)
-        except CountyNotReceived as exc:
-            response = problem(503, str(exc), retry_after_seconds=exc.retry_after_seconds)
-            response.headers["Retry-After"] = str(exc.retry_after_seconds)
-            return response
-        if not known:
-            field, what = ("station_id", "station") if place == "station" else ("district_id", "district")
-            raise unknown(field, f"there is no {what} with this id")
+        if (refused := await refused_place(conn, place, place_id)) is not None:
+            return refused
         lines = await moved_away(conn, place, place_id, day)
     return MovedAway(place=place, place_id=place_id, day=day, day_display=spoken_day(day), moved_away=lines)
 

@@ -164,4 +164,3 @@ class EventStoreContract:
         await asyncio.gather(*(one(n) for n in range(6)))
         loaded = await _state(store, "officer:k")
         assert loaded.version == 6 and sorted(loaded.state) == [str(n) for n in range(6)]
-

@@ -31,4 +31,3 @@ async def delete_topics(bootstrap: str, prefix: str) -> None:
         await admin.delete_topics([f"{prefix}{t.name}" for t in TOPICS])
     finally:
         await admin.close()
-

@@ -11,16 +11,20 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest
 
 from services.common.auth import Role
 from services.common.chain_reader import verify_database
 from services.common.config import Settings
+from services.common.db import migrate
 from services.common.london import local
+from services.projections.main import MIGRATIONS
 from tests.integration.test_notifications import (
     booked_and_replied,
     gateway_and_notifications,  # noqa: F401  (the notifications service and its Notify simulator)
@@ -101,3 +105,22 @@ async def test_reading_a_callers_reply_in_clear_is_a_consultation_in_the_access_
     report = await verify_database(test_settings.database_url("notifications"), "notifications")
     assert report.found and not report.breaks
     assert any(stream.startswith("access-log:") for stream in report.heads)
+
+
+async def test_the_listing_of_every_reply_read_finds_them_by_their_own_index(
+    fresh_database: Callable[[str], Awaitable[asyncpg.Pool]],
+) -> None:
+    """No subject and no period named: the RepliesRead events in time order, not the whole history."""
+    pool = await fresh_database("proj_replies_index")
+    await migrate(pool, [MIGRATIONS])
+    async with pool.acquire() as conn:
+        await conn.execute("set enable_seqscan = off")  # whether the index serves the query at all
+        plan = "\n".join(
+            r[0]
+            for r in await conn.fetch(
+                "explain select event_id from event_history where event_type = 'RepliesRead'"
+                " order by occurred_at, event_id limit 100"
+            )
+        )
+    assert "event_history_replies_read" in plan, plan
+    assert "Sort" not in plan, plan  # read in the index's order

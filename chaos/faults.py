@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import httpx
 
 from chaos.stage import Servers
+from cli.stack.process import alive
 from schemas.topics import BOOKING_EVENTS
 from tests.support.cluster import leader_of
 from tests.support.services import ServiceProcess, wait_for_workers, worker_pids
@@ -58,17 +59,9 @@ async def healthy(svc: ServiceProcess, wait_seconds: float = HEALTHY_SECONDS) ->
     raise TimeoutError(f"{svc.name} not healthy {wait_seconds:.0f} s after a fault")
 
 
-def _gone(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().split(") ", 1)[1].startswith("Z")
-    except OSError:
-        return True
-
-
 async def _until_gone(pids: Sequence[int], wait_seconds: float = 30.0) -> None:
     deadline = time.monotonic() + wait_seconds
-    while any(not _gone(p) for p in pids):
+    while any(alive(p) for p in pids):
         if time.monotonic() > deadline:
             raise TimeoutError(f"processes {list(pids)} outlived their supervisor")
         await asyncio.sleep(0.05)

@@ -137,8 +137,11 @@ MOVED_WORDS = {
 }
 
 
-def _moved_row(site: Site, line: MovedAwayLineAnswer, officers: KnownOfficers, day: date) -> dict[str, Any]:
-    """An appointment moved away from the day: the time it had here, where and when it is now, and why."""
+def _moved_row(
+    site: Site, line: MovedAwayLineAnswer, officers: KnownOfficers, day: date, params: dict[str, str]
+) -> dict[str, Any]:
+    """An appointment moved away from the day: the time it had here, where and when it is now (or was at
+    the instant in ``params``, its link to that diary as it stood then too), and why."""
     went = line.went_to
     kind: Place = "diary-car" if went.place == "diary-car" else "station"
     there = find_place(site.county, kind, went.place_id)
@@ -156,7 +159,9 @@ def _moved_row(site: Site, line: MovedAwayLineAnswer, officers: KnownOfficers, d
         "now_when": spoken_range(went.starts_at, went.ends_at)
         + ("" if same_day else f", {spoken_day(wall.date())}"),
         "now_where": there.name if there else went.place_id,
-        "now_url": f"{there.diary_path}?{urlencode({'day': wall.date().isoformat()})}" if there else None,
+        "now_url": f"{there.diary_path}?{urlencode({'day': wall.date().isoformat()} | params)}"
+        if there
+        else None,
         "why": reason,
         "to_be_told": bool(line.caller_to_be_told),
         "status": STATUS_WORDS.get(went.status, plain(went.status)),
@@ -168,11 +173,14 @@ def _moved_row(site: Site, line: MovedAwayLineAnswer, officers: KnownOfficers, d
     }
 
 
-async def _moved_away(site: Site, place: PlaceView, day: date) -> list[MovedAwayLineAnswer] | None:
-    """The appointments moved away from the place's day; None when the projections cannot say."""
+async def _moved_away(
+    site: Site, place: PlaceView, day: date, params: dict[str, str]
+) -> list[MovedAwayLineAnswer] | None:
+    """The appointments moved away from the place's day (as it stood ``at``, when the params hold one);
+    None when the projections cannot say."""
     try:
         answer = await site.backends.read(
-            MovedAwayAnswer, "projections", f"{place.diary_api}/{day.isoformat()}/moved-away"
+            MovedAwayAnswer, "projections", f"{place.diary_api}/{day.isoformat()}/moved-away", params
         )
     except BackendError:
         return None
@@ -230,14 +238,14 @@ async def diary_page(
             site.backends.read(DiaryAnswer, "projections", path, params),
             _on_duty(site, place, day) if live else _nothing(),
             _free_on(site, place, day) if live else _nothing(),
-            _moved_away(site, place, day) if live else _nothing(),
+            _moved_away(site, place, day, params),
         )
     except BackendError as exc:
         return backend_error_page(request, exc, "the diary")
     context |= {"live": live, "on_duty": cover, "free": free}
     officers = [a.officer_id for a in answer.appointments] + [m.went_to.officer_id for m in moved or ()]
     known = await site.officers.officers(request, officers)
-    context["moved"] = None if moved is None else [_moved_row(site, m, known, day) for m in moved]
+    context["moved"] = None if moved is None else [_moved_row(site, m, known, day, params) for m in moved]
     context["rows"] = [
         _row(site, place, a, known) for a in sorted(answer.appointments, key=lambda a: a.starts_at)
     ]

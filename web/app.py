@@ -31,7 +31,7 @@ from services.common.token_keys import rules_of
 from web.backends import BACKEND_TIMEOUT, BACKENDS, PROBED, Backends, service_url
 from web.errors import add_error_pages, error_page
 from web.london_input import AsAt, resolve_as_at
-from web.oidc import OidcSettings, OidcSignIn, Pending, SignInRefused
+from web.oidc import REFRESH_MARGIN, SESSION_ENDED, OidcSettings, OidcSignIn, Pending, SignInRefused
 from web.pages import (
     Pages,
     access_log,
@@ -48,7 +48,9 @@ from web.rendering import GOVUK_ASSETS, GOVUK_FRONTEND, STATIC, govuk_frontend_i
 from web.sign_in import (
     CSRF_COOKIE,
     SESSION_COOKIE,
+    SESSION_LIMIT,
     SESSION_TTL,
+    Session,
     Signer,
     Tokens,
     Users,
@@ -100,8 +102,10 @@ def create_app(
     users: Users | None = None,
     signer: Signer | None = None,
     oidc: OidcSignIn | None = None,
+    clock: Callable[[], float] = time.time,
 ) -> FastAPI:
-    """The web pages' ASGI app; tests pass a fake ``transport`` instead of the real services."""
+    """The web pages' ASGI app; tests pass a fake ``transport`` instead of the real services, and may
+    pass the ``clock`` sessions are timed by."""
     cfg = settings()
     provider = OidcSettings()
     if oidc is None and provider.enabled:
@@ -158,7 +162,7 @@ def create_app(
         path = request.url.path
         if path.startswith(ASSET_PATHS):
             return await call_next(request)
-        session = signer.read_session(request.cookies.get(SESSION_COOKIE))
+        session = signer.read_session(request.cookies.get(SESSION_COOKIE), clock())
         if path.startswith(OPEN_PATHS):
             if session is not None:
                 request.state.session = session  # the header still says who is signed in
@@ -168,14 +172,55 @@ def create_app(
                 return error_page(request, 401, "Sign in first", "Your session has ended: sign in again.")
             wanted = path + (f"?{request.url.query}" if request.url.query else "")
             return RedirectResponse(f"/sign-in?next={quote(wanted, safe='')}", status_code=303)
+        renewed: str | None = None
+        if needs_refresh(session):
+            try:
+                session, renewed = await refreshed(session)
+            except SignInRefused as exc:
+                log.warning("the session's access token could not be refreshed", why=exc.why)
+                ended: Response
+                if request.method != "GET":
+                    ended = error_page(request, 401, "Sign in again", SESSION_ENDED)
+                else:
+                    wanted = path + (f"?{request.url.query}" if request.url.query else "")
+                    ended = RedirectResponse(f"/sign-in?{urlencode({'next': wanted, 'ended': '1'})}", 303)
+                ended.delete_cookie(SESSION_COOKIE)
+                return ended
         request.state.session = session
         token = caller_token.set(tokens.for_session(session))
         try:
-            return await call_next(request)
+            response = await call_next(request)
         finally:
             caller_token.reset(token)
+        if renewed is not None:
+            set_session_cookie(response, renewed, session.expires_at)
+        return response
+
+    def needs_refresh(session: Session) -> bool:
+        """Whether the session's access token is near its end (or past it) and can be renewed."""
+        until = session.token_expires_at
+        return bool(oidc and session.token and session.refresh and until is not None
+                    and until - REFRESH_MARGIN <= clock())  # fmt: skip
+
+    async def refreshed(session: Session) -> tuple[Session, str]:
+        """The session with a renewed access token, and its cookie (the same CSRF token and end)."""
+        assert oidc is not None
+        refresh = signer.unseal(session.refresh, session.username)
+        if refresh is None:
+            raise SignInRefused(SESSION_ENDED, "the session's refresh token could not be unsealed")
+        renewed = await oidc.refresh(refresh, session.username, session.role)
+        return signer.session_for(
+            session.username, session.role, session.name, session.expires_at, renewed.access_token,
+            refresh=renewed.refresh_token, token_expires_at=int(renewed.expires_at), csrf=session.csrf,
+        )  # fmt: skip
+
+    def set_session_cookie(response: Response, cookie: str, expires_at: int) -> None:
+        response.set_cookie(SESSION_COOKIE, cookie, max_age=max(1, expires_at - int(clock())), httponly=True,
+                            samesite="lax", secure=cfg.is_production)  # fmt: skip
 
     def sign_in_form(request: Request, status: int = 200, problem: str | None = None) -> Response:
+        if problem is None and request.query_params.get("ended") and request.method == "GET":
+            problem = SESSION_ENDED  # a session that could not be renewed (fixed words, never the query's)
         csrf, cookie = signer.csrf_pair()
         target = safe_next(request.query_params.get("next"))
         oidc_url = f"/sign-in/oidc?{urlencode({'next': target})}"
@@ -242,16 +287,23 @@ def create_app(
         except SignInRefused as exc:
             log.warning("sign-in through the identity provider refused", why=exc.why)
             return sign_in_form(request, 403, exc.words)
-        expires = int(min(time.time() + SESSION_TTL.total_seconds(), person.expires_at))
-        _, cookie = signer.session_for(person.subject, person.role, person.name, expires, person.access_token)
+        now = clock()
+        if person.refresh_token:
+            # Renewed as it nears its end (see needs_refresh), up to the limit from signing in.
+            expires = int(now + SESSION_LIMIT.total_seconds())
+        else:
+            expires = int(min(now + SESSION_TTL.total_seconds(), person.expires_at))
+        _, cookie = signer.session_for(
+            person.subject, person.role, person.name, expires, person.access_token,
+            refresh=person.refresh_token, token_expires_at=int(person.expires_at),
+        )  # fmt: skip
         if len(cookie) > COOKIE_LIMIT:
             # A browser drops a larger cookie without a word, and the person would loop through sign-in.
             log.warning("the provider's access token is too large for the session cookie", size=len(cookie))
             words = "Your account's sign-in token is too large for these pages. Tell the service desk."
             return sign_in_form(request, 403, words)
         response = RedirectResponse(pending.next_page, status_code=303)
-        response.set_cookie(SESSION_COOKIE, cookie, max_age=max(1, expires - int(time.time())), httponly=True,
-                            samesite="lax", secure=cfg.is_production)  # fmt: skip
+        set_session_cookie(response, cookie, expires)
         response.delete_cookie(OIDC_COOKIE, path="/sign-in")
         return response
 

@@ -23,12 +23,29 @@ Otherwise signing in is refused with what the deployment must configure: the pro
 access tokens for the services' audience with the role in the services' claim, and
 ``APPOINTMENTS_TOKEN_JWKS_URL`` (the provider's ``jwks_uri``), ``APPOINTMENTS_TOKEN_ISSUER``,
 ``APPOINTMENTS_TOKEN_AUDIENCE`` and ``APPOINTMENTS_TOKEN_ROLE_CLAIM`` on every service and on
-the pages alike. The session lasts until the access token expires (eight hours at most).
+the pages alike. Without a refresh token, the session lasts until the access token expires
+(eight hours at most).
+
+Refreshing the access token. When the token response also holds a refresh token (most providers
+give one when ``offline_access`` is among ``APPOINTMENTS_WEB_OIDC_SCOPES``), the session keeps it,
+sealed with AES-GCM under a key of the state folder (``APPOINTMENTS_WEB_SESSION_KEY``'s, as the
+cookie's signature is), so the browser carrying the cookie cannot read it or use it elsewhere. A
+request arriving within ``REFRESH_MARGIN`` of the access token's expiry, or after it, first asks
+the provider for a new access token with it (authlib's refresh grant), checks the new token exactly
+as signing in does (the services' rules, the provider's keys, the same subject and the same role;
+an ID token in the answer is checked as at sign-in, without the nonce, and must agree), and
+re-issues the session cookie with the new token (and the provider's new refresh token when it
+rotates them; the CSRF token stays, so open forms still work). Requests that arrive together with
+the same old cookie share one refresh. Whatever the refreshes, the session ends ``SESSION_LIMIT``
+(12 hours) after signing in. A refresh the provider refuses (revoked, expired, another role) or
+cannot answer ends the session: the person is sent to sign in again, told their session ended,
+and the log says why (never a 500).
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import secrets
 import time
 from dataclasses import dataclass
@@ -67,6 +84,11 @@ ALLOWED_ALGORITHMS = (
 )
 # The provider's keys are fetched again for an unknown key id at most this often.
 REFETCH_SECONDS = 30.0
+# An access token this close to its expiry (or past it) is renewed before the request goes on.
+REFRESH_MARGIN = 60
+# A refresh's answer serves the requests that come with the same old cookie for this long.
+REFRESH_SHARED_SECONDS = 60.0
+SESSION_ENDED = "Your session has ended. Sign in again to carry on."
 
 
 class OidcSettings(BaseSettings):
@@ -132,6 +154,17 @@ class SignedIn:
     name: str
     access_token: str
     expires_at: float
+    # The provider's refresh token, when it gave one (kept only sealed in the session).
+    refresh_token: str | None = None
+
+
+@dataclass(frozen=True)
+class Refreshed:
+    """A renewed access token, until when, and the refresh token to use next time."""
+
+    access_token: str
+    expires_at: float
+    refresh_token: str
 
 
 class OidcSignIn:
@@ -151,8 +184,9 @@ class OidcSignIn:
         self._keys_at = float("-inf")
         self._service_keys: JwksKeys | None = None
         self._lock = asyncio.Lock()
+        self._refreshes: dict[str, tuple[float, asyncio.Future[Refreshed]]] = {}
 
-    def _client(self, redirect_uri: str) -> Any:
+    def _client(self, redirect_uri: str | None = None) -> Any:
         return AsyncOAuth2Client(
             client_id=self.settings.client_id,
             client_secret=self.settings.client_secret or None,
@@ -273,9 +307,54 @@ class OidcSignIn:
                 f"the ID token's role is {role.value} but the access token's is {caller.role.value}",
             )
         name = claims.get(self.settings.name_claim)
-        return SignedIn(caller.subject, role, str(name) if name else caller.subject, access_token, expires)
+        refresh = token.get("refresh_token")
+        return SignedIn(caller.subject, role, str(name) if name else caller.subject, access_token, expires,
+                        refresh if isinstance(refresh, str) and refresh else None)  # fmt: skip
 
-    async def _check_id_token(self, id_token: str, access_token: str, nonce: str) -> dict[str, Any]:
+    async def refresh(self, refresh_token: str, subject: str, role: Role) -> Refreshed:
+        """A new access token for the person signed in as ``subject`` in ``role``, checked as signing in
+        checks one; SignInRefused when the provider refuses or cannot answer, or names another person
+        or role. Requests with the same refresh token at once (or within a minute) share one answer:
+        a provider that rotates refresh tokens would refuse the second use of the old one."""
+        key = hashlib.sha256(f"{subject}\n{role.value}\n{refresh_token}".encode()).hexdigest()
+        now = time.monotonic()
+        for old in [k for k, (at, _) in self._refreshes.items() if now - at > REFRESH_SHARED_SECONDS]:
+            del self._refreshes[old]
+        found = self._refreshes.get(key)
+        if found is None:
+            found = (now, asyncio.ensure_future(self._refresh(refresh_token, subject, role)))
+            self._refreshes[key] = found
+        return await asyncio.shield(found[1])
+
+    async def _refresh(self, refresh_token: str, subject: str, role: Role) -> Refreshed:
+        metadata = await self.metadata()
+        try:
+            async with self._client() as client:
+                token = await client.refresh_token(metadata["token_endpoint"], refresh_token=refresh_token)
+        except Exception as exc:  # authlib's OAuthError (invalid_grant: revoked, expired) and httpx's alike
+            raise SignInRefused(
+                SESSION_ENDED, f"refresh refused: {type(exc).__name__}: {getattr(exc, 'error', '')}"
+            ) from exc
+        access_token = token.get("access_token")
+        if not isinstance(access_token, str) or not access_token:
+            raise SignInRefused(SESSION_ENDED, "the refresh answer has no access token")
+        caller, expires = await self._check_access_token(access_token, str(metadata.get("jwks_uri")))
+        if caller.subject != subject or caller.role is not role:
+            raise SignInRefused(
+                SESSION_ENDED,
+                f"the refreshed access token names another person or role ({caller.role.value}, not "
+                f"{role.value}; same subject: {caller.subject == subject})",
+            )
+        id_token = token.get("id_token")
+        if isinstance(id_token, str) and id_token:
+            claims = await self._check_id_token(id_token, access_token, None)
+            if claims.get("sub") != subject or self._role(claims) is not role:
+                raise SignInRefused(SESSION_ENDED, "the refreshed ID token names another person or role")
+        rotated = token.get("refresh_token")  # a provider that rotates them sends the next one
+        next_one = rotated if isinstance(rotated, str) and rotated else refresh_token
+        return Refreshed(access_token, expires, next_one)
+
+    async def _check_id_token(self, id_token: str, access_token: str, nonce: str | None) -> dict[str, Any]:
         metadata = await self.metadata()
         offered = metadata.get("id_token_signing_alg_values_supported") or ["RS256"]
         algorithms = [a for a in offered if a in ALLOWED_ALGORITHMS]

@@ -8,7 +8,10 @@ own CSRF token, and names the person and their role. The pages then call the ser
 a token issued for that person (``caller_token``), never one of their own: the services'
 role matrix is the pages' role matrix, and every call is recorded under the person's name.
 With the force's identity provider configured (web.oidc), people sign in there instead, and the
-pages call the services with the provider's own access token, carried in the signed session.
+pages call the services with the provider's own access token, carried in the signed session. When
+the provider also gave a refresh token, the session carries it sealed (AES-GCM under a key of the
+state folder, as the signing key is), so the browser holding the cookie cannot read it, and the
+session may then last up to ``SESSION_LIMIT`` from signing in, its access token renewed (web.oidc).
 """
 
 from __future__ import annotations
@@ -25,6 +28,9 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
 from services.common.auth import Role
 from services.common.config import Settings, state_secret
 from services.common.token_keys import local_issuer
@@ -32,6 +38,9 @@ from services.common.token_keys import local_issuer
 SESSION_COOKIE = "sa_session"
 CSRF_COOKIE = "sa_csrf"
 SESSION_TTL = timedelta(hours=8)  # one shift
+# However often the provider renews a signed-in person's access token, the session ends this long
+# after they signed in (a long shift and its overtime): a refresh cannot keep it going for ever.
+SESSION_LIMIT = timedelta(hours=12)
 # The token a page's calls to the services carry: the signed-in person's, set per request.
 caller_token: ContextVar[str | None] = ContextVar("caller_token", default=None)
 
@@ -144,6 +153,10 @@ class Session:
     csrf: str
     # The identity provider's access token (OpenID Connect sign-in); None for a local user.
     token: str | None = None
+    # The provider's refresh token, sealed (``Signer.seal``): never readable in the cookie.
+    refresh: str | None = None
+    # When ``token`` expires (the session may outlive it when it carries a refresh token).
+    token_expires_at: int | None = None
 
     @property
     def remaining(self) -> timedelta:
@@ -156,6 +169,8 @@ class Signer:
 
     def __init__(self, secret: str) -> None:
         self._key = hashlib.sha256(b"web-session:" + secret.encode()).digest()
+        # Another key from the same secret, for sealing rather than signing.
+        self._sealer = AESGCM(hashlib.sha256(b"web-refresh-token:" + secret.encode()).digest())
 
     def _sign(self, payload: bytes) -> str:
         mac = hmac.new(self._key, payload, hashlib.sha256).digest()
@@ -180,13 +195,45 @@ class Signer:
         return self.session_for(user.username, user.role, user.name, expires)
 
     def session_for(
-        self, username: str, role: Role, name: str, expires_at: int, token: str | None = None
+        self,
+        username: str,
+        role: Role,
+        name: str,
+        expires_at: int,
+        token: str | None = None,
+        *,
+        refresh: str | None = None,
+        token_expires_at: int | None = None,
+        csrf: str | None = None,
     ) -> tuple[Session, str]:
-        """A new session for a person signed in elsewhere (the identity provider), and its cookie."""
-        session = Session(username, role, name, expires_at, secrets.token_urlsafe(24), token)
+        """A new session for a person signed in elsewhere (the identity provider), and its cookie;
+        ``refresh`` is the provider's refresh token in clear (sealed here), ``csrf`` the one a
+        renewed session keeps (the forms on the person's open pages carry it)."""
+        sealed = self.seal(refresh, username) if refresh else None
+        session = Session(username, role, name, expires_at, csrf or secrets.token_urlsafe(24), token,
+                          sealed, token_expires_at)  # fmt: skip
         fields: list[object] = [username, role.value, name, expires_at, session.csrf]
-        payload = json.dumps([*fields, token] if token else fields)
-        return session, self._sign(payload.encode())
+        if token:
+            fields.append(token)
+            if sealed or token_expires_at is not None:
+                fields += [sealed, token_expires_at]
+        return session, self._sign(json.dumps(fields).encode())
+
+    def seal(self, secret: str, username: str) -> str:
+        """``secret`` encrypted and authenticated (AES-GCM) for ``username``'s cookie alone."""
+        nonce = secrets.token_bytes(12)
+        sealed = self._sealer.encrypt(nonce, secret.encode(), username.encode())
+        return base64.urlsafe_b64encode(nonce + sealed).decode().rstrip("=")
+
+    def unseal(self, sealed: str | None, username: str) -> str | None:
+        """What ``seal`` sealed for ``username``, or None when it is not genuine."""
+        if not sealed:
+            return None
+        try:
+            raw = base64.urlsafe_b64decode(sealed + "=" * (-len(sealed) % 4))
+            return self._sealer.decrypt(raw[:12], raw[12:], username.encode()).decode()
+        except (ValueError, InvalidTag):
+            return None
 
     def sign(self, value: object) -> str:
         """A JSON value signed for a cookie (the OpenID Connect sign-in's state between its legs)."""
@@ -206,9 +253,13 @@ class Signer:
         if payload is None:
             return None
         try:
-            username, role, name, expires, csrf, *token = json.loads(payload)
-            carried = str(token[0]) if token else None
-            session = Session(str(username), Role(role), str(name), int(expires), str(csrf), carried)
+            username, role, name, expires, csrf, *more = json.loads(payload)
+            carried = str(more[0]) if more else None
+            sealed = str(more[1]) if len(more) > 1 and more[1] else None
+            until = int(more[2]) if len(more) > 2 and more[2] is not None else None
+            session = Session(
+                str(username), Role(role), str(name), int(expires), str(csrf), carried, sealed, until
+            )
         except (ValueError, TypeError):
             return None
         return session if session.expires_at > (now or time.time()) else None

@@ -14,7 +14,7 @@ import secrets
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
@@ -68,6 +68,44 @@ class FakeProvider:
     codes: dict[str, dict[str, Any]] = field(default_factory=dict)
     issued: list[str] = field(default_factory=list)
     verified_pkce: int = 0
+    # Refresh tokens: given when ``offline`` (with ``access_seconds``-long access tokens), the
+    # subject each was given for, those revoked, and how many refreshes were answered.
+    offline: bool = False
+    access_seconds: int = 3600
+    refresh_tokens: dict[str, str] = field(default_factory=dict)
+    revoked: set[str] = field(default_factory=set)
+    refreshes: int = 0
+    down: bool = False
+
+    def access_token(self, subject: str) -> str:
+        """An access token for ``subject`` as the provider issues it now."""
+        now = int(time.time())
+        access = jwt.encode(
+            {"alg": "RS256", "kid": "herts-1"},
+            {"iss": self.issuer, "aud": self.access_audience, "sub": subject, "iat": now,
+             "exp": now + self.access_seconds, "jti": secrets.token_urlsafe(8), "role": self.access_role,
+             **self.access_extra},
+            self.key,
+        )  # fmt: skip
+        self.issued.append(access)
+        return access
+
+    def id_token(self, access: str, nonce: str | None) -> str:
+        """An ID token for the person signed in, bound to ``access`` (and the nonce, at sign-in)."""
+        now = int(time.time())
+        return jwt.encode(
+            {"alg": "RS256", "kid": "herts-1"},
+            {"iss": self.issuer, "aud": CLIENT_ID, "iat": now, "exp": now + 300,
+             **({"nonce": nonce} if nonce else {}),
+             "at_hash": create_half_hash(access, "RS256").decode(), **self.person},
+            self.forge_with or self.key,
+        )  # fmt: skip
+
+    def refresh_token_for(self, subject: str) -> str:
+        """A new refresh token for ``subject``."""
+        given = "rt-" + secrets.token_urlsafe(32)
+        self.refresh_tokens[given] = subject
+        return given
 
     def app(self) -> FastAPI:
         app = FastAPI()
@@ -107,6 +145,8 @@ class FakeProvider:
             basic = base64.b64encode(f"{CLIENT_ID}:{CLIENT_SECRET}".encode()).decode()
             if request.headers.get("authorization") != f"Basic {basic}":
                 return JSONResponse({"error": "invalid_client"}, 401)
+            if grant_type == "refresh_token":
+                return self.refresh(form.get("refresh_token", ""))
             asked = self.codes.pop(code, None)
             digest = base64.urlsafe_b64encode(hashlib.sha256(code_verifier.encode()).digest()).rstrip(b"=")
             if asked is None or grant_type != "authorization_code" or redirect_uri != CALLBACK:
@@ -114,26 +154,29 @@ class FakeProvider:
             if digest.decode() != asked["challenge"]:
                 return JSONResponse({"error": "invalid_grant", "error_description": "PKCE"}, 400)
             self.verified_pkce += 1
-            now = int(time.time())
-            access = jwt.encode(
-                {"alg": "RS256", "kid": "herts-1"},
-                {"iss": self.issuer, "aud": self.access_audience, "sub": self.person["sub"], "iat": now,
-                 "exp": now + 3600, "role": self.access_role, **self.access_extra},
-                self.key,
-            )  # fmt: skip
-            id_token = jwt.encode(
-                {"alg": "RS256", "kid": "herts-1"},
-                {"iss": self.issuer, "aud": CLIENT_ID, "iat": now, "exp": now + 300,
-                 "nonce": self.nonce_instead or asked["nonce"],
-                 "at_hash": create_half_hash(access, "RS256").decode(), **self.person},
-                self.forge_with or self.key,
-            )  # fmt: skip
-            self.issued.append(access)
-            return JSONResponse(
-                {"access_token": access, "id_token": id_token, "token_type": "Bearer", "expires_in": 3600}
-            )
+            access = self.access_token(self.person["sub"])
+            id_token = self.id_token(access, self.nonce_instead or asked["nonce"])
+            answer = {"access_token": access, "id_token": id_token, "token_type": "Bearer",
+                      "expires_in": self.access_seconds}  # fmt: skip
+            if self.offline:
+                answer["refresh_token"] = self.refresh_token_for(self.person["sub"])
+            return JSONResponse(answer)
 
         return app
+
+    def refresh(self, given: str) -> Response:
+        """The refresh grant: a new access token, ID token and (rotated) refresh token."""
+        if self.down:
+            return Response("the provider is down", 503, media_type="text/plain")
+        subject = self.refresh_tokens.pop(given, None)
+        if subject is None or given in self.revoked:
+            return JSONResponse({"error": "invalid_grant", "error_description": "revoked or used"}, 400)
+        self.refreshes += 1
+        access = self.access_token(subject)
+        return JSONResponse(
+            {"access_token": access, "id_token": self.id_token(access, None), "token_type": "Bearer",
+             "expires_in": self.access_seconds, "refresh_token": self.refresh_token_for(subject)}
+        )  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -159,6 +202,10 @@ def fresh(provider: FakeProvider) -> FakeProvider:
     provider.person = {"sub": "4127", "name": "PS 4127 Sam", "roles": ["Herts.Sergeant"]}
     provider.access_role, provider.access_audience = "supervisor", SERVICES_AUDIENCE
     provider.forge_with, provider.nonce_instead, provider.access_extra = None, None, {}
+    provider.offline, provider.access_seconds, provider.down = False, 3600, False
+    provider.refreshes = 0
+    provider.refresh_tokens.clear()
+    provider.revoked.clear()
     return provider
 
 
@@ -167,7 +214,7 @@ def rules(provider: FakeProvider) -> TokenRules:
     return TokenRules(provider.issuer, SERVICES_AUDIENCE, ("RS256",), "role")
 
 
-def oidc_pages(provider: FakeProvider, services: FakeServices) -> Any:
+def oidc_pages(provider: FakeProvider, services: FakeServices, clock: Callable[[], float] = time.time) -> Any:
     settings = OidcSettings(
         issuer=provider.issuer,
         client_id=CLIENT_ID,
@@ -181,6 +228,7 @@ def oidc_pages(provider: FakeProvider, services: FakeServices) -> Any:
         users=people(),
         signer=Signer("a test secret"),
         oidc=OidcSignIn(settings, rules(provider)),
+        clock=clock,
     )
 
 
@@ -314,3 +362,169 @@ def test_local_users_stay_the_default_when_no_provider_is_configured() -> None:
         away = client.get("/sign-in/oidc", follow_redirects=False)
     assert 'name="password"' in page.text and "/sign-in/oidc" not in page.text
     assert away.status_code == 303 and away.headers["location"] == "/sign-in"
+
+
+# Past an hour-long access token's expiry, and the services' leeway after it.
+AFTER_THE_HOUR = 3600 + 300
+
+
+class Clock:
+    """The time the pages' sessions are judged by, moved on by a test (the provider keeps real time)."""
+
+    def __init__(self) -> None:
+        self.ahead = 0.0
+
+    def __call__(self) -> float:
+        return time.time() + self.ahead
+
+
+def sent_token(services: FakeServices) -> str:
+    """The bearer token of the pages' last call to a service."""
+    return services.calls[-1].headers["authorization"].removeprefix("Bearer ")
+
+
+def diary_services() -> FakeServices:
+    services = FakeServices()
+    services.answer("/diaries/stations/cheshunt/2026-12-02", {"appointments": []})
+    return services
+
+
+def test_a_page_after_the_access_token_expired_renews_it_and_works(fresh: FakeProvider) -> None:
+    fresh.offline = True
+    services, clock = diary_services(), Clock()
+    with TestClient(oidc_pages(fresh, services, clock)) as client:
+        sign_in_through_the_provider(client)
+        first = client.get(DIARY)
+        first_token, first_cookie = sent_token(services), client.cookies[SESSION_COOKIE]
+        csrf = re.search(r'name="csrf" value="([^"]+)"', first.text)
+        clock.ahead = AFTER_THE_HOUR  # the access token's hour is over
+        renewed = client.get(DIARY)
+        renewed_token = sent_token(services)
+        clock.ahead = 0  # the renewed token's hour has just begun
+        again = client.get(DIARY)
+
+    assert first.status_code == 200 and fresh.refreshes == 1
+    assert renewed.status_code == 200 and "PS 4127 Sam (supervisor)" in renewed.text
+    assert renewed_token != first_token and renewed_token == fresh.issued[-1]
+    assert SESSION_COOKIE in renewed.headers["set-cookie"] and "HttpOnly" in renewed.headers["set-cookie"]
+    assert client.cookies[SESSION_COOKIE] != first_cookie
+    # The new cookie carries the new token: the next page neither refreshes nor sends the old one.
+    assert again.status_code == 200 and sent_token(services) == renewed_token and fresh.refreshes == 1
+    # ... and forms opened before the refresh still carry the session's CSRF token.
+    assert csrf and f'value="{csrf.group(1)}"' in again.text
+    verifier = TokenVerifier(JwksKeys(f"{fresh.issuer}/jwks"), rules(fresh))
+    assert asyncio.run(verifier.caller(renewed_token)) == Caller(Role.SUPERVISOR, "4127")
+
+
+def test_an_access_token_within_a_minute_of_its_end_is_renewed_before_the_page_calls_a_service(
+    fresh: FakeProvider,
+) -> None:
+    fresh.offline, fresh.access_seconds = True, 30
+    services = diary_services()
+    with TestClient(oidc_pages(fresh, services)) as client:
+        sign_in_through_the_provider(client)
+        signed_in_with = fresh.issued[-1]
+        page = client.get(DIARY)
+
+    assert page.status_code == 200 and fresh.refreshes == 1
+    assert sent_token(services) == fresh.issued[-1] != signed_in_with
+
+
+def test_without_a_refresh_token_the_session_ends_with_the_access_token(fresh: FakeProvider) -> None:
+    services, clock = diary_services(), Clock()
+    with TestClient(oidc_pages(fresh, services, clock)) as client:
+        sign_in_through_the_provider(client)
+        assert client.get(DIARY).status_code == 200
+        clock.ahead = AFTER_THE_HOUR
+        after = client.get(DIARY, follow_redirects=False)
+
+    assert after.status_code == 303 and after.headers["location"].startswith("/sign-in?next=")
+    assert fresh.refreshes == 0
+
+
+@pytest.mark.parametrize("mischief", ["revoked", "provider-down", "other-role"])
+def test_a_refresh_refused_or_unanswered_sends_the_person_to_sign_in_again(
+    fresh: FakeProvider, mischief: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fresh.offline = True
+    services, clock = diary_services(), Clock()
+    with TestClient(oidc_pages(fresh, services, clock)) as client:
+        sign_in_through_the_provider(client)
+        assert client.get(DIARY).status_code == 200
+        calls = len(services.calls)
+        if mischief == "revoked":
+            fresh.revoked |= set(fresh.refresh_tokens)
+        elif mischief == "provider-down":
+            fresh.down = True
+        else:
+            fresh.access_role = "admin"  # the account's role changed since signing in
+        clock.ahead = AFTER_THE_HOUR
+        sent_away = client.get(DIARY, follow_redirects=False)
+        cookie_after = client.cookies.get(SESSION_COOKIE)
+        told = client.get(sent_away.headers["location"])
+        posted = client.post("/sign-out", data={"csrf": "x"}, follow_redirects=False)
+
+    assert sent_away.status_code == 303
+    where = urlsplit(sent_away.headers["location"])
+    assert where.path == "/sign-in" and parse_qs(where.query) == {"next": [DIARY], "ended": ["1"]}
+    assert cookie_after is None  # the session cookie is deleted
+    assert told.status_code == 200 and "Your session has ended. Sign in again to carry on." in told.text
+    assert len(services.calls) == calls  # nothing reached the services with the old token
+    assert posted.status_code == 401 and "Sign in first" in posted.text  # signed out, not a 500
+    logged = capsys.readouterr()
+    assert "could not be refreshed" in logged.out + logged.err
+
+
+def test_a_refresh_refused_on_a_form_answers_401_never_500(fresh: FakeProvider) -> None:
+    fresh.offline = True
+    services, clock = diary_services(), Clock()
+    with TestClient(oidc_pages(fresh, services, clock)) as client:
+        sign_in_through_the_provider(client)
+        page = client.get(DIARY)
+        token = re.search(r'name="csrf" value="([^"]+)"', page.text)
+        assert token
+        fresh.revoked |= set(fresh.refresh_tokens)
+        clock.ahead = AFTER_THE_HOUR
+        out = client.post("/sign-out", data={"csrf": token.group(1)}, follow_redirects=False)
+
+    assert out.status_code == 401 and "Your session has ended" in out.text
+
+
+def test_the_session_ends_twelve_hours_after_signing_in_however_often_it_was_renewed(
+    fresh: FakeProvider,
+) -> None:
+    fresh.offline = True
+    services, clock = diary_services(), Clock()
+    with TestClient(oidc_pages(fresh, services, clock)) as client:
+        sign_in_through_the_provider(client)
+        for hours in range(1, 12):
+            clock.ahead = hours * 3600 + 300
+            assert client.get(DIARY).status_code == 200, hours
+        renewed = fresh.refreshes
+        clock.ahead = 12 * 3600 + 1
+        over = client.get(DIARY, follow_redirects=False)
+
+    assert renewed == 11  # each hour's expired token was renewed ...
+    # ... but the twelfth hour from signing in ends the session: no refresh, sign in again.
+    assert over.status_code == 303 and over.headers["location"].startswith("/sign-in?next=")
+    assert fresh.refreshes == 11
+
+
+def test_the_refresh_token_is_sealed_in_the_cookie_never_in_clear(fresh: FakeProvider) -> None:
+    fresh.offline = True
+    given_before = set(fresh.refresh_tokens)
+    with TestClient(oidc_pages(fresh, diary_services())) as client:
+        sign_in_through_the_provider(client)
+        cookie = client.cookies[SESSION_COOKIE]
+    (refresh_token,) = set(fresh.refresh_tokens) - given_before
+
+    body = cookie.split(".")[0]
+    payload = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)).decode()
+    assert refresh_token not in cookie and refresh_token not in payload
+    assert refresh_token.removeprefix("rt-") not in payload
+    session = Signer("a test secret").read_session(cookie)
+    assert session is not None and session.refresh and session.refresh in payload
+    # Only the pages' key opens it, and only for the person it was sealed for.
+    assert Signer("a test secret").unseal(session.refresh, "4127") == refresh_token
+    assert Signer("another secret").unseal(session.refresh, "4127") is None
+    assert Signer("a test secret").unseal(session.refresh, "4188") is None

@@ -6,7 +6,11 @@ on days no other test uses (6 to 20 March 2028, GMT: London's clock is UTC). Eve
 on the test run's booking.events and notifications.events as booking and notifications publish
 them; the projections service counts them. The county's real version is published again at the
 end, so whatever follows the county (the roster) ends where it was; the test district keeps its
-go-live date in the KPIs (a district a later version leaves out keeps its last).
+go-live date and its places in the KPIs (a district a later version leaves out keeps its last).
+
+Use of capacity: the district's one station (two rooms, hours 17:00 to 20:00 Sunday to Thursday,
+19:00 to 22:00 Friday and Saturday) and diary car (two-hour windows from 08:00, a visit each),
+with officers of the run's own put on duty on ``roster.events`` as the roster publishes them.
 """
 
 from __future__ import annotations
@@ -45,6 +49,7 @@ from services.common.auth import Role
 from services.common.config import Settings
 from services.common.consumer import Position
 from services.common.db import migrate
+from services.common.reference import load_county
 from services.common.staging import outgoing
 from services.common.unit_of_work import Metadata
 from services.projections.adapters import batch
@@ -55,6 +60,7 @@ from services.projections.domain.kpis import COLUMNS
 from services.projections.main import MIGRATIONS
 from tests.integration.test_projection_batches import migrated_up_to
 from tests.integration.test_replay import caught_up
+from tests.support import roster
 from tests.support.services import ServiceProcess, auth
 from tests.unit.projections.test_kpis import BRIEFING, CALLER
 
@@ -196,12 +202,34 @@ def fortnight() -> Script:
     return s
 
 
+def duties(s: Script) -> list[DomainEvent]:
+    """Who the roster puts on duty at the district's station and diary car, and the places they offer."""
+    o1, o2, o9 = s.id("o-1"), s.id("o-2"), s.id("o-9")
+    saturday = roster.duty(o1, station=STATION, district=DISTRICT, starts_at=at(18, 19), ends_at=at(18, 22))
+    return [
+        # Monday 6th, before go-live: booking opens no day before it, so nothing is offered.
+        roster.duty(o1, station=STATION, district=DISTRICT, starts_at=at(6, 17), ends_at=at(6, 20)),
+        # Wednesday 15th: two rooms, o-1 the three slots and o-2 the first two: 2 + 2 + 1.
+        roster.duty(o1, station=STATION, district=DISTRICT, starts_at=at(15, 16), ends_at=at(15, 21)),
+        roster.duty(o2, station=STATION, district=DISTRICT, starts_at=at(15, 17), ends_at=at(15, 19)),
+        # The diary car, 08:00 to 12:00: its two windows, a visit each.
+        roster.duty(o9, station=None, district=DISTRICT, starts_at=at(15, 8), ends_at=at(15, 12)),
+        # Thursday 16th: o-1 withdrawn for the 18:00 slot: 2.
+        roster.duty(o1, station=STATION, district=DISTRICT, starts_at=at(16, 17), ends_at=at(16, 20)),
+        roster.withdrawal(o1, at(16, 18), at(16, 19)),
+        # Saturday 18th, 19:00 to 22:00, the duty ended early at 20:00: 1.
+        saturday,
+        roster.duty_ended(saturday, at(18, 20)),
+    ]
+
+
 ZEROS = {
     "booked": 0, "held_at_booked_time": 0, "attended": 0, "reassigned": 0, "rescheduled_by_police": 0,
     "rescheduled_by_public": 0, "cancelled_by_police": 0, "cancelled_by_public": 0, "missed_by_public": 0,
     "officer_no_shows": 0, "satisfaction_responses": 0, "satisfaction_mean": None, "satisfaction_1": 0,
     "satisfaction_2": 0, "satisfaction_3": 0, "satisfaction_4": 0, "satisfaction_5": 0,
     "days_to_appointment_mean": None, "days_to_appointment_median": None,
+    "capacity_offered": 0, "capacity_used": 0, "capacity_use": None,
 }  # fmt: skip
 
 
@@ -216,12 +244,17 @@ EXPECTED_TESTSHIRE = [
         booked=5, held_at_booked_time=1, attended=2, rescheduled_by_police=1, cancelled_by_police=1,
         cancelled_by_public=1, missed_by_public=1, satisfaction_responses=2, satisfaction_mean=2.5,
         satisfaction_2=1, satisfaction_3=1, days_to_appointment_mean=3.0, days_to_appointment_median=3.0,
+        # Places used by the day they are on now: t1, t4 (moved to the 10th) and t5; nothing offered.
+        capacity_used=3,
     ),
     expected(
         {**NAME, "period": "week", "week": "2028-W11", "from": "2028-03-13", "to": "2028-03-19"},
         booked=6, held_at_booked_time=3, attended=4, reassigned=1, rescheduled_by_public=1,
         officer_no_shows=1, satisfaction_responses=4, satisfaction_mean=4.5, satisfaction_4=2,
         satisfaction_5=2, days_to_appointment_mean=4.83, days_to_appointment_median=4.5,
+        # 5 + 2 (the car) on the 15th, 2 on the 16th, 1 on the 18th; used: t6 to t11 (t10 on the
+        # 18th), t6 and t7 on days before go-live that booking no longer opens, counted all the same.
+        capacity_offered=10, capacity_used=6, capacity_use=0.6,
     ),
     expected(
         {**NAME, "period": "before-go-live", "week": None, "from": "2028-03-06", "to": "2028-03-14"},
@@ -229,12 +262,14 @@ EXPECTED_TESTSHIRE = [
         cancelled_by_public=1, missed_by_public=1, officer_no_shows=1, satisfaction_responses=3,
         satisfaction_mean=3.0, satisfaction_2=1, satisfaction_3=1, satisfaction_4=1,
         days_to_appointment_mean=4.0, days_to_appointment_median=4.0,
+        capacity_used=5,  # t1, t4, t5, t6, t7: nothing offered before go-live
     ),
     expected(
         {**NAME, "period": "after-go-live", "week": None, "from": "2028-03-15", "to": "2028-03-19"},
         booked=4, held_at_booked_time=2, attended=3, reassigned=1, rescheduled_by_public=1,
         satisfaction_responses=3, satisfaction_mean=4.67, satisfaction_4=1, satisfaction_5=2,
         days_to_appointment_mean=4.0, days_to_appointment_median=2.5,
+        capacity_offered=10, capacity_used=4, capacity_use=0.4,  # t8, t9, t10 and t11
     ),
 ]  # fmt: skip
 
@@ -271,8 +306,20 @@ async def county_now(owner: asyncpg.Connection) -> CountyReferenceLoaded:
 
 
 def with_test_district(county: CountyReferenceLoaded) -> CountyReferenceLoaded:
-    """The county with one more district, going live mid-fortnight (its diary car like another's)."""
+    """The county with one more district, going live mid-fortnight (its diary car like another's),
+    and its one station: Stevenage's hours and days, with two rooms of its own."""
     document = copy.deepcopy(county.document)
+    (model_station,) = [s for s in document["stations"] if s["id"] == "stevenage"]
+    rooms = [{"id": f"{STATION}-room-{n}", "name": f"Room {n}"} for n in (1, 2)]
+    document["stations"].append(
+        {
+            **model_station,
+            "id": STATION,
+            "name": "KPI Testshire Central",
+            "district": DISTRICT,
+            "rooms": rooms,
+        }
+    )
     model = document["districts"][0]
     car = {
         **model["diary_car"],
@@ -322,6 +369,7 @@ async def test_the_kpis_of_a_scripted_fortnight_as_json_and_csv_and_a_replay_cou
     script = fortnight()
     await publish(test_settings, [(with_test_district(real), real.county_id), *script.booking], "booking")
     await publish(test_settings, [(e, "-") for e in script.notifications], "notifications")
+    await roster.publish(test_settings, duties(script))
     try:
         body = await until_counted(projections)
     finally:
@@ -356,6 +404,11 @@ async def test_the_kpis_of_a_scripted_fortnight_as_json_and_csv_and_a_replay_cou
     ]
     assert shown == [("week", 1, 1, 2.0), ("week", 0, 0, None), ("after-go-live", 1, 1, 2.0)]
     assert [r for r in whole if r["district_id"] == DISTRICT] == EXPECTED_TESTSHIRE
+    # The county's places offered and used are its districts' summed, week by week.
+    for row in county:
+        weeks = [r for r in whole if r["week"] == row["week"] and r["district_id"] != "county"]
+        for figure in ("capacity_offered", "capacity_used"):
+            assert row[figure] == sum(r[figure] for r in weeks), (row["week"], figure)
 
     # CSV, by the query and by Accept: the same rows, the same figures (empty for none).
     async with httpx.AsyncClient(base_url=projections.url, headers=auth(Role.SUPERVISOR)) as client:
@@ -397,14 +450,12 @@ MakeDb = Callable[[str], Awaitable[asyncpg.Pool]]
 
 
 def recorded(script: Script) -> tuple[list[tuple[Any, Position]], list[tuple[Any, Position]]]:
-    """The fortnight (and a county naming its two districts) as the consumers hand records over."""
-    county = CountyReferenceLoaded(
+    """The fortnight (and the county with the test district) as the consumers hand records over."""
+    real = CountyReferenceLoaded(
         county_id="hertfordshire", sha256="0" * 64, loaded_at=at(1, 9),
-        document={"districts": [
-            {"id": "dacorum", "name": "Dacorum", "scheduled_appointments_from": "2014-11-03"},
-            {"id": DISTRICT, "name": "KPI Testshire", "scheduled_appointments_from": str(GO_LIVE)},
-        ]},
+        document=load_county().model_dump(mode="json"),
     )  # fmt: skip
+    county = with_test_district(real).model_copy(update={"loaded_at": at(1, 9)})
     meta = Metadata(correlation_id=str(uuid.uuid4()), actor="system:test-kpis", now=at(1, 9))
     booking = [
         outgoing(e, stream, source_of("booking"), meta).envelope
@@ -451,7 +502,13 @@ async def test_a_history_recorded_before_the_kpis_existed_is_folded_into_them_on
     assert folded == applied and all(applied.values())
     async with older.acquire() as conn:
         rows = await kpi_store.kpis(conn, await kpi_store.districts(conn), FIRST, LAST, DISTRICT)
-    assert [r.flat() for r in rows] == EXPECTED_TESTSHIRE
+        places = await conn.fetchval(
+            "select places::text from kpi_districts where district_id = $1", DISTRICT
+        )
+    assert json.loads(places)["stations"][0]["id"] == STATION  # the rooms and hours, folded too
+    # No roster here: the same figures, with nothing offered.
+    unoffered = [{**r, "capacity_offered": 0, "capacity_use": None} for r in EXPECTED_TESTSHIRE]
+    assert [r.flat() for r in rows] == unoffered
     # A database made since: nothing recorded before its KPI tables, nothing to fold.
     async with live.acquire() as conn:
         assert await kpi_store.fold_recorded_history(conn) == 0

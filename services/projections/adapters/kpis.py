@@ -8,8 +8,9 @@ appointment's booking events are all on one partition (its key), in order.
 
 from __future__ import annotations
 
+import asyncio
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import fields
 from datetime import date, datetime
 
@@ -19,18 +20,23 @@ from pydantic import ValidationError
 from schemas.envelope import Envelope
 from schemas.notifications import SatisfactionRecorded
 from schemas.reference import CountyReferenceLoaded
+from services.booking.adapters.roster_facts import Withdrawn, day_bounds
 from services.common.consumer import Position
 from services.common.logging import get_logger
+from services.common.reference import County
 from services.projections.adapters.batch import Batch, insert_rows
+from services.projections.domain.availability import Duty
 from services.projections.domain.kpis import (
     AppointmentLine,
     District,
     Fact,
     Row,
     Score,
+    district_places,
     districts_of,
     fold,
     latest,
+    offered_places,
     summarise,
 )
 
@@ -60,23 +66,27 @@ def line_of(row: asyncpg.Record) -> AppointmentLine:
 async def fold_booking_events(conn: asyncpg.Connection, batch: Batch) -> None:
     """Fold a fetch of booking events into the appointments' lines, and the county's districts."""
     facts: list[Fact] = []
-    districts: dict[str, tuple[District, datetime]] = {}
+    districts: dict[str, tuple[District, datetime, str | None]] = {}
     for env, _ in batch:
         if env.event_type == CountyReferenceLoaded.event_type:
             county = env.domain_event()
             assert isinstance(county, CountyReferenceLoaded)
             for d in districts_of(county.document):
-                districts[d.district_id] = (d, county.loaded_at)  # a later version in the fetch wins
+                # A later version in the fetch wins; with the rooms, hours and diary car its capacity
+                # is counted from (None: the version does not make a county booking could read).
+                places = district_places(county.document, d.district_id)
+                districts[d.district_id] = (d, county.loaded_at, json.dumps(places) if places else None)
         elif env.event_type in COUNTED and isinstance(a := env.data.get("appointment_id"), str):
             facts.append(Fact(a, env.event_id, env.domain_event()))
     if facts:
         await _fold(conn, facts)
     if districts:
         await conn.executemany(
-            "insert into kpi_districts (district_id, name, goes_live, loaded_at) values ($1, $2, $3, $4)"
-            " on conflict (district_id) do update set name = excluded.name, goes_live = excluded.goes_live,"
-            " loaded_at = excluded.loaded_at",
-            [(d.district_id, d.name, d.goes_live, at) for d, at in districts.values()],
+            "insert into kpi_districts (district_id, name, goes_live, loaded_at, places)"
+            " values ($1, $2, $3, $4, $5::jsonb) on conflict (district_id) do update set"
+            " name = excluded.name, goes_live = excluded.goes_live, loaded_at = excluded.loaded_at,"
+            " places = excluded.places",
+            [(d.district_id, d.name, d.goes_live, at, places) for d, at, places in districts.values()],
         )
 
 
@@ -144,9 +154,23 @@ async def districts(conn: asyncpg.Connection) -> list[District]:
 async def kpis(
     conn: asyncpg.Connection, known: list[District], first: date, last: date, only: str | None
 ) -> list[Row]:
-    """The KPI rows of the appointments first booked for a day in [first, last] (``only``: one district's)."""
+    """The KPI rows of the appointments first booked for a day in [first, last] (``only``: one district's),
+    with the use of capacity of the range's days.
+
+    Places offered are worked out when asked (``domain.kpis.offered_places``, booking's own rule)
+    from each district's rooms, hours and diary car as the KPIs keep them (``kpi_districts.places``)
+    and the roster's capacity duties and withdrawals as the availability model keeps them
+    (``availability_duties``, ``availability_withdrawals``): a replay of ``kpis`` and
+    ``availability`` rebuilds everything the figure is counted from.
+    """
+    since, until = day_bounds(first)[0], day_bounds(last)[1]
     where = "local_day between $1 and $2 and ($3::text is null or district_id = $3)"
-    lines = await conn.fetch(f"select * from kpi_appointments where {where}", first, last, only)
+    # The lines first booked for a day of the range, and those whose appointment is now on one.
+    lines = await conn.fetch(
+        f"select * from kpi_appointments where {where} union select * from kpi_appointments"
+        " where starts_at >= $4 and starts_at < $5 and ($3::text is null or district_id = $3)",
+        first, last, only, since, until,
+    )  # fmt: skip
     scores = await conn.fetch(
         f"select appointment_id, score from kpi_scores where appointment_id in"
         f" (select appointment_id from kpi_appointments where {where})",
@@ -154,14 +178,62 @@ async def kpis(
         last,
         only,
     )
-    return summarise(
-        (line_of(r) for r in lines),
+    counties = {
+        r["district_id"]: r["places"]
+        for r in await conn.fetch(
+            "select district_id, places::text as places from kpi_districts"
+            " where places is not null and ($1::text is null or district_id = $1)",
+            only,
+        )
+    }
+    duties = [
+        Duty(**dict(r))
+        for r in await conn.fetch(
+            "select duty_id, officer_id, duty, station_id, district_id, starts_at, ends_at"
+            " from availability_duties where starts_at < $2 and ends_at > $1"
+            " and ($3::text is null or district_id = $3)",
+            since,
+            until,
+            only,
+        )
+    ]
+    withdrawn = [
+        Withdrawn(r["officer_id"], r["starts_at"], r["ends_at"])
+        for r in await conn.fetch(
+            "select officer_id, starts_at, ends_at from availability_withdrawals"
+            " where officer_id = any($1::text[]) and starts_at < $3 and ends_at > $2"
+            " order by officer_id, starts_at, ends_at",
+            sorted({d.officer_id for d in duties}),
+            since,
+            until,
+        )
+    ]
+    # Worked out off the event loop: every slot of every place of the range, as availability's are.
+    return await asyncio.to_thread(
+        _summary,
+        [line_of(r) for r in lines],
         {r["appointment_id"]: r["score"] for r in scores},
-        known,
-        first,
-        last,
-        only=only,
-    )
+        known, first, last, only, counties, duties, withdrawn,
+    )  # fmt: skip
+
+
+def _summary(
+    lines: list[AppointmentLine],
+    scores: Mapping[str, int],
+    known: list[District],
+    first: date,
+    last: date,
+    only: str | None,
+    counties: Mapping[str, str],
+    duties: list[Duty],
+    withdrawn: list[Withdrawn],
+) -> list[Row]:
+    offered: dict[tuple[str, date], int] = {}
+    for district_id, document in counties.items():
+        county = County.model_validate(json.loads(document))
+        mine = [d for d in duties if d.district_id == district_id]
+        offered.update(offered_places(county, district_id, first, last, mine, withdrawn))
+    return summarise(lines, scores, known, first, last, only=only, offered=offered)
 
 
 async def fold_recorded_history(conn: asyncpg.Connection) -> int:

@@ -63,6 +63,18 @@ class KpiRow(BaseModel):
         description="From the call (booked_at) to the time booked."
     )
     days_to_appointment_median: float | None
+    capacity_offered: int = Field(
+        description="Appointment places booking offered on the days (by the day, not the day first booked"
+        " for): each slot or diary-car window counted as many times as booking would fill it with a room"
+        " (or diary-car visit) and an officer on appointment or diary-car duty, on the day empty."
+    )
+    capacity_used: int = Field(
+        description="Appointments now on those days and not cancelled (to come, attended or missed):"
+        " a place booked then cancelled is unused unless booked again; a moved one counts where it is now."
+    )
+    capacity_use: float | None = Field(
+        description="Used over offered, to two places; null when none offered."
+    )
 
 
 class Kpis(BaseModel):
@@ -126,8 +138,8 @@ async def kpi_report(
     format: Annotated[Literal["json", "csv"] | None, Query(description="csv: the rows as CSV.")] = None,
 ) -> Kpis | Response:
     """Booked, held at the booked time, reassigned, rescheduled, cancelled, missed, officer no-shows,
-    satisfaction and days from call to appointment: by district and ISO week, for the county, and each
-    district before and after its go-live date."""
+    satisfaction, days from call to appointment and use of capacity: by district and ISO week, for the
+    county, and each district before and after its go-live date."""
     first, last = _range(from_, to)
     if district is not None and not plausible_id(district):
         raise unknown("district", "there is no district with this id")

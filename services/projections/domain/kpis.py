@@ -10,6 +10,31 @@ An appointment counts in the week (Europe/London, ISO) of the time it was first 
 and in its district's "before" or "after" by that day against the district's go-live date
 (``scheduled_appointments_from`` in the county's latest version): every figure of a week is
 about the same appointments, so "cancelled by the public" reads against "booked".
+
+**Use of capacity** (``offered_places``, ``Figures.capacity_use``) is the one figure counted by the day
+appointments are *at* rather than first booked for, because capacity belongs to a day:
+
+- *offered* (the denominator): appointment places booking offered on the period's days, by
+  booking's own rule. For each station of the district taking appointments and its diary car,
+  each day booking opens it (``rules.day_refusal``: its days, hours, bank holidays, the district's
+  go-live and the station's start), each slot or diary-car window of the day counts as many
+  places as booking's ``capacity.allocate`` would fill on the day empty: a room (or a diary-car
+  visit of ``visits_per_window``) *and* an officer on appointment or diary-car duty there for the
+  whole slot, as the roster published the duties (net of withdrawals, early ends applied). Two
+  rooms and one officer offer one place; an officer with no room, none. A slot that has begun
+  counts as well as one to come: the figure is about the week, not about now. The rooms, hours
+  and go-live are the district's in the latest county version that named it.
+- *used* (the numerator): the appointments of the district (station and diary car) whose time is
+  now on one of those days and that were not cancelled: still to come, attended, or missed by
+  either side (the place was given to them). A slot booked then cancelled is offered and unused
+  unless someone else booked it; an appointment moved counts once, on the day it is at now; a
+  waiting-list offer not accepted is no booking and counts nothing.
+
+Booking takes no appointment outside what it offers, so *used* is within *offered* unless the
+roster took the duty away afterwards, or an appointment is on a day booking no longer opens
+(before a go-live date that a later county version moved): such an appointment is counted as
+used all the same, so the figure shows it rather than hiding it. The use is used over offered
+(None when nothing was offered).
 """
 
 from __future__ import annotations
@@ -24,6 +49,12 @@ from zoneinfo import ZoneInfo
 
 from schemas import booking as ev
 from schemas.base import DomainEvent
+from services.booking.adapters.roster_facts import DutySpan, Withdrawn, day_bounds, on_duty_for
+from services.booking.domain.calendar import openings, to_utc
+from services.booking.domain.errors import ClockChange, Refusal
+from services.booking.domain.rules import day_refusal
+from services.common.reference import County
+from services.projections.domain.availability import Duty, day_state, free_capacity, places
 
 LONDON = ZoneInfo("Europe/London")
 COUNTY = "county"
@@ -222,6 +253,8 @@ class Figures:
     officer_no_shows: int = 0
     satisfaction: dict[int, int] = field(default_factory=lambda: dict.fromkeys(SCORES, 0))
     days_to_appointment: list[float] = field(default_factory=list)
+    capacity_offered: int = 0
+    capacity_used: int = 0
 
     def count(self, line: AppointmentLine, score: int | None) -> None:
         """Count one appointment (and its score, if the public gave one)."""
@@ -249,6 +282,11 @@ class Figures:
         """The mean score, to two places; None when nobody scored."""
         n = self.satisfaction_responses
         return round(sum(s * k for s, k in self.satisfaction.items()) / n, 2) if n else None
+
+    @property
+    def capacity_use(self) -> float | None:
+        """Places used over places offered, to two places; None when nothing was offered."""
+        return round(self.capacity_used / self.capacity_offered, 2) if self.capacity_offered else None
 
     @property
     def days_to_appointment_mean(self) -> float | None:
@@ -292,6 +330,8 @@ class Row:
             **{f"satisfaction_{s}": f.satisfaction[s] for s in SCORES},
             "days_to_appointment_mean": f.days_to_appointment_mean,
             "days_to_appointment_median": f.days_to_appointment_median,
+            "capacity_offered": f.capacity_offered, "capacity_used": f.capacity_used,
+            "capacity_use": f.capacity_use,
         }  # fmt: skip
 
 
@@ -309,6 +349,16 @@ def _weeks(first: date, last: date) -> list[tuple[str, date, date]]:
     return weeks
 
 
+def is_used(line: AppointmentLine) -> bool:
+    """Whether the appointment holds the place it is at now (not cancelled): use of capacity's numerator."""
+    return line.outcome not in CANCELLED_BY.values()
+
+
+def day_now(line: AppointmentLine) -> date:
+    """The London day the appointment is at now (after any move)."""
+    return line.starts_at.astimezone(LONDON).date()
+
+
 def summarise(
     lines: Iterable[AppointmentLine],
     scores: Mapping[str, int],
@@ -317,6 +367,7 @@ def summarise(
     last: date,
     *,
     only: str | None = None,
+    offered: Mapping[tuple[str, date], int] | None = None,
 ) -> list[Row]:
     """The KPIs of the appointments first booked for a day in [first, last].
 
@@ -324,6 +375,10 @@ def summarise(
     for having no appointments), then its "before go-live" and "after go-live" over the range;
     without ``only``, the county's week rows follow. A district no county version named (an
     appointment's district unknown here) still has its rows, with no go-live date.
+
+    Use of capacity goes by day rather than by the day first booked for: ``offered`` holds the
+    places each district offered each day (``offered_places``), and a line whose appointment is
+    now on a day of the range and not cancelled is a place used, in that day's week and period.
     """
     known = {d.district_id: d for d in districts}
     weeks = _weeks(first, last)
@@ -331,18 +386,34 @@ def summarise(
     by_week: dict[tuple[str, str], Figures] = {}
     by_period: dict[tuple[str, str], Figures] = {}
     seen: set[str] = set()
-    for line in lines:
-        if not first <= line.local_day <= last or (only is not None and line.district_id != only):
-            continue
-        seen.add(line.district_id)
-        score = scores.get(line.appointment_id)
-        label = week_of[line.local_day]
-        for scope in (line.district_id, COUNTY):
-            by_week.setdefault((scope, label), Figures()).count(line, score)
-        district = known.get(line.district_id)
+
+    def scopes(district_id: str, day: date) -> list[Figures]:
+        """The figures a district's day counts in: its week's, the county's week's and its period's."""
+        label = week_of[day]
+        found = [by_week.setdefault((scope, label), Figures()) for scope in (district_id, COUNTY)]
+        district = known.get(district_id)
         if district is not None:
-            period = "before-go-live" if line.local_day < district.goes_live else "after-go-live"
-            by_period.setdefault((line.district_id, period), Figures()).count(line, score)
+            period = "before-go-live" if day < district.goes_live else "after-go-live"
+            found.append(by_period.setdefault((district_id, period), Figures()))
+        return found
+
+    for line in lines:
+        if only is not None and line.district_id != only:
+            continue
+        if first <= line.local_day <= last:
+            seen.add(line.district_id)
+            for figures in scopes(line.district_id, line.local_day):
+                figures.count(line, scores.get(line.appointment_id))
+        now_on = day_now(line)
+        if first <= now_on <= last and is_used(line):
+            seen.add(line.district_id)
+            for figures in scopes(line.district_id, now_on):
+                figures.capacity_used += 1
+    for (district_id, day), places_offered in (offered or {}).items():
+        if first <= day <= last and (only is None or district_id == only) and places_offered:
+            seen.add(district_id)
+            for figures in scopes(district_id, day):
+                figures.capacity_offered += places_offered
     ids = [only] if only is not None else sorted(set(known) | seen)
     rows: list[Row] = []
     for district_id in ids:
@@ -367,6 +438,62 @@ def summarise(
             figures = by_week.get((COUNTY, label), Figures())
             rows.append(Row(COUNTY, "the whole county", "week", label, start, end, None, figures))
     return rows
+
+
+def district_places(document: Mapping[str, Any], district_id: str) -> dict[str, Any] | None:
+    """The part of a county document that offers a district's capacity: the district (its diary car
+    and go-live) and its stations, as a county of its own; None when the document does not make one
+    booking could read (a district without its diary car, say)."""
+    listed, stations = document.get("districts"), document.get("stations")
+    if not isinstance(listed, list) or not isinstance(stations, list):
+        return None
+    mine = [d for d in listed if isinstance(d, dict) and d.get("id") == district_id]
+    part = {
+        "name": document.get("name"),
+        "timezone": document.get("timezone"),
+        "districts": mine,
+        "stations": [s for s in stations if isinstance(s, dict) and s.get("district") == district_id],
+    }
+    try:
+        County.model_validate(part)
+    except ValueError:
+        return None
+    return part
+
+
+def offered_places(
+    county: County,
+    district_id: str,
+    first: date,
+    last: date,
+    duties: Sequence[Duty],
+    withdrawn: Sequence[Withdrawn],
+) -> dict[tuple[str, date], int]:
+    """The places a district offered each day of [first, last] (module docstring: *offered*), by
+    booking's own rule on each day empty; ``county`` has the district (``district_places``)."""
+    found: dict[tuple[str, date], int] = {}
+    for place, _, _ in places(county, district_id):
+        spans = [DutySpan(d.officer_id, d.starts_at, d.ends_at) for d in duties if d.gives(place)]
+        for day in _days(first, last):
+            on_duty = on_duty_for(day_bounds(day), spans, withdrawn)
+            if not on_duty:
+                continue  # nobody on duty there that day: no place offered, whatever the rooms
+            try:
+                state = day_state(county, place, day, ())
+            except Refusal:
+                continue
+            if day_refusal(state) is not None:
+                continue
+            count = 0
+            for start, end in openings(state.place, day):
+                try:
+                    starts_at, ends_at = to_utc(day, start), to_utc(day, end)
+                except ClockChange:
+                    continue  # booking offers no slot at a time that is not exactly one instant
+                count += free_capacity(state, starts_at, ends_at, on_duty)
+            if count:
+                found[(district_id, day)] = found.get((district_id, day), 0) + count
+    return found
 
 
 def _days(start: date, end: date) -> list[date]:

@@ -199,6 +199,9 @@ class KpiRowAnswer(_Answer):
     satisfaction_mean: float | None = None
     days_to_appointment_mean: float | None = None
     days_to_appointment_median: float | None = None
+    capacity_offered: int = 0
+    capacity_used: int = 0
+    capacity_use: float | None = None
 
 
 class AccessEntryAnswer(_Answer):

@@ -51,7 +51,8 @@ def test_a_supervisor_sees_a_districts_weeks_as_charts_and_tables_and_can_downlo
             )
         rows = [kpi_row("hertsmere", "week", "2027-W33", "2027-08-16", "2027-08-22", booked=3,
                         cancelled_by_police=1, cancelled_by_public=1, satisfaction_responses=2,
-                        satisfaction_mean=4.5, satisfaction_4=1, satisfaction_5=1),
+                        satisfaction_mean=4.5, satisfaction_4=1, satisfaction_5=1, capacity_offered=8,
+                        capacity_used=2, capacity_use=0.25),
                 kpi_row("hertsmere", "after-go-live", None, "2027-08-16", "2027-08-22", booked=3,
                         cancelled_by_police=1, cancelled_by_public=1)]  # fmt: skip
         return httpx.Response(200, json={"from": "2027-08-16", "to": "2027-08-22", "district_id": "hertsmere",
@@ -69,7 +70,10 @@ def test_a_supervisor_sees_a_districts_weeks_as_charts_and_tables_and_can_downlo
 
     assert page.status_code == 200
     assert dict(seen[0].url.params) == {"district": "hertsmere", "from": "2027-08-16", "to": "2027-08-22"}
-    assert page.text.count("<svg") == 3 and page.text.count("<table") == 2
+    assert page.text.count("<svg") == 5 and page.text.count("<table") == 2
+    # Use of capacity: its chart's bars and the table's words; a period nothing was offered in says so.
+    assert "W33: Places offered 8" in page.text and "W33: Places used 2" in page.text
+    assert "2 of 8 (25%)" in page.text and "None offered" in page.text
     assert "W33: Booked 3" in page.text and "W33: Cancelled by the public 1" in page.text
     assert "1 (33%)" in page.text and "4.5 from 2" in page.text and "After go-live" in page.text
     assert 'href="/figures.csv?district=hertsmere&amp;from=2027-08-16&amp;to=2027-08-22"' in page.text

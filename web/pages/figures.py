@@ -34,6 +34,7 @@ COUNTS = (
     Series("Cancelled by the public", "#4c2c92"),
 )
 SATISFACTION = (Series("Mean satisfaction (1 to 5)", "#505a5f"),)
+CAPACITY = (Series("Places offered", "#5694ca"), Series("Places used", "#003078"))
 PERIODS = {"before-go-live": "Before go-live", "after-go-live": "After go-live"}
 
 
@@ -48,6 +49,14 @@ def _counts(row: KpiRowAnswer) -> list[float]:
 
 def _share(part: int, whole: int) -> str:
     return f"{part} ({round(100 * part / whole)}%)" if whole else str(part)
+
+
+def _use(row: KpiRowAnswer) -> str:
+    """Use of capacity in words: "6 of 10 (60%)"; what was used where nothing was offered, said so."""
+    used, offered = row.capacity_used, row.capacity_offered
+    if offered:
+        return f"{used} of {offered} ({round(100 * used / offered)}%)"
+    return f"{used} used, none offered" if used else "None offered"
 
 
 def _line(row: KpiRowAnswer, label: str) -> dict[str, Any]:
@@ -66,6 +75,7 @@ def _line(row: KpiRowAnswer, label: str) -> dict[str, Any]:
             if row.satisfaction_mean is not None
             else "No scores"
         ),
+        "use": _use(row),
     }
 
 
@@ -74,10 +84,11 @@ def _week_label(week: str | None) -> str:
 
 
 def _block(rows: Sequence[KpiRowAnswer], labels: Sequence[str]) -> dict[str, Any]:
-    """A chart of the counts, one of satisfaction, and the table beside them."""
+    """A chart of the counts, one of satisfaction, one of use of capacity, and the table beside them."""
     return {
         "counts": grouped_bars(labels, COUNTS, [_counts(r) for r in rows]),
         "satisfaction": grouped_bars(labels, SATISFACTION, [[r.satisfaction_mean or 0] for r in rows], top=5),
+        "capacity": grouped_bars(labels, CAPACITY, [[r.capacity_offered, r.capacity_used] for r in rows]),
         "lines": [_line(r, label) for r, label in zip(rows, labels, strict=True)],
     }
 

@@ -1,4 +1,5 @@
-"""The roster service's published events, on ``roster.events``, keyed by officer id.
+"""The roster service's published events, on ``roster.events``, keyed by officer id (the staff
+directory's ``StaffMemberNamed``: by the person's sign-in subject).
 
 Events are a storage format: each changes only by adding a new version (a new
 class with the same ``event_type`` and a higher ``schema_version``, plus an
@@ -37,6 +38,10 @@ class _RosterEvent(DomainEvent):
 
 # The longest officer's name the roster takes (the whole name as staff write it).
 NAME_MAX_LENGTH = 100
+# The longest sign-in subject the staff directory takes (an identity provider's ``sub``).
+SUBJECT_MAX_LENGTH = 255
+# The roles of people who sign in (the SMS gateway's is a system's, never a person's).
+StaffRole = Literal["call-taker", "officer", "supervisor", "auditor", "admin"]
 
 
 @event
@@ -165,3 +170,28 @@ class OfficerWithdrawn(_RosterEvent):
     # Added (default keeps earlier records readable): the appointment and diary-car duties
     # the withdrawal cuts into, when it was recorded.
     duty_ids: tuple[str, ...] = ()
+
+
+@event
+class StaffMemberNamed(DomainEvent):
+    """A person who signs in to the pages goes by this name: recorded the first time they sign in,
+    and again only when their name (or role) as the identity provider or the local users give it
+    changes. Lets histories and the access log name whoever an event's ``actor`` header names only
+    by role and subject. Staff data, shown to staff on the pages; never in a log line or a text to a
+    caller."""
+
+    topic: ClassVar[str] = ROSTER_EVENTS
+    event_type: ClassVar[str] = "StaffMemberNamed"
+
+    subject: str = Field(
+        min_length=1,
+        max_length=SUBJECT_MAX_LENGTH,
+        description="The person's sign-in subject (their tokens' sub), as event headers' actor carries it.",
+    )
+    role: StaffRole = Field(description="The role they signed in with.")
+    name: str = Field(min_length=1, max_length=NAME_MAX_LENGTH, description="Their name as staff know it.")
+    named_at: Instant
+
+    def stream_key(self) -> str:
+        """The Kafka key: the person's sign-in subject."""
+        return self.subject

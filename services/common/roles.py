@@ -78,6 +78,10 @@ ROLE_MATRIX: Final[Mapping[str, RoleTable]] = {
         "GET /officers": READERS,
         "GET /duties": READERS,
         "GET /reference/county": VIEWERS,
+        # The staff directory: each person names themselves at sign-in (their own subject only);
+        # names are staff data like officers', read by the same roles to name who did what.
+        "PUT /staff/me": READERS,
+        "GET /staff": READERS,
     },
     "notifications": {
         # GOV.UK Notify's callbacks, with the bearer token Notify is configured with.

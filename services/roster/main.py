@@ -11,7 +11,7 @@ from schemas.reference import CountyReferenceLoaded
 from schemas.topics import BOOKING_EVENTS
 from services.common.runtime import Runtime
 from services.common.wiring import Consumer, service_app
-from services.roster.adapters import county_http
+from services.roster.adapters import county_http, staff_http
 from services.roster.adapters.http import router
 from services.roster.app.county import CountyNotReceived, CountyReference
 from services.roster.app.handlers import RosterHandlers
@@ -38,8 +38,7 @@ CONSUMERS: tuple[Consumer[RosterHandlers], ...] = (
 
 def create_app() -> FastAPI:
     """The roster service's ASGI app."""
-    app = service_app(
-        SERVICE, MIGRATIONS, wire=wire, routers=[router, county_http.router], consumers=CONSUMERS
-    )
+    routers = [router, county_http.router, staff_http.router]
+    app = service_app(SERVICE, MIGRATIONS, wire=wire, routers=routers, consumers=CONSUMERS)
     app.add_exception_handler(CountyNotReceived, county_http.county_not_received)
     return app

@@ -1,4 +1,5 @@
-"""Roster's own tables beside the event store: officers by collar number, duties by place."""
+"""Roster's own tables beside the event store: officers by collar number, duties by place, and the
+staff directory's names by sign-in subject."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from asyncpg import Range
 
 from schemas.base import DomainEvent
 from schemas.booking import Place
-from schemas.roster import DutyAssigned, DutyEnded, OfficerRegistered
+from schemas.roster import DutyAssigned, DutyEnded, OfficerRegistered, StaffMemberNamed
 
 
 async def record(conn: asyncpg.Connection, events: Sequence[DomainEvent]) -> None:
@@ -50,6 +51,14 @@ async def record(conn: asyncpg.Connection, events: Sequence[DomainEvent]) -> Non
                     event.duty_id,
                     event.ends_at,
                 )
+            case StaffMemberNamed():
+                await conn.execute(
+                    "insert into staff (subject, name, role) values ($1, $2, $3)"
+                    " on conflict (subject) do update set name = excluded.name, role = excluded.role",
+                    event.subject,
+                    event.name,
+                    event.role,
+                )
 
 
 async def officer_with_collar(conn: asyncpg.Connection, collar_number: str) -> str | None:
@@ -87,3 +96,9 @@ async def officers_at(conn: asyncpg.Connection, station_id: str | None, district
         district_id,
     )
     return [r["officer_id"] for r in rows]
+
+
+async def staff(conn: asyncpg.Connection) -> list[tuple[str, str, str]]:
+    """Everyone the staff directory names: (subject, name, role), by name."""
+    rows = await conn.fetch("select subject, name, role from staff order by name, subject")
+    return [(r["subject"], r["name"], r["role"]) for r in rows]

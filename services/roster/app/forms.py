@@ -87,3 +87,18 @@ class WithdrawalForm(_Form):
     starts_at: Instant
     ends_at: Instant
     reason: WithdrawalReason
+
+
+# A person's whole name as they sign in with it (the identity provider's or the local user's).
+StaffName = Annotated[
+    str,
+    Visible(NAME_MAX_LENGTH),
+    AfterValidator(_tidy),
+    Field(description="Your name as staff know you, e.g. Ana Shah (shown to staff only)."),
+]
+
+
+class StaffNameForm(_Form):
+    """The name the signed-in person goes by (their subject and role come from their token)."""
+
+    name: StaffName

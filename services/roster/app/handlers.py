@@ -7,17 +7,21 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import asyncpg
 
+from schemas.base import DomainEvent
 from schemas.booking import Place
+from schemas.roster import StaffMemberNamed
 from services.common.commands import Metadata, events_of, run_command
 from services.common.eventstore import load_stream
 from services.common.london import LONDON
 from services.common.reference import County
 from services.roster.adapters import store
 from services.roster.app.county import CountyReference
+from services.roster.domain import staff as directory
 from services.roster.domain.commands import AssignDuty, Command, EndDuty, RegisterOfficer, WithdrawOfficer
 from services.roster.domain.cover import Cover, cover_at
 from services.roster.domain.decider import decide, event_of, evolve, fold, initial_state
 from services.roster.domain.errors import Conflict, Refusal, UnknownOfficer
+from services.roster.domain.staff import NameStaffMember, StaffMember
 from services.roster.domain.state import Officer, stream_id
 
 
@@ -110,6 +114,25 @@ class RosterHandlers:
             ids = await store.officers_at(conn, station_id, district_id)
             return [await self._load(conn, officer_id) for officer_id in ids]
 
+    async def name_staff_member(self, command: NameStaffMember, meta: Metadata) -> tuple[StaffMember, bool]:
+        """Record the name a person signed in with; whether it was new or changed."""
+        person, events = await run_command(
+            self.pool,
+            source=self.source,
+            stream_id=directory.stream_id(command.subject),
+            initial=directory.initial_state(command.subject),
+            evolve=lambda state, e: directory.evolve(state, _named(e)),
+            decide=lambda state: list(directory.decide(command, state)),
+            meta=meta,
+            also_write=store.record,
+        )
+        return person, bool(events)
+
+    async def staff(self) -> list[tuple[str, str, str]]:
+        """Everyone the staff directory names: (subject, name, role)."""
+        async with self.pool.acquire() as conn:
+            return await store.staff(conn)
+
     def _check_place(self, place: Place, place_id: str) -> None:
         try:
             if place == "station":
@@ -130,6 +153,12 @@ class RosterHandlers:
             for officer_id in await store.officers_serving(conn, place, place_id, starts, ends):
                 found += cover_at(await self._load(conn, officer_id), place, place_id, starts, ends)
         return sorted(found, key=lambda c: (c.duty.starts_at, c.collar_number))
+
+
+def _named(event: DomainEvent) -> StaffMemberNamed:
+    if isinstance(event, StaffMemberNamed):
+        return event
+    raise TypeError(f"{event.event_type} is not an event of the staff directory")
 
 
 def _collar_taken(collar_number: str, how: str) -> Conflict:

@@ -8,6 +8,7 @@ import pytest
 
 from schemas.base import latest_events
 from schemas.reference import CountyReferenceLoaded
+from schemas.roster import StaffMemberNamed
 from schemas.topics import ROSTER_EVENTS
 from services.roster.domain.decider import OfficerEvent, decide, event_of, fold
 from tests.unit.roster.builders import NOW, given, register
@@ -35,7 +36,7 @@ class TestGivenAnEventOfAnotherStream:
             fold(given(), [*registered, COUNTY_LOADED])
 
 
-def test_every_event_the_roster_publishes_is_an_officer_event() -> None:
+def test_every_event_the_roster_publishes_is_an_officer_event_or_the_staff_directory_s() -> None:
     published = {cls for cls in latest_events() if cls.topic == ROSTER_EVENTS}
 
-    assert published == set(get_args(OfficerEvent))
+    assert published == set(get_args(OfficerEvent)) | {StaffMemberNamed}

@@ -82,12 +82,16 @@ async def test_a_supervisor_reads_the_counts_of_a_week_on_the_figures_page_and_d
     row = page.locator("table", has_text="Figures by week").locator("tbody tr")
     await expect(row).to_have_count(1)
     cells = [c.strip() for c in await row.locator("td").all_inner_texts()]
-    # Booked, held at the booked time, attended, cancelled by police, by the public, missed, satisfaction.
-    assert cells == ["3", "0 (0%)", "0", "1 (33%)", "1 (33%)", "0", "No scores"]
+    # Booked, held at the booked time, attended, cancelled by police, by the public, missed, satisfaction,
+    # and use of capacity: the three slots officer 7401 was on duty for, one still booked.
+    assert cells == ["3", "0 (0%)", "0", "1 (33%)", "1 (33%)", "0", "No scores", "1 of 3 (33%)"]
     await expect(row.locator("th")).to_contain_text(f"W{week}")
     chart = page.locator("svg").first
     await expect(chart.locator("title", has_text=f"W{week}: Booked 3")).to_have_count(1)
     await expect(chart.locator("title", has_text=f"W{week}: Cancelled by the police 1")).to_have_count(1)
+    capacity = page.locator("figure", has_text="Appointment places offered and used, by week").locator("svg")
+    await expect(capacity.locator("title", has_text=f"W{week}: Places offered 3")).to_have_count(1)
+    await expect(capacity.locator("title", has_text=f"W{week}: Places used 1")).to_have_count(1)
     problems = await serious_violations(page)
     await page.screenshot(path=SCREENSHOTS / "figures-week-desktop.png", full_page=True)
 
@@ -102,5 +106,10 @@ async def test_a_supervisor_reads_the_counts_of_a_week_on_the_figures_page_and_d
         "3",
         "1",
         "1",
+    )
+    assert (counted["capacity_offered"], counted["capacity_used"], counted["capacity_use"]) == (
+        "3",
+        "1",
+        "0.33",
     )
     assert problems == []

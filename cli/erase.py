@@ -29,7 +29,11 @@ def erase(
     ),
     yes: bool = typer.Option(False, "--yes", help="Do not ask: the erasure cannot be undone."),
 ) -> None:
-    """Destroy a data subject's key, empty their copies in projections and notifications (for ever)."""
+    """Destroy a data subject's key, empty their copies in projections and notifications (for ever).
+
+    Then the topics carrying their details in clear lose what their readers took; exits 3 if some
+    of the subject's records there are not taken yet (run it again once their reader is back).
+    """
     if not SUBJECT_ID.fullmatch(subject):
         raise typer.BadParameter("a subject id reads subject- and 24 hex digits", param_hint="SUBJECT")
     cfg = stack_settings()
@@ -44,6 +48,8 @@ def erase(
     print_erasure(done)
     if not done.known:
         raise typer.Exit(1)
+    if done.topics.kept:
+        raise typer.Exit(3)
 
 
 def print_erasure(done: Erasure) -> None:
@@ -57,6 +63,7 @@ def print_erasure(done: Erasure) -> None:
         key_destroyed=done.key_destroyed, projections_events=done.projections_events,
         notifications_appointments=n.appointments, notifications_texts=n.texts,
         notifications_replies=n.replies, notifications_reminders=n.reminders,
+        topic_records_deleted=done.topics.deleted, topic_records_kept=done.topics.kept,
     )  # fmt: skip
     key = "destroyed now" if done.key_destroyed else "already destroyed"
     console.print(
@@ -67,6 +74,12 @@ def print_erasure(done: Erasure) -> None:
         " Events and Kafka keep only ciphertext no key opens.",
         markup=False, highlight=False,
     )  # fmt: skip
+    for t in done.topics.topics:
+        line = f"{t.topic}: {t.deleted} record(s) in clear deleted (taken by their reader)"
+        if t.kept:
+            why = f": {t.unread}" if t.unread else ""
+            line += f"; {t.kept} of the subject's NOT yet taken by their reader{why}, kept. Run erase again."
+        console.print(line, markup=False, highlight=False, style="red" if t.kept else None)
 
 
 def print_found(found: list[FoundSubject]) -> None:

@@ -5,7 +5,8 @@ person's details is ciphertext under their own key, and destroying the key (the 
 when and by whom) makes all of it unreadable, in PostgreSQL, on Kafka and in any replay. The
 projections' history has their sealed values emptied as well, and the notifications' own tables
 lose their sealed number, its keyed hash and their replies' words
-(``services.notifications.adapters.erasure``).
+(``services.notifications.adapters.erasure``). Last, the three topics that carry their details
+in clear lose what their readers have taken (``cli.clear_topics``).
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from datetime import datetime
 
 import asyncpg
 
+from cli.clear_topics import TopicsCleared, clear_topics
+from schemas.topics import CONTROLROOM_REQUESTS, SMS_INBOUND, SMS_OUTBOUND
 from services.booking.adapters.personal import normalise_phone
 from services.common.config import Settings
 from services.common.shredding import KEYSTORE_DATABASE, PgKeyStore, subject_id_for
@@ -33,6 +36,7 @@ class Erasure:
     key_destroyed: bool = False
     projections_events: int = 0
     notifications: Erased = field(default_factory=Erased)
+    topics: TopicsCleared = field(default_factory=TopicsCleared)
 
 
 async def erase_subject(cfg: Settings, subject_id: str, erased_by: str) -> Erasure:
@@ -47,6 +51,8 @@ async def erase_subject(cfg: Settings, subject_id: str, erased_by: str) -> Erasu
     finally:
         await pool.close()
     emptied, notified = 0, Erased()
+    # The keys of the subject's records on the clear topics, before notifications forget the hash.
+    keys = await subject_keys(cfg, subject_id)
     conn = await _connect(cfg, "projections")
     if conn is not None:
         try:
@@ -59,7 +65,41 @@ async def erase_subject(cfg: Settings, subject_id: str, erased_by: str) -> Erasu
             notified = await erase_from_notifications(conn, subject_id)
         finally:
             await conn.close()
-    return Erasure(subject_id, erased_by, True, destroyed, emptied, notified)
+    cleared = await clear_topics(cfg, keys)
+    return Erasure(subject_id, erased_by, True, destroyed, emptied, notified, cleared)
+
+
+_REQUESTS = """
+select distinct data ->> 'request_id' from events
+where data #>> '{caller,subject_id}' = $1 and data ->> 'request_id' is not null
+"""
+_MESSAGES = "select message_id::text from texts_due where subject_id = $1"
+# The keyed hash of their number: beside their appointments until erased, and on every reply event.
+_NUMBER_HASHES = """
+select number_hash from appointments where state ->> 'subject_id' = $1 and number_hash is not null
+union
+select data ->> 'from_hash' from events
+where event_type = 'ReplyReceived' and data #>> '{body,subject_id}' = $1
+"""
+
+
+async def subject_keys(cfg: Settings, subject_id: str) -> dict[str, frozenset[bytes]]:
+    """The Kafka keys of the subject's records on the topics that carry them in clear."""
+    found: dict[str, frozenset[bytes]] = {}
+    for database, topic, query in (
+        ("booking", CONTROLROOM_REQUESTS, _REQUESTS),
+        ("notifications", SMS_OUTBOUND, _MESSAGES),
+        ("notifications", SMS_INBOUND, _NUMBER_HASHES),
+    ):
+        conn = await _connect(cfg, database)
+        if conn is None:
+            continue
+        try:
+            rows = await conn.fetch(query, subject_id)
+        finally:
+            await conn.close()
+        found[topic] = frozenset(str(r[0]).encode() for r in rows if r[0])
+    return found
 
 
 async def _connect(cfg: Settings, database: str) -> asyncpg.Connection | None:

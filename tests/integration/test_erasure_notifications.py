@@ -5,6 +5,9 @@ sealed (in the appointment's state and each text), its keyed hash (to match repl
 reply's words sealed. After the erasure no table of theirs but the append-only events holds any of
 it: not the number or the words in clear, not one of those ciphertexts, not the hash; a text still
 to go is marked erased; the messages answer with the words gone, and reading them records nothing.
+The same caller also came through the control room. The three topics that carry their details in
+clear (the control room's request, the texts sent, the reply) hold them before the erasure and
+no longer after: what their readers had taken is deleted from Kafka.
 Its own calendar days: April 2029.
 """
 
@@ -14,6 +17,7 @@ import json
 import os
 import subprocess
 import sys
+import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -21,12 +25,17 @@ import asyncpg
 import httpx
 import pytest
 
+from schemas.topics import CONTROLROOM_REQUESTS, SMS_INBOUND, SMS_OUTBOUND
+from services.booking.app.handlers import appointment_id_for
 from services.common.auth import Role
 from services.common.config import Settings
+from tests.integration.test_controlroom_requests import answers_for, submit
+from tests.integration.test_first_flow import booking_form
 from tests.integration.test_notifications import (
     booked_and_replied,
     gateway_and_notifications,  # noqa: F401  (the notifications service and its Notify simulator)
 )
+from tests.support.kafka_reader import read_topic
 from tests.support.services import TEST_SECRET, ServiceProcess, auth
 
 pytestmark = pytest.mark.integration
@@ -35,6 +44,31 @@ DAY = "2029-04-10"
 PHONE = "07700 900632"
 WORDS = "My neighbour Quentin Blathwayt saw the van"
 NEEDLES = ("900632", "Quentin", "Blathwayt")
+# The caller's name as the control room sent it (in clear on its topic until the erasure).
+CONTROL_ROOM_NAME = "Perpetua Gallowglass"
+CLEAR_TOPICS = (CONTROLROOM_REQUESTS, SMS_OUTBOUND, SMS_INBOUND)
+
+
+async def in_clear(settings: Settings) -> dict[str, list[str]]:
+    """Per topic carrying details in clear, which of the caller's details any record's value holds."""
+    found: dict[str, list[str]] = {}
+    for topic in CLEAR_TOPICS:
+        records = await read_topic(
+            settings.kafka_bootstrap, settings.topic(topic), at_least=1, wait_seconds=3
+        )
+        text = "\n".join((r.value or b"").decode(errors="replace") for r in records).lower()
+        found[topic] = [n for n in (*NEEDLES, CONTROL_ROOM_NAME) if n.lower() in text]
+    return found
+
+
+async def through_the_control_room(settings: Settings) -> None:
+    """The same caller (same number) booked by the control room on DAY; once booking has taken it."""
+    request_id = f"STORM-{uuid.uuid4().hex[:8]}"
+    form = booking_form(DAY, "18:00", phone=PHONE)
+    form["caller"]["name"] = CONTROL_ROOM_NAME
+    await submit(settings, {"place": "station", "place_id": "stevenage", "request_id": request_id, **form})
+    answers = await answers_for(settings, appointment_id_for(request_id), 1)
+    assert [name for name, _ in answers] == ["SlotBooked"], answers
 
 
 def erase(subject: str, *args: str) -> subprocess.CompletedProcess[str]:
@@ -74,6 +108,7 @@ async def test_erasure_empties_the_notifications_copies_of_the_caller(
         week_of=datetime(2029, 4, 9, tzinfo=UTC), day=DAY, phone=PHONE, words=WORDS,
     )  # fmt: skip
 
+    await through_the_control_room(test_settings)
     url = test_settings.database_url("notifications")
     conn = await asyncpg.connect(url)
     try:
@@ -115,10 +150,18 @@ async def test_erasure_empties_the_notifications_copies_of_the_caller(
     assert kept == {"appointments", "texts_due", "replies"}
     assert any(number_hash in text for t, text in before.items() if t != "events")
 
+    # On Kafka, in clear: the control room's request (number, name), the texts (number), the reply.
+    clear = await in_clear(test_settings)
+    assert "900632" in clear[CONTROLROOM_REQUESTS] and CONTROL_ROOM_NAME in clear[CONTROLROOM_REQUESTS]
+    assert "900632" in clear[SMS_OUTBOUND] and "Blathwayt" in clear[SMS_INBOUND], clear
+
     erased = erase(subject, "--by", "admin:4021")
     assert erased.returncode == 0, erased.stdout + erased.stderr
-    assert "the number and its hash of 1 appointment(s)" in erased.stdout, erased.stdout
+    assert "the number and its hash of 2 appointment(s)" in erased.stdout, erased.stdout
     assert "the words of 1 repl(ies)" in erased.stdout
+    for topic in CLEAR_TOPICS:
+        assert f"{topic}: " in erased.stdout and "NOT yet taken" not in erased.stdout, erased.stdout
+    assert await in_clear(test_settings) == {topic: [] for topic in CLEAR_TOPICS}
 
     after = await dump(url)
     everything = "\n".join(after.values())

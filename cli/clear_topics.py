@@ -36,6 +36,7 @@ import asyncpg
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, RecordsToDelete
 
+from cli.operator import owner_connection
 from schemas.topics import CONTROLROOM_REQUESTS, SMS_INBOUND, SMS_OUTBOUND
 from services.common.config import Settings
 from services.common.kafka import bootstrap_list
@@ -125,14 +126,6 @@ async def _taken(conn: asyncpg.Connection, reader: str, topic: str) -> dict[int,
     return {int(r["partition"]): int(r["next_offset"]) for r in rows}
 
 
-async def _connect(cfg: Settings, database: str) -> asyncpg.Connection | None:
-    try:
-        conn: asyncpg.Connection = await asyncpg.connect(cfg.database_url(database))
-    except asyncpg.InvalidCatalogNameError:
-        return None
-    return conn
-
-
 async def clear_topics(
     cfg: Settings,
     subject_keys: Mapping[str, frozenset[bytes]],
@@ -179,7 +172,7 @@ async def _clear(
 ) -> Cleared:
     if not ends:
         return Cleared(spec.topic)
-    conn = await _connect(cfg, spec.database)
+    conn = await owner_connection(cfg, spec.database)
     if conn is None:
         return Cleared(spec.topic, unread=f"no {spec.database} database here")
     name = cfg.topic(spec.topic)

@@ -17,6 +17,7 @@ from datetime import datetime
 import asyncpg
 
 from cli.clear_topics import TopicsCleared, clear_topics
+from cli.operator import owner_connection
 from schemas.topics import CONTROLROOM_REQUESTS, SMS_INBOUND, SMS_OUTBOUND
 from services.booking.adapters.personal import normalise_phone
 from services.common.config import Settings
@@ -53,13 +54,13 @@ async def erase_subject(cfg: Settings, subject_id: str, erased_by: str) -> Erasu
     emptied, notified = 0, Erased()
     # The keys of the subject's records on the clear topics, before notifications forget the hash.
     keys = await subject_keys(cfg, subject_id)
-    conn = await _connect(cfg, "projections")
+    conn = await owner_connection(cfg, "projections")
     if conn is not None:
         try:
             emptied = await erase_from_projections(conn, subject_id)
         finally:
             await conn.close()
-    conn = await _connect(cfg, "notifications")
+    conn = await owner_connection(cfg, "notifications")
     if conn is not None:
         try:
             notified = await erase_from_notifications(conn, subject_id)
@@ -91,7 +92,7 @@ async def subject_keys(cfg: Settings, subject_id: str) -> dict[str, frozenset[by
         ("notifications", SMS_OUTBOUND, _MESSAGES),
         ("notifications", SMS_INBOUND, _NUMBER_HASHES),
     ):
-        conn = await _connect(cfg, database)
+        conn = await owner_connection(cfg, database)
         if conn is None:
             continue
         try:
@@ -100,15 +101,6 @@ async def subject_keys(cfg: Settings, subject_id: str) -> dict[str, frozenset[by
             await conn.close()
         found[topic] = frozenset(str(r[0]).encode() for r in rows if r[0])
     return found
-
-
-async def _connect(cfg: Settings, database: str) -> asyncpg.Connection | None:
-    """The owner's connection to a service's database; None when the stack has none."""
-    try:
-        conn: asyncpg.Connection = await asyncpg.connect(cfg.database_url(database))
-    except asyncpg.InvalidCatalogNameError:
-        return None
-    return conn
 
 
 @dataclass(frozen=True)

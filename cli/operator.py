@@ -19,6 +19,15 @@ EVENT_DATABASES: tuple[str, ...] = ("booking", "roster", "notifications", "proje
 console = Console(stderr=True)
 
 
+async def owner_connection(cfg: Settings, database: str) -> asyncpg.Connection | None:
+    """The owner's connection to a service's database; None when the stack has no such database."""
+    try:
+        conn: asyncpg.Connection = await asyncpg.connect(cfg.database_url(database))
+    except asyncpg.InvalidCatalogNameError:
+        return None
+    return conn
+
+
 def stack_settings() -> Settings:
     """The settings of the stack to work on: the environment's, else the local stack's.
 

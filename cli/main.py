@@ -40,6 +40,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "cli.erase",
     "cli.deadletter",
     "cli.sms",
+    "cli.postcodes",
 )
 
 

@@ -112,6 +112,8 @@ ROLE_MATRIX: Final[Mapping[str, RoleTable]] = {
         # Appointments by case reference or by the caller's phone (its keyed hash; never kept in
         # clear): the control room and audit find any, an officer only those assigned to them.
         "POST /appointments/search": READERS,
+        # Which district's diary car covers a caller's postcode (the ONS Postcode Directory): who books.
+        "GET /postcodes/{postcode}": BOOKERS,
     },
 }
 

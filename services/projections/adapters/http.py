@@ -15,11 +15,12 @@ from services.common.fields import Day, Instant
 from services.common.http import Authorized, plausible_id, unknown
 from services.common.london import local, spoken_day, spoken_range
 from services.common.runtime import Runtime
-from services.projections.adapters import store, texts
+from services.projections.adapters import postcodes, store, texts
 from services.projections.adapters.county import PLACE_RESPONSES, refused_place
 from services.projections.domain.diary import DiaryEntry
 
 router = APIRouter()
+router.include_router(postcodes.router)  # a caller's postcode -> the district's diary car
 DIARY_RESPONSES = PLACE_RESPONSES
 
 

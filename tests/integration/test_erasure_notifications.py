@@ -162,6 +162,12 @@ async def test_erasure_empties_the_notifications_copies_of_the_caller(
     for topic in CLEAR_TOPICS:
         assert f"{topic}: " in erased.stdout and "NOT yet taken" not in erased.stdout, erased.stdout
     assert await in_clear(test_settings) == {topic: [] for topic in CLEAR_TOPICS}
+    # Nor did any of the services that took them write them into a log.
+    logged = {
+        process.name: [n for n in (*NEEDLES, CONTROL_ROOM_NAME) if n in process.log_path.read_text()]
+        for process in (booking, notifications)
+    }
+    assert logged == {booking.name: [], notifications.name: []}
 
     after = await dump(url)
     everything = "\n".join(after.values())

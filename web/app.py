@@ -60,6 +60,7 @@ from web.sign_in import (
     signer_of,
     users_path,
 )
+from web.staff import name_me
 
 SERVICE = "web"
 # The OpenID Connect sign-in's state, nonce and PKCE verifier between its two legs (ten minutes).
@@ -214,6 +215,11 @@ def create_app(
             refresh=renewed.refresh_token, token_expires_at=int(renewed.expires_at), csrf=session.csrf,
         )  # fmt: skip
 
+    async def name_in_roster(token: str, name: str) -> None:
+        """The roster's staff directory told the name the person signed in with (web.staff)."""
+        if await name_me(backends, token, name):
+            pages.officers.forget_staff()
+
     def set_session_cookie(response: Response, cookie: str, expires_at: int) -> None:
         response.set_cookie(SESSION_COOKIE, cookie, max_age=max(1, expires_at - int(clock())), httponly=True,
                             samesite="lax", secure=cfg.is_production)  # fmt: skip
@@ -302,6 +308,8 @@ def create_app(
             log.warning("the provider's access token is too large for the session cookie", size=len(cookie))
             words = "Your account's sign-in token is too large for these pages. Tell the service desk."
             return sign_in_form(request, 403, words)
+        if person.name != person.subject:  # the provider gave a name (else there is none to record)
+            await name_in_roster(person.access_token, person.name)
         response = RedirectResponse(pending.next_page, status_code=303)
         set_session_cookie(response, cookie, expires)
         response.delete_cookie(OIDC_COOKIE, path="/sign-in")
@@ -318,7 +326,8 @@ def create_app(
         user = users.check(form.get("username", "").strip(), form.get("password", ""))
         if user is None:
             return sign_in_form(request, 401, "The user name or the password is not right.")
-        _, cookie = signer.session(user)
+        session, cookie = signer.session(user)
+        await name_in_roster(tokens.for_session(session), user.name)
         response = RedirectResponse(safe_next(form.get("next")), status_code=303)
         response.set_cookie(
             SESSION_COOKIE, cookie, max_age=int(SESSION_TTL.total_seconds()), httponly=True,

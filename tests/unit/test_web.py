@@ -34,6 +34,9 @@ class FakeServices:
     def __init__(self) -> None:
         self.answers: dict[str, Handler] = {}
         self.calls: list[httpx.Request] = []
+        # Sign-ins telling the roster the person's name (PUT /staff/me, web.staff): kept apart from
+        # ``calls``, the calls the pages make for what people ask of them.
+        self.namings: list[httpx.Request] = []
 
     def answer(self, path: str, body: Any, status: int = 200) -> None:
         """Answer GET ``path`` with ``body`` as JSON."""
@@ -44,8 +47,11 @@ class FakeServices:
         self.answers[base] = _refuse
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
-        self.calls.append(request)
         base = f"{request.url.scheme}://{request.url.host}"
+        if request.method == "PUT" and request.url.path == "/staff/me" and base not in self.answers:
+            self.namings.append(request)
+            return httpx.Response(201, json={})
+        self.calls.append(request)
         handler = self.answers.get(base) or self.answers.get(request.url.path)
         if handler is None:
             return httpx.Response(404, json={"status": 404, "detail": "nothing canned here"})

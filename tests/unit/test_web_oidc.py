@@ -265,6 +265,10 @@ def test_a_person_signs_in_at_the_provider_and_the_pages_call_the_services_with_
     sent = services.calls[0].headers["authorization"].removeprefix("Bearer ")
     assert {c.headers["authorization"] for c in services.calls} == {f"Bearer {sent}"}
     assert sent == fresh.issued[-1]  # the provider's own access token, not one the pages made
+    # The roster's staff directory was told the provider's name claim, with that same token.
+    [naming] = services.namings
+    assert naming.url.path == "/staff/me" and naming.content == b'{"name":"PS 4127 Sam"}'
+    assert naming.headers["authorization"] == f"Bearer {sent}"
     # ... and one the services accept, checked as they check it (the provider's JWKS).
     verifier = TokenVerifier(JwksKeys(f"{fresh.issuer}/jwks"), rules(fresh))
     assert asyncio.run(verifier.caller(sent)) == Caller(Role.SUPERVISOR, "4127")

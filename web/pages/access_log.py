@@ -1,7 +1,9 @@
 """The access log for auditors (DPA 2018 s.62): projections' ``GET /access-log`` as a table of who
 collected, altered, consulted or disclosed whose personal data, when and through what.
 
-People are named by subject ids only (the log never holds a name or a number). Without a subject it
+The log never holds a name or a number: who did it is read from the roster when the page is shown
+(an officer by collar number and name, anyone else by the name they signed in with, from the
+roster's staff directory; by sign-in subject otherwise). Without a subject it
 lists every consultation in the range; with one, everything done with that person's data. The range
 is of London days, typed in GOV.UK's date input; today unless typed.
 """
@@ -23,6 +25,7 @@ from web.backends import BackendError
 from web.errors import backend_error_page, error_page
 from web.officers import KnownOfficers
 from web.pages import officers_day
+from web.pages.events import ROLE_WORDS
 from web.pages.ranges import read_range
 from web.pages.site import Site
 from web.rendering import render
@@ -49,12 +52,16 @@ def may_read_log(request: Request) -> bool:
 
 def _by(by: str | None, officers: KnownOfficers) -> str:
     """'officer:pc-4021' as 'pc-4021 (officer)', after the collar number and name ('4021 Priya
-    Shah, pc-4021 (officer)') when the subject is the collar number of an officer the roster knows."""
+    Shah, pc-4021 (officer)') when the subject is the collar number of an officer the roster knows;
+    'auditor:au-lee' as 'Lee Auditor (auditor)' when the staff directory names the subject."""
     if not by:
         return "Not recorded"
     role, _, who = by.partition(":")
     if not who:
         return by
+    name = officers.staff_name(who)
+    if name:
+        return f"{name} ({ROLE_WORDS.get(role, role).lower()})"
     officer = officers.with_collar(who)
     if officer is None:
         return f"{who} ({role})"

@@ -53,8 +53,10 @@ def what(event_type: str) -> str:
 
 
 def who(actor: str | None, source: str, officers: KnownOfficers | None = None) -> str:
-    """Who did it, in words: 'Call taker CT1234', 'Officer 4021 Priya Shah (pc-4021)' when the
-    subject is the collar number of an officer the roster knows, or the service when no person did."""
+    """Who did it, in words: 'Officer 4021 Priya Shah (pc-4021)' when the subject is the collar number
+    of an officer the roster knows, 'Ana Shah (call taker)' for anyone else the roster's staff
+    directory names, 'Call taker ct-ana' for a subject never signed in to the pages, or the service
+    when no person did."""
     if not actor:
         service = source.rstrip("/").rsplit("/", 1)[-1]
         return f"The {service} service" if service else "The system"
@@ -62,6 +64,9 @@ def who(actor: str | None, source: str, officers: KnownOfficers | None = None) -
     words = ROLE_WORDS.get(role)
     if not words:
         return actor
+    name = officers.staff_name(subject) if officers else None
+    if name:
+        return f"{name} ({words.lower()})"
     return f"{words} {officers.acting(subject) if officers else subject}".strip()
 
 

@@ -29,6 +29,8 @@ from schemathesis.engine import Status, events, from_schema
 from services.common.auth import Role
 from services.common.config import Settings
 from services.common.http import INVALID_REQUEST
+from tests.integration.test_postcodes import NAMES, ONSPD
+from tests.integration.test_postcodes import load as load_postcodes
 from tests.support import roster
 from tests.support.servers import Servers
 from tests.support.services import (
@@ -90,6 +92,9 @@ async def fuzzed(
         started["roster"] = await service("roster", logs, **own).start()
         await wait_for_roster_county(started["roster"], sha256)
         started["projections"] = await service("projections", logs, **own).start()
+        # GET /postcodes/{postcode} answers from the ONS Postcode Directory an operator loads.
+        loaded, said = await load_postcodes(ONSPD, NAMES, **own)
+        assert loaded == 0, said
         yield started
     finally:
         for process in started.values():

@@ -32,12 +32,13 @@ NAMES = DATA / "LA_UA names and codes UK as at 04_23.csv"
 APPOINTMENTS = Path(sys.executable).parent / "appointments"
 
 
-async def load(onspd: Path, names: Path) -> tuple[int, str]:
-    """`appointments postcodes load` in its own process; its exit code and what it printed."""
+async def load(onspd: Path, names: Path, **env: str) -> tuple[int, str]:
+    """`appointments postcodes load` in its own process (this run's stack, or as ``env`` says); its
+    exit code and what it printed."""
     process = await asyncio.create_subprocess_exec(
         str(APPOINTMENTS), "postcodes", "load", str(onspd), "--names", str(names),
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
-        env=os.environ | {"COLUMNS": "200", "NO_COLOR": "1"},
+        env=os.environ | {"COLUMNS": "200", "NO_COLOR": "1"} | env,
     )  # fmt: skip
     out, _ = await process.communicate()
     assert process.returncode is not None
@@ -74,7 +75,9 @@ async def test_an_operator_loads_the_directory_and_a_call_taker_finds_a_postcode
     status, body = await look_up(projections, "AL1 1AA")
     assert status == 503 and "no postcode directory loaded" in body["detail"], body
     status, body = await look_up(projections, "not a postcode")
-    assert status == 422 and reason(body).startswith("not a UK postcode"), body
+    assert status == 422, body
+    [error] = body["errors"]
+    assert error["field"] == "path.postcode" and "not a UK postcode: give it as" in error["reason"], error
 
     # A names file that spells a district otherwise stops the load, naming it; nothing is loaded.
     herts = tmp_path / "names.csv"

@@ -34,9 +34,9 @@ import asyncpg
 from fastapi import APIRouter, Request
 from fastapi import Path as PathParam
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, BeforeValidator, Field, WithJsonSchema
 
-from services.common.http import Authorized, field_error, problem, unknown
+from services.common.http import Authorized, problem, unknown
 from services.common.reference import County
 from services.common.runtime import Runtime
 from services.projections.adapters.availability import county as latest_county
@@ -44,9 +44,12 @@ from services.projections.adapters.county import CountyNotReceived
 
 router = APIRouter()
 
-# A UK postcode once spaces are taken out: the outward code (area, district, perhaps a sub-district
-# letter) then the inward code (sector digit, two unit letters). BS 7666's shape, as the ONSPD's.
-_SHAPE = re.compile(r"[A-Z]{1,2}[0-9][A-Z0-9]?[0-9][A-Z]{2}")
+# A UK postcode, in any case, with spaces around it or between its outward code (area, district,
+# perhaps a sub-district letter) and its inward code (sector digit, two unit letters): BS 7666's
+# shape, as the ONSPD's. The published document carries this very pattern, so a postcode the
+# document calls valid is never refused as malformed.
+POSTCODE_PATTERN = r"^ *[A-Za-z]{1,2}[0-9][A-Za-z0-9]? *[0-9][A-Za-z]{2} *$"
+_SHAPE = re.compile(POSTCODE_PATTERN)
 SHAPE_REASON = (
     "not a UK postcode: give it as, for example, AL1 3JX (letters and digits, then a digit and two letters)"
 )
@@ -59,10 +62,16 @@ class PostcodeShapeError(ValueError):
 def normalised(text: str) -> str:
     """The postcode as the ONSPD's ``pcds`` writes it (upper case, one space before the last three);
     PostcodeShapeError if it is not shaped as a UK postcode."""
-    squeezed = re.sub(r"\s+", "", text).upper()
-    if not _SHAPE.fullmatch(squeezed):
+    if _SHAPE.fullmatch(text) is None:
         raise PostcodeShapeError(SHAPE_REASON)
+    squeezed = text.replace(" ", "").upper()
     return f"{squeezed[:-3]} {squeezed[-3:]}"
+
+
+def _shaped(value: object) -> object:
+    if isinstance(value, str):
+        normalised(value)  # a PostcodeShapeError is the field's 422, with its reason
+    return value
 
 
 # --- Reading the ONSPD (the loader's side: cli/postcodes.py) ---------------------------------------
@@ -307,7 +316,12 @@ def _answer(county: County, row: asyncpg.Record, directory: asyncpg.Record) -> P
     )  # fmt: skip
 
 
-PostcodePath = Annotated[str, PathParam(description="A UK postcode, in any case, with or without its space.")]
+PostcodePath = Annotated[
+    str,
+    BeforeValidator(_shaped),
+    WithJsonSchema({"type": "string", "pattern": POSTCODE_PATTERN}),
+    PathParam(description="A UK postcode, in any case, with or without its space."),
+]
 
 
 @router.get("/postcodes/{postcode}", response_model=PostcodeDistrict, responses=RESPONSES, tags=["places"])
@@ -316,10 +330,7 @@ async def postcode_district(
 ) -> PostcodeDistrict | JSONResponse:
     """Which of the county's districts a caller's postcode is in, its diary car and its stations
     (the ONS Postcode Directory as last loaded by ``appointments postcodes load``)."""
-    try:
-        asked = normalised(postcode[:16])
-    except PostcodeShapeError as exc:
-        raise field_error("postcode", str(exc)) from None
+    asked = normalised(postcode)  # shaped as one: checked as the path was read
     runtime: Runtime = request.app.state.runtime
     async with runtime.db.acquire() as conn:
         directory = await conn.fetchrow("select source, loaded_at from postcode_directory")

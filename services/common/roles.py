@@ -102,6 +102,10 @@ ROLE_MATRIX: Final[Mapping[str, RoleTable]] = {
         # The access log (DPA 2018 s.62): who processed whose personal data.
         "GET /access-log": roles(AUDITOR, ADMIN),
         "GET /kpis": AUDITORS,
+        # Who waits for a station or diary car, in order, and the offers out (a diary line's fields):
+        # the control room that keeps the waitlist, and audit.
+        "GET /waitlists/stations/{station_id}": roles(CALL_TAKER, SUPERVISOR, AUDITOR, ADMIN),
+        "GET /waitlists/diary-cars/{district_id}": roles(CALL_TAKER, SUPERVISOR, AUDITOR, ADMIN),
         # An appointment's texts and delivery state (no number, no words): the control room and audit.
         "GET /appointments/{appointment_id}/texts": roles(CALL_TAKER, SUPERVISOR, AUDITOR, ADMIN),
         # Free capacity and the earliest free slot, as booking's free slots are told (no personal data).

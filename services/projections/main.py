@@ -18,6 +18,7 @@ from services.projections.adapters import (
     moved_away,
     officers_day,
     texts,
+    waitlist,
 )
 from services.projections.adapters.access_log_http import router as access_log_router
 from services.projections.adapters.http import router
@@ -63,6 +64,7 @@ async def wire(runtime: Runtime, cleanups: AsyncExitStack) -> Runtime:
         await kpis.fold_recorded_history(conn)  # once, for a history recorded before the KPIs
         await texts.fold_recorded_history(conn)  # once, likewise for the texts
         await availability.fold_recorded_history(conn)  # and for availability
+        await waitlist.fold_recorded_history(conn)  # and for the waitlist
     await officers_day.wire_keys(runtime, cleanups)
     collect_less()
     return runtime
@@ -83,6 +85,7 @@ def create_app() -> FastAPI:
             availability.router,
             finder.router,
             moved_away.router,
+            waitlist.router,
         ],
         consumers=CONSUMERS,
     )

@@ -27,7 +27,7 @@ import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from schemas.booking import AppointmentRescheduledV1
+from schemas.booking import AppointmentRescheduledV1, WaitlistJoined
 from schemas.envelope import source_of
 from schemas.notifications import CallBackRequested, SatisfactionRecorded, SmsQueued
 from schemas.topics import BOOKING_EVENTS, NOTIFICATIONS_EVENTS, ROSTER_EVENTS
@@ -61,6 +61,7 @@ TABLES = {
     "availability_county": "county_id",
     "availability_duties": "duty_id",
     "availability_withdrawals": "withdrawal_id",
+    "waitlist_entries": "appointment_id",
     "consumer_offsets": "consumer, topic, partition",
     "applied_events": "consumer, event_id",
 }
@@ -83,6 +84,13 @@ async def publish_past(settings: Settings, appointment_id: str) -> tuple[str, st
     )  # fmt: skip
     meta = Metadata(correlation_id=str(uuid.uuid4()), actor="call-taker:test", now=datetime.now(UTC))
     records = [outgoing(e, first.diary, source_of("booking"), meta) for e in (first, moved)]
+    # A caller waiting for the station that day (the waitlist model's table).
+    waiting = WaitlistJoined(
+        appointment_id=f"replay-wait-{appointment_id}", diary=f"waitlist:station:{STATION}", place="station",
+        place_id=STATION, from_day=day, to_day=day, caller=first.caller, briefing=first.briefing,
+        joined_at=datetime.now(UTC),
+    )  # fmt: skip
+    records.append(outgoing(waiting, waiting.diary, source_of("booking"), meta))
     # Its texts (the texts model's three tables): queued, a call back asked for, a score.
     message_id, now = f"replay-text-{appointment_id}", datetime.now(UTC)
     texts = [
@@ -265,7 +273,7 @@ async def test_a_replay_of_every_model_rebuilds_each_table_row_for_row_while_the
     assert answered, "the replay never reported progress mid-way"
     assert len({p.done for p in answered}) > 1
     assert (
-        report.models == ["history", "diary", "kpis", "texts", "availability"]
+        report.models == ["history", "diary", "kpis", "texts", "availability", "waitlist"]
         and report.outcomes["applied"] > 0
     )
     # This test's poison record at least (in a full run the topics hold other tests' too), refused

@@ -16,7 +16,7 @@ import asyncpg
 from schemas.envelope import Envelope
 from schemas.topics import BOOKING_EVENTS, NOTIFICATIONS_EVENTS, ROSTER_EVENTS
 from services.common.consumer import Apply, ApplyBatch, Position
-from services.projections.adapters import availability, batch, kpis, texts
+from services.projections.adapters import availability, batch, kpis, texts, waitlist
 from services.projections.adapters.batch import Batch
 
 
@@ -50,7 +50,12 @@ FEEDS: tuple[Feed, ...] = (
     Feed(
         "projections-booking",
         BOOKING_EVENTS,
-        *_with(batch.apply_booking_events, kpis.fold_booking_events, availability.fold_county),
+        *_with(
+            batch.apply_booking_events,
+            kpis.fold_booking_events,
+            availability.fold_county,
+            waitlist.fold_booking_events,
+        ),
     ),
     Feed("projections-roster", ROSTER_EVENTS, *_with(batch.record_events, availability.fold_roster)),
     Feed(
@@ -102,6 +107,12 @@ MODELS: tuple[Model, ...] = (
         " is worked out from (with the diary) by booking's own rule",
         ("availability_county", "availability_duties", "availability_withdrawals"),
         {"projections-booking": availability.fold_county, "projections-roster": availability.fold_roster},
+    ),
+    Model(
+        "waitlist",
+        "who waits for each station and diary car, in order, since when, and the offers out",
+        ("waitlist_entries",),
+        {"projections-booking": waitlist.fold_booking_events},
     ),
 )
 MODEL_NAMES: tuple[str, ...] = tuple(m.name for m in MODELS)

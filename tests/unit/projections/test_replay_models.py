@@ -25,7 +25,7 @@ def test_no_name_is_every_model_and_names_keep_the_models_order() -> None:
     assert (
         [m.name for m in models_named([])]
         == list(MODEL_NAMES)
-        == ["history", "diary", "kpis", "texts", "availability"]
+        == ["history", "diary", "kpis", "texts", "availability", "waitlist"]
     )
     assert [m.name for m in models_named(["diary", "history"])] == ["history", "diary"]
     assert [m.name for m in models_named(["diary"])] == ["diary"]

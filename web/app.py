@@ -210,10 +210,15 @@ def create_app(
         if refresh is None:
             raise SignInRefused(SESSION_ENDED, "the session's refresh token could not be unsealed")
         renewed = await oidc.refresh(refresh, session.username, session.role)
-        return signer.session_for(
+        found = signer.session_for(
             session.username, session.role, session.name, session.expires_at, renewed.access_token,
             refresh=renewed.refresh_token, token_expires_at=int(renewed.expires_at), csrf=session.csrf,
         )  # fmt: skip
+        if len(found[1]) > COOKIE_LIMIT:  # the browser would drop it and keep the old, expired one
+            raise SignInRefused(
+                SESSION_ENDED, f"the refreshed session is too large for a cookie ({len(found[1])})"
+            )
+        return found
 
     async def name_in_roster(token: str, name: str) -> None:
         """The roster's staff directory told the name the person signed in with (web.staff)."""

@@ -446,7 +446,7 @@ def test_without_a_refresh_token_the_session_ends_with_the_access_token(fresh: F
     assert fresh.refreshes == 0
 
 
-@pytest.mark.parametrize("mischief", ["revoked", "provider-down", "other-role"])
+@pytest.mark.parametrize("mischief", ["revoked", "provider-down", "other-role", "huge"])
 def test_a_refresh_refused_or_unanswered_sends_the_person_to_sign_in_again(
     fresh: FakeProvider, mischief: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -460,6 +460,8 @@ def test_a_refresh_refused_or_unanswered_sends_the_person_to_sign_in_again(
             fresh.revoked |= set(fresh.refresh_tokens)
         elif mischief == "provider-down":
             fresh.down = True
+        elif mischief == "huge":  # a renewed token too large for a cookie
+            fresh.access_extra = {"groups": [f"herts-group-{n:04d}" for n in range(200)]}
         else:
             fresh.access_role = "admin"  # the account's role changed since signing in
         clock.ahead = AFTER_THE_HOUR

@@ -534,3 +534,20 @@ def test_the_refresh_token_is_sealed_in_the_cookie_never_in_clear(fresh: FakePro
     assert Signer("a test secret").unseal(session.refresh, "4127") == refresh_token
     assert Signer("another secret").unseal(session.refresh, "4127") is None
     assert Signer("a test secret").unseal(session.refresh, "4188") is None
+
+
+def test_requests_arriving_together_with_the_same_old_cookie_share_one_refresh(fresh: FakeProvider) -> None:
+    # The provider rotates refresh tokens: a second use of the old one would be refused and sign the
+    # person out, so pages opened at once (tabs restored) must not each refresh.
+    settings = OidcSettings(issuer=fresh.issuer, client_id=CLIENT_ID, client_secret=CLIENT_SECRET,
+                            role_map="Herts.Sergeant=supervisor", redirect_url=CALLBACK)  # fmt: skip
+    oidc = OidcSignIn(settings, rules(fresh))
+    given = fresh.refresh_token_for("4127")
+
+    async def together() -> list[Any]:
+        return list(await asyncio.gather(*(oidc.refresh(given, "4127", Role.SUPERVISOR) for _ in range(3))))
+
+    answers = asyncio.run(together())
+
+    assert fresh.refreshes == 1 and len({a.access_token for a in answers}) == 1
+    assert answers[0].refresh_token != given and answers[0].refresh_token in fresh.refresh_tokens

@@ -12,7 +12,13 @@ import pytest
 from pydantic import ValidationError
 
 from schemas.base import parse_event, registered_events
-from schemas.roster import NAME_MAX_LENGTH, OfficerRegistered, OfficerRegisteredV1, OfficerRenamed
+from schemas.roster import (
+    NAME_MAX_LENGTH,
+    OfficerRegistered,
+    OfficerRegisteredV1,
+    OfficerRenamed,
+    StaffMemberNamed,
+)
 from services.booking.main import CONSUMERS as BOOKING
 from services.common.wiring import Consumer
 from services.notifications.main import CONSUMERS as NOTIFICATIONS
@@ -170,7 +176,7 @@ class TestRenaming:
 def test_no_service_that_texts_callers_reads_the_events_that_carry_names() -> None:
     # Names are staff data: notifications (which texts callers) and booking (whose events it texts
     # from) take only the roster's duty facts, so a name cannot reach a text to a caller.
-    named = {OfficerRegistered.event_type, OfficerRenamed.event_type}
+    named = {OfficerRegistered.event_type, OfficerRenamed.event_type, StaffMemberNamed.event_type}
     consumers: list[Consumer[Any]] = [*BOOKING, *NOTIFICATIONS]
     readers = [c for c in consumers if c.topic == OfficerRegistered.topic]
     assert readers, "no consumer of roster.events found: the check would prove nothing"

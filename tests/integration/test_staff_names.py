@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -132,3 +133,22 @@ async def test_nobody_names_anyone_else_a_system_is_never_staff_and_bad_names_ar
         assert refused.json()["errors"][0]["field"].endswith(("name", "subject")), refused.text
     assert (system.status_code, system_reads.status_code, nobody.status_code) == (403, 403, 401)
     assert await stored(test_settings, subject) == []
+
+
+async def test_the_roster_never_writes_a_staff_member_s_name_in_its_log(
+    booking_and_projections: tuple[ServiceProcess, ServiceProcess], tmp_path: Path
+) -> None:
+    booking, _ = booking_and_projections
+    own = await service("roster", tmp_path).start()
+    try:
+        await wait_for_roster_county(own, await seed_county(booking))
+        async with as_person(own, Role.AUDITOR, someone("au")) as me:
+            named = await me.put("/staff/me", json={"name": "Ottoline Featherstonehaugh"})
+            renamed = await me.put("/staff/me", json={"name": "Ottoline Quillby"})
+            listed = await me.get("/staff")
+    finally:
+        own.stop()  # its log is whole once it has stopped
+    assert (named.status_code, renamed.status_code, listed.status_code) == (201, 201, 200)
+    logged = own.log_path.read_text(errors="replace")
+    assert "staff member named" in logged  # the log was written: its silence about names means something
+    assert "Ottoline" not in logged and "Featherstonehaugh" not in logged and "Quillby" not in logged

@@ -370,6 +370,11 @@ def create_app(
         """The county: districts, their appointment stations and diary cars."""
         return await pages.county_page(request)
 
+    @app.post("/", response_class=HTMLResponse, tags=["pages"])
+    async def county_postcode(request: Request) -> HTMLResponse:
+        """The county page with the place a caller's postcode finds (POST: no postcode in an address)."""
+        return await pages.county_page(request, await form_of(request))
+
     @app.get("/book", tags=["booking"])
     async def book_start(request: Request) -> Response:
         """Booking starts from the county page, where each station and district has its links."""

@@ -3,8 +3,10 @@ stations' earliest free slots, or a GOV.UK error for the field."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
+import httpx
 from fastapi.testclient import TestClient
 
 from tests.unit.test_web import FakeServices, client, pages, services, sign_in
@@ -26,6 +28,16 @@ FOUND = {
     "directory": "ONSPD_TEST_UK.csv",
     "directory_loaded_at": "2026-12-01T09:00:00Z",
 }  # fmt: skip
+
+
+def look_up(client: TestClient, postcode: str, csrf: str | None = None) -> httpx.Response:
+    """Send the county page's postcode box as the browser does: a POST with the session's token."""
+    if csrf is None:
+        found = re.search(r'name="csrf" value="([^"]+)"', client.get("/").text)
+        assert found is not None
+        csrf = found.group(1)
+    sent: httpx.Response = client.post("/", data={"csrf": csrf, "postcode": postcode})
+    return sent
 
 
 def slot(starts: str, when: str, free: int) -> dict[str, Any]:
@@ -55,7 +67,7 @@ def test_a_postcode_leads_to_its_district_s_diary_car_and_its_stations_earliest_
     services.answer("/postcodes/sg14 1aa", FOUND)
     services.answer("/availability", AVAILABILITY)
 
-    page = client.get("/", params={"postcode": " sg14 1aa "})
+    page = look_up(client, " sg14 1aa ")
 
     assert page.status_code == 200
     assert "SG14 1AA is in East Hertfordshire" in page.text
@@ -81,7 +93,7 @@ def test_a_postcode_the_directory_does_not_have_is_an_error_for_the_field_in_the
     body = {"status": 404, "detail": reason, "errors": [{"field": "postcode", "reason": reason}]}
     services.answer("/postcodes/AL1 9ZZ", body, status=404)
 
-    page = client.get("/", params={"postcode": "AL1 9ZZ"})
+    page = look_up(client, "AL1 9ZZ")
 
     assert page.status_code == 422
     assert "govuk-error-summary" in page.text and 'href="#postcode"' in page.text
@@ -97,16 +109,16 @@ def test_a_malformed_or_empty_postcode_is_asked_again_plainly(
     malformed = {"status": 422, "errors": [{"field": "postcode", "reason": "not a UK postcode: ..."}]}
     services.answer("/postcodes/AL1 1A", malformed, status=422)
 
-    page = client.get("/", params={"postcode": "AL1 1A"})
+    page = look_up(client, "AL1 1A")
     assert page.status_code == 422
     assert "Enter a real postcode, like AL1 3JX" in page.text
 
     calls = len(services.calls)
     for typed in ("", "   "):
-        page = client.get("/", params={"postcode": typed})
+        page = look_up(client, typed)
         assert page.status_code == 422
         assert "Enter the caller&#39;s postcode" in page.text
-    too_long = client.get("/", params={"postcode": "A" * 40})
+    too_long = look_up(client, "A" * 40)
     assert too_long.status_code == 422 and "Enter a real postcode" in too_long.text
     assert len(services.calls) == calls  # none of these was sent
 
@@ -117,7 +129,7 @@ def test_no_directory_loaded_says_so_without_blaming_the_call_taker(
     detail = "no postcode directory loaded: an operator loads the ONS Postcode Directory"
     services.answer("/postcodes/AL1 1AA", {"status": 503, "detail": detail}, status=503)
 
-    page = client.get("/", params={"postcode": "AL1 1AA"})
+    page = look_up(client, "AL1 1AA")
 
     assert page.status_code == 200
     assert "No postcode directory has been loaded yet, so postcodes cannot be looked up." in page.text
@@ -127,7 +139,25 @@ def test_no_directory_loaded_says_so_without_blaming_the_call_taker(
 def test_those_who_do_not_book_see_no_postcode_field_and_ask_nothing(services: FakeServices) -> None:
     with TestClient(pages(services)) as officer:
         assert sign_in(officer, "pc-4021").status_code == 303
-        page = officer.get("/", params={"postcode": "AL1 1AA"})
+        page = officer.get("/")
+        sent = officer.post("/", data={"csrf": "whatever", "postcode": "AL1 1AA"})
     assert page.status_code == 200
     assert 'name="postcode"' not in page.text
+    assert sent.status_code == 403
+    assert not any(c.url.path.startswith("/postcodes") for c in services.calls)
+
+
+def test_a_postcode_goes_only_in_a_form_with_the_session_s_token_never_in_an_address(
+    client: TestClient, services: FakeServices
+) -> None:
+    services.answer("/postcodes/SG14 1AA", FOUND)
+    services.answer("/availability", AVAILABILITY)
+    page = client.get("/")
+    assert 'method="post" action="/"' in page.text
+
+    forged = look_up(client, "SG14 1AA", csrf="forged")
+    in_address = client.get("/", params={"postcode": "SG14 1AA"})
+
+    assert forged.status_code == 403
+    assert in_address.status_code == 200 and "postcode-result" not in in_address.text
     assert not any(c.url.path.startswith("/postcodes") for c in services.calls)

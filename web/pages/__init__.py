@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 
@@ -14,9 +16,9 @@ from web.places import Place
 class Pages(Site):
     """The page handlers, with the county, the services and the clock they read."""
 
-    async def county_page(self, request: Request) -> HTMLResponse:
-        """The districts, their appointment stations and diary cars, linking to today's diaries."""
-        return await county.county_page(self, request)
+    async def county_page(self, request: Request, form: Mapping[str, str] | None = None) -> HTMLResponse:
+        """The districts, their appointment stations and diary cars; a postcode search sent from it."""
+        return await county.county_page(self, request, form)
 
     async def diary_page(
         self, request: Request, kind: Place, place_id: str, day_text: str | None, as_at: AsAt

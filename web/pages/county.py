@@ -1,14 +1,17 @@
 """The county page: districts, their appointment stations and diary cars, linking to today's diaries.
 
-A call taker finds the place by the caller's postcode too (``?postcode=``): the projections'
-``GET /postcodes/{postcode}`` (the ONS Postcode Directory an operator loaded) names the district
-whose diary car covers it and its stations, and ``GET /availability`` the earliest free slot at
-each of them and the diary car's earliest window, each with its diary and "Book" links. The
-postcode is a place's, typed by the call taker; it is sent with their own token and kept nowhere.
+A call taker finds the place by the caller's postcode too (a POST to ``/`` with the session's
+CSRF token, so the caller's postcode never goes into an address, a browser's history or a
+server's access log): the projections' ``GET /postcodes/{postcode}`` (the ONS Postcode
+Directory an operator loaded) names the district whose diary car covers it and its stations,
+and ``GET /availability`` the earliest free slot at each of them and the diary car's earliest
+window, each with its diary and "Book" links. It is sent with the call taker's own token and
+kept nowhere.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -22,6 +25,8 @@ from services.common.london import spoken_day, spoken_span
 from services.common.reference import District
 from services.common.roles import BOOKERS
 from web.backends import BackendError
+from web.errors import error_page
+from web.pages.book import csrf_ok
 from web.pages.site import Site
 from web.rendering import render
 from web.words import sentence, spoken_days, spoken_list
@@ -204,8 +209,11 @@ def _district(site: Site, district: District, day: str) -> dict[str, Any]:
     }
 
 
-async def county_page(site: Site, request: Request) -> HTMLResponse:
-    """The districts, their appointment stations and diary cars, linking to today's diaries."""
+async def county_page(site: Site, request: Request, form: Mapping[str, str] | None = None) -> HTMLResponse:
+    """The districts, their appointment stations and diary cars, linking to today's diaries.
+
+    ``form``: a postcode search sent from the page (None: the page asked for).
+    """
     day = site.today().isoformat()
     first = next(iter(site.county.appointment_stations()), None)
     hours = [
@@ -213,8 +221,13 @@ async def county_page(site: Site, request: Request) -> HTMLResponse:
         for h in (first.opening_hours if first else ())
     ]
     can_book = request.state.session.role in BOOKERS
-    typed = request.query_params.get("postcode")
-    lookup = await _postcode(site, typed, day) if typed is not None and can_book else None
+    if form is not None and not can_book:
+        why = "Finding the place by a postcode is for those who book appointments."
+        return error_page(request, 403, "You cannot look up postcodes", why, back="/")
+    if form is not None and not csrf_ok(request, form):
+        return error_page(request, 403, "The form has expired", "Reload the page and try again.", back="/")
+    typed = form.get("postcode", "") if form is not None else None
+    lookup = await _postcode(site, typed, day) if typed is not None else None
     return render(
         request,
         "county.html",

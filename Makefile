@@ -37,6 +37,7 @@ logs:
 
 lint: bootstrap
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/mypy --strict $(TYPED_DIRS)
 
 unit: bootstrap
@@ -51,6 +52,7 @@ browser: bootstrap
 # One recipe, so the steps keep their order even under `make -j`.
 test: bootstrap
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/mypy --strict $(TYPED_DIRS)
 	$(BIN)/pytest tests/unit
 	$(BIN)/pytest tests/integration

@@ -82,6 +82,7 @@ class Settings(BaseSettings):
         if value not in (1, 3):
             raise ValueError("APPOINTMENTS_KAFKA_BROKERS is 1 (one broker) or 3 (a replicated cluster)")
         return value
+
     # The owner's libpq-style URL, without a database name: it creates the databases and the
     # services' login roles and runs the migrations; each service appends its own database.
     pg_url: str = "postgresql://appointments@127.0.0.1:5432"

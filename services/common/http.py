@@ -181,9 +181,11 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
         return body
     detail = exc.detail
     if isinstance(detail, dict):
-        body = problem(exc.status_code, str(detail.get("detail", "the request cannot be done")), **{
-            k: v for k, v in detail.items() if k != "detail"
-        })
+        body = problem(
+            exc.status_code,
+            str(detail.get("detail", "the request cannot be done")),
+            **{k: v for k, v in detail.items() if k != "detail"},
+        )
     else:
         body = problem(exc.status_code, str(detail))
     for name, value in (exc.headers or {}).items():

@@ -118,7 +118,8 @@ class PgKeyStore:
             result: str = await conn.execute(
                 "update subject_keys set key = null, erased_at = now(), erased_by = $2"
                 " where subject_id = $1 and key is not null",
-                subject_id, erased_by,
+                subject_id,
+                erased_by,
             )
         return result.endswith(" 1")
 

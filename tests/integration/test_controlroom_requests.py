@@ -131,7 +131,9 @@ async def test_a_request_with_a_readable_id_is_always_answered_with_the_field_an
     await submit(test_settings, {**at_hitchin, "request_id": old}, version=9)
     answers = {rid: await answers_for(test_settings, appointment_id_for(rid), 1) for rid in (moon, long, old)}
     assert {rid: [n for n, _ in found] for rid, found in answers.items()} == {
-        moon: ["RequestRefused"], long: ["RequestRefused"], old: ["RequestRefused"]
+        moon: ["RequestRefused"],
+        long: ["RequestRefused"],
+        old: ["RequestRefused"],
     }
     refused = {rid: found[0][1] for rid, found in answers.items()}
     assert (refused[moon]["field"], refused[moon]["code"]) == ("place", "invalid")

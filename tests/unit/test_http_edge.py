@@ -59,7 +59,8 @@ async def test_an_unforeseen_error_is_a_500_body_naming_the_correlation_id_not_a
     response = await _get("/boom", **{"x-correlation-id": "call-10"})
     assert response.status_code == 500
     assert response.json() == {
-        "status": 500, "detail": "internal error; the correlation id identifies it in the logs"
+        "status": 500,
+        "detail": "internal error; the correlation id identifies it in the logs",
     }
     assert response.headers["x-correlation-id"] == "call-10"
 

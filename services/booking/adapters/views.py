@@ -161,9 +161,7 @@ class BookingViews:
             " and ends_at > $2",
             officer_id, starts_at, ends_at, list(CAPACITY_DUTIES),
         )  # fmt: skip
-        return places_touched(
-            (r["duty"], r["station_id"], r["district_id"], r["s"], r["e"]) for r in rows
-        )
+        return places_touched((r["duty"], r["station_id"], r["district_id"], r["s"], r["e"]) for r in rows)
 
     async def record_duty(
         self, duty_id: str, officer_id: str, duty: str, station_id: str | None, district_id: str,

@@ -136,7 +136,5 @@ class Views(Protocol):
         ...
 
 
-
-
 BookingStore = EventStore[Views]
 BookingUnit = Unit[Views]

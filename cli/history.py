@@ -33,11 +33,14 @@ def details(data: dict[str, Any]) -> str:
 def history(
     appointment: str = typer.Argument(..., help="The appointment's id."), url: str = URL, token: str = TOKEN
 ) -> None:
-    """An appointment's whole history, oldest first: when, what, who did it (the projections' answer)."""
+    """An appointment's whole history, oldest first: when, what, who (user and role), which channel, why.
+
+    Channels: http, control-room, roster-change, waitlist, text-reply, service (the projections' answer).
+    """
     items: list[dict[str, Any]] = get(f"/appointments/{appointment}/history", url, token)
-    table = Table("when (London)", "event", "by", "details", title=f"Appointment {appointment}")
+    table = Table("when (London)", "event", "by", "through", "details", title=f"Appointment {appointment}")
     for item in items:
         when = local(datetime.fromisoformat(item["occurred_at"])).isoformat(sep=" ", timespec="seconds")
         table.add_row(when, f"{item['event_type']} v{item['schema_version']}", item.get("actor") or "",
-                      details(item["data"]))  # fmt: skip
+                      item.get("channel") or "", details(item["data"]))  # fmt: skip
     console.print(table)

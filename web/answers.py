@@ -47,6 +47,8 @@ class HistoryAnswer(_Answer):
     actor: str | None = None
     occurred_at: AwareDatetime
     source: str = ""
+    # How it reached the system (an older projections service does not say).
+    channel: str | None = None
     data: dict[str, Any] = {}
 
 

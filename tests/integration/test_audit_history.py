@@ -70,6 +70,7 @@ async def test_the_history_and_the_diary_as_it_stood_read_as_the_projections_ans
     assert len(lines) == 2
     for line, item in zip(lines, items, strict=True):
         assert item["event_type"] in line and item["actor"] in line
+        assert item["channel"] == "http" and " http " in line  # through which channel: a person's HTTP call
     assert "caller: sealed" in shown.stdout and "briefing: sealed" in shown.stdout
     assert "Wetherspoon" not in shown.stdout and "QWERTZ" not in shown.stdout
     assert appointments("history", "no-such-appointment", *url).returncode == 1

@@ -17,6 +17,7 @@ from services.common import kafka
 from services.common.config import Settings
 from services.common.deadletters import SEALED_HEADER, DeadLetterSeal
 from tests.integration.test_first_flow import booking_form
+from tests.support.history import channels
 from tests.support.kafka_reader import header, read_topic
 from tests.support.services import ServiceProcess
 
@@ -86,6 +87,10 @@ async def test_a_request_is_booked_once_however_often_it_arrives(
     answers = await answers_for(test_settings, appointment_id_for(request_id), 1)
     assert [name for name, _ in answers] == ["SlotBooked"]
     assert answers[0][1]["request_id"] == request_id
+    # Its history says it came from the control room, not a person on the API.
+    _, projections = booking_and_projections
+    through = await channels(projections, appointment_id_for(request_id), "SlotBooked")
+    assert through == {"SlotBooked": "control-room"}
 
 
 async def test_an_urgent_request_is_refused_with_the_reason_for_the_control_room(

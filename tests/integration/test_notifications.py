@@ -26,6 +26,7 @@ from services.common.staging import outgoing
 from services.common.unit_of_work import Metadata
 from tests.integration.test_first_flow import booking_form, diary_of
 from tests.support import roster
+from tests.support.history import channels
 from tests.support.kafka_reader import header, read_topic
 from tests.support.services import ServiceProcess, auth, service, wait_for_capacity
 
@@ -337,6 +338,14 @@ async def test_a_reply_cancel_cancels_the_appointment_in_booking_and_in_the_diar
         if header(r, "ce_type") == "ReplyReceived" and json.loads(r.value)["appointment_id"] == appointment_id
     ]  # fmt: skip
     assert header(by_text, "correlation_id") == header(reply_record, "correlation_id")
+    # Its history tells the channels apart: booked over HTTP, cancelled by the caller's text reply.
+    through = await channels(projections, appointment_id, "ReplyReceived", "AppointmentCancelled")
+    assert (through["SlotBooked"], through["ReplyReceived"], through["AppointmentCancelled"]) == (
+        "http",
+        "text-reply",
+        "text-reply",
+    )
+    assert through["SmsQueued"] == "service"
 
 
 async def test_two_appointments_ahead_the_caller_is_asked_which_and_a_code_settles_it(

@@ -20,6 +20,7 @@ from services.common.config import Settings
 from tests.integration.test_first_flow import booking_form
 from tests.integration.test_withdrawals import events_for
 from tests.support import roster
+from tests.support.history import channels
 from tests.support.services import ServiceProcess, auth, wait_for_capacity
 
 pytestmark = pytest.mark.integration
@@ -93,7 +94,7 @@ async def entry_becomes(
 async def test_a_cancellation_offers_the_freed_slot_to_the_caller_waiting_who_takes_it(
     booking_and_projections: tuple[ServiceProcess, ServiceProcess], test_settings: Settings
 ) -> None:
-    booking, _ = booking_and_projections
+    booking, projections = booking_and_projections
     await on_duty(booking, test_settings, "2027-04-06")
     async with httpx.AsyncClient(base_url=booking.url, headers=auth(Role.CALL_TAKER, "ct-wait")) as client:
         booked = await fill(client, "2027-04-06")
@@ -139,6 +140,14 @@ async def test_a_cancellation_offers_the_freed_slot_to_the_caller_waiting_who_ta
     assert "Jane" not in str(joined)
     assert offer["slot"]["starts_at"] == slot["starts_at"] == "2027-04-06T17:00:00Z"
     assert left["booked"] is True
+    # The offer was the waitlist's own doing; joining and accepting, the call taker's over HTTP.
+    through = await channels(projections, waiting, "WaitlistLeft")
+    assert through == {
+        "WaitlistJoined": "http",
+        "AppointmentOffered": "waitlist",
+        "SlotBooked": "http",
+        "WaitlistLeft": "http",
+    }
 
 
 async def test_an_offer_not_taken_lapses_and_the_slot_goes_to_the_next_caller_waiting(

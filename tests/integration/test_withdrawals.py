@@ -14,6 +14,7 @@ from services.common.auth import Role
 from services.common.config import Settings
 from tests.integration.test_first_flow import booking_form
 from tests.support import roster
+from tests.support.history import channels
 from tests.support.kafka_reader import header, read_topic
 from tests.support.services import ServiceProcess, auth, wait_for_capacity
 
@@ -52,7 +53,7 @@ async def book(booking: ServiceProcess, station: str, day: str, start: str) -> d
 async def test_a_withdrawn_officers_appointment_goes_to_a_colleague_at_the_same_time(
     booking_and_projections: tuple[ServiceProcess, ServiceProcess], test_settings: Settings
 ) -> None:
-    booking, _ = booking_and_projections
+    booking, projections = booking_and_projections
     await roster.publish(
         test_settings,
         [
@@ -76,6 +77,9 @@ async def test_a_withdrawn_officers_appointment_goes_to_a_colleague_at_the_same_
     assert reassigned["to_officer_id"] != first_officer
     assert reassigned["starts_at"] == "2027-03-01T17:00:00Z"  # the booked time holds
     assert reassigned["withdrawal_id"] == withdrawn.withdrawal_id
+    # Its history: booked by a call taker over HTTP, then moved by a change on the roster.
+    through = await channels(projections, booked["appointment_id"], "AppointmentReassigned")
+    assert through == {"SlotBooked": "http", "AppointmentReassigned": "roster-change"}
 
 
 async def test_when_nobody_is_free_the_appointment_moves_to_the_earliest_free_slot_and_the_caller_is_told(

@@ -332,6 +332,7 @@ def test_history_is_a_timeline_of_when_what_and_who_without_personal_data(
                 "correlation_id": "c1",
                 "causation_id": None,
                 "source": "/hertfordshire/station-appointments/booking",
+                "channel": "control-room",
                 "data": {
                     "appointment_id": "apt-123",
                     "station_id": "cheshunt",
@@ -370,6 +371,9 @@ def test_history_is_a_timeline_of_when_what_and_who_without_personal_data(
     assert "10:15am on Wednesday 10 June 2026" in page.text
     assert "midday on Friday 12 June 2026" in page.text
     assert "Call taker CT1234" in page.text and "The booking service" in page.text
+    # How each came, where the projections say: the booking from the control room; the other, unsaid.
+    assert "Call taker CT1234, from the control room" in page.text
+    assert "The booking service, " not in page.text
     assert "Sunday 14 June 2026, 5pm to 6pm" in page.text
     assert "Reason: no longer needed" in page.text
     assert 'href="/stations/cheshunt/diary?day=2026-06-14"' in page.text

@@ -47,6 +47,22 @@ INITIATOR_WORDS = {"police": "By the police", "public": "At the caller's request
 MISSED_WORDS = {"public": "The caller did not come", "police": "No officer came"}
 
 
+# Through which channel a change came (the projections' history says; services/projections/domain/channels).
+CHANNEL_WORDS = {
+    "http": "online",
+    "control-room": "from the control room",
+    "roster-change": "after a change to the roster",
+    "waitlist": "by the waiting list",
+    "text-reply": "by the caller's text reply",
+    "service": "automatically",
+}
+
+
+def through(channel: str | None) -> str | None:
+    """How a change came, in words: 'from the control room'; None when the history does not say."""
+    return CHANNEL_WORDS.get(channel or "")
+
+
 def what(event_type: str) -> str:
     """What happened, in words: 'Station appointment booked'."""
     return EVENT_WORDS.get(event_type, plain(event_type))

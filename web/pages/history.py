@@ -57,6 +57,7 @@ def _item(site: Site, e: HistoryAnswer, officers: KnownOfficers) -> dict[str, An
         "when_iso": e.occurred_at.isoformat(),
         "what": events.what(e.event_type),
         "who": events.who(e.actor, e.source, officers),
+        "through": events.through(e.channel),
         "details": details,
     }
 

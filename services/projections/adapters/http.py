@@ -6,6 +6,7 @@ import json
 from datetime import date, datetime
 from typing import Annotated, Any
 
+import asyncpg
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
@@ -17,6 +18,7 @@ from services.common.london import local, spoken_day, spoken_range
 from services.common.runtime import Runtime
 from services.projections.adapters import postcodes, store, texts
 from services.projections.adapters.county import PLACE_RESPONSES, refused_place
+from services.projections.domain.channels import REPLIES, Cause, Channel, channel_of
 from services.projections.domain.diary import DiaryEntry
 
 router = APIRouter()
@@ -134,6 +136,12 @@ class HistoryItem(BaseModel):
     correlation_id: str
     causation_id: str | None
     source: str
+    channel: Channel = Field(
+        description="How it reached the system: http (a person through an HTTP API), control-room (a"
+        " control-room request), roster-change (a withdrawal or an early end on the roster), waitlist"
+        " (booking's waitlist on its own), text-reply (the caller's text reply, or what it led to), or"
+        " service (a service's own doing)."
+    )
     data: dict[str, Any]
 
 
@@ -149,8 +157,17 @@ async def history(request: Request, appointment_id: str, _: Authorized) -> list[
     if plausible_id(appointment_id):
         async with _runtime(request).db.acquire() as conn:
             rows = await store.appointment_history(conn, appointment_id)
+            held = await store.causes(conn, (r["causation_id"] for r in rows))
     if not rows:
         raise unknown("appointment_id", "there is no appointment with this id")
+    replies = {r["correlation_id"] for r in rows if r["event_type"] in REPLIES}
+
+    def channel(r: asyncpg.Record) -> Channel:
+        causation = r["causation_id"]
+        cause = None if not causation else Cause(causation in held, held.get(causation))
+        replied = r["correlation_id"] in replies
+        return channel_of(r["event_type"], r["actor"], causation, cause, replied)
+
     return [
         HistoryItem(
             event_id=str(r["event_id"]),
@@ -161,6 +178,7 @@ async def history(request: Request, appointment_id: str, _: Authorized) -> list[
             correlation_id=r["correlation_id"],
             causation_id=r["causation_id"],
             source=r["source"],
+            channel=channel(r),
             data=json.loads(r["data"]),
         )
         for r in rows

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import uuid
+from collections.abc import Iterable
 from datetime import date, datetime
 
 import asyncpg
@@ -60,6 +63,20 @@ async def diary_as_at(
         for r in rows
     )
     return as_it_stood(events, (place, place_id, day))
+
+
+async def causes(conn: asyncpg.Connection, causation_ids: Iterable[str | None]) -> dict[str, str]:
+    """The topic of each causing event the recorded history holds, by event id (absent: not held)."""
+    ids = set()
+    for causation in causation_ids:
+        with contextlib.suppress(TypeError, ValueError):
+            ids.add(uuid.UUID(str(causation)))
+    if not ids:
+        return {}
+    rows = await conn.fetch(
+        "select event_id, topic from event_history where event_id = any($1::uuid[])", list(ids)
+    )
+    return {str(r["event_id"]): r["topic"] for r in rows}
 
 
 async def appointment_history(conn: asyncpg.Connection, appointment_id: str) -> list[asyncpg.Record]:

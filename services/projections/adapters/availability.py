@@ -30,6 +30,7 @@ from services.common.reference import County
 from services.common.runtime import Runtime
 from services.projections.adapters.batch import Batch
 from services.projections.adapters.county import CountyNotReceived
+from services.projections.adapters.duties import duties_and_withdrawals
 from services.projections.adapters.kpis import BACKFILL_CHUNK, _readable
 from services.projections.domain import availability as domain
 from services.projections.domain.availability import Booked, Duty, PlaceDay, SlotCapacity
@@ -148,27 +149,7 @@ async def inputs(conn: asyncpg.Connection, known: County, first: date, last: dat
             kind, ids, first, last,
         )  # fmt: skip
         booked += [Booked(**dict(r)) for r in rows]
-    duties = [
-        Duty(**dict(r))
-        for r in await conn.fetch(
-            "select duty_id, officer_id, duty, station_id, district_id, starts_at, ends_at"
-            " from availability_duties where starts_at < $2 and ends_at > $1",
-            since,
-            until,
-        )
-    ]
-    officers = sorted({d.officer_id for d in duties})
-    withdrawn = [
-        Withdrawn(r["officer_id"], r["starts_at"], r["ends_at"])
-        for r in await conn.fetch(
-            "select officer_id, starts_at, ends_at from availability_withdrawals"
-            " where officer_id = any($1::text[]) and starts_at < $3 and ends_at > $2"
-            " order by officer_id, starts_at, ends_at",
-            officers,
-            since,
-            until,
-        )
-    ]
+    duties, withdrawn = await duties_and_withdrawals(conn, since, until)
     return booked, duties, withdrawn
 
 

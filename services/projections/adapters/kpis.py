@@ -25,6 +25,7 @@ from services.common.consumer import Position
 from services.common.logging import get_logger
 from services.common.reference import County
 from services.projections.adapters.batch import Batch, insert_rows
+from services.projections.adapters.duties import duties_and_withdrawals
 from services.projections.domain.availability import Duty
 from services.projections.domain.kpis import (
     AppointmentLine,
@@ -186,28 +187,7 @@ async def kpis(
             only,
         )
     }
-    duties = [
-        Duty(**dict(r))
-        for r in await conn.fetch(
-            "select duty_id, officer_id, duty, station_id, district_id, starts_at, ends_at"
-            " from availability_duties where starts_at < $2 and ends_at > $1"
-            " and ($3::text is null or district_id = $3)",
-            since,
-            until,
-            only,
-        )
-    ]
-    withdrawn = [
-        Withdrawn(r["officer_id"], r["starts_at"], r["ends_at"])
-        for r in await conn.fetch(
-            "select officer_id, starts_at, ends_at from availability_withdrawals"
-            " where officer_id = any($1::text[]) and starts_at < $3 and ends_at > $2"
-            " order by officer_id, starts_at, ends_at",
-            sorted({d.officer_id for d in duties}),
-            since,
-            until,
-        )
-    ]
+    duties, withdrawn = await duties_and_withdrawals(conn, since, until, only)
     # Worked out off the event loop: every slot of every place of the range, as availability's are.
     return await asyncio.to_thread(
         _summary,

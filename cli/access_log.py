@@ -26,14 +26,14 @@ def access_log(
     url: str = URL,
     token: str = TOKEN,
 ) -> None:
-    """The access log (DPA 2018 s.62): a subject's collections, alterations, consultations and
-    disclosures, or, without --subject, every consultation in the range."""
+    """The access log (DPA 2018 s.62): a subject's collections, alterations, consultations,
+    disclosures and erasure, or, without --subject, every consultation and erasure in the range."""
     params = {"limit": str(limit)}
     for name, value in (("subject", subject), ("from", from_day), ("to", to_day)):
         if value:
             params[name] = value
     entries: list[dict[str, Any]] = get("/access-log", url, token, params)
-    title = f"Access log of {subject}" if subject else "Access log: consultations"
+    title = f"Access log of {subject}" if subject else "Access log: consultations and erasures"
     table = Table(
         "when (London)",
         "operation",

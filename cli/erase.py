@@ -64,6 +64,7 @@ def print_erasure(done: Erasure) -> None:
         notifications_appointments=n.appointments, notifications_texts=n.texts,
         notifications_replies=n.replies, notifications_reminders=n.reminders,
         topic_records_deleted=done.topics.deleted, topic_records_kept=done.topics.kept,
+        access_log_event=done.logged_as,
     )  # fmt: skip
     key = "destroyed now" if done.key_destroyed else "already destroyed"
     console.print(
@@ -74,6 +75,8 @@ def print_erasure(done: Erasure) -> None:
         " Events and Kafka keep only ciphertext no key opens.",
         markup=False, highlight=False,
     )  # fmt: skip
+    if done.logged_as:
+        console.print(f"In the access log as erasure {done.logged_as}.", markup=False, highlight=False)
     for t in done.topics.topics:
         line = f"{t.topic}: {t.deleted} record(s) in clear deleted (taken by their reader)"
         if t.kept:

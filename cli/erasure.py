@@ -11,19 +11,21 @@ in clear lose what their readers have taken (``cli.clear_topics``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 
 import asyncpg
 
 from cli.clear_topics import TopicsCleared, clear_topics
 from cli.operator import owner_connection
+from schemas.audit import PersonalDataErased
 from schemas.topics import CONTROLROOM_REQUESTS, SMS_INBOUND, SMS_OUTBOUND
 from services.booking.adapters.personal import normalise_phone
 from services.common.config import Settings
 from services.common.shredding import KEYSTORE_DATABASE, PgKeyStore, subject_id_for
 from services.notifications.adapters.erasure import Erased
 from services.notifications.adapters.erasure import erase_subject as erase_from_notifications
+from services.projections.adapters.access_log import append_erasure
 from services.projections.adapters.erasure import erase_subject as erase_from_projections
 
 
@@ -38,6 +40,8 @@ class Erasure:
     projections_events: int = 0
     notifications: Erased = field(default_factory=Erased)
     topics: TopicsCleared = field(default_factory=TopicsCleared)
+    # The access log's entry of it (its event id), in the projections' chained store.
+    logged_as: str | None = None
 
 
 async def erase_subject(cfg: Settings, subject_id: str, erased_by: str) -> Erasure:
@@ -67,7 +71,26 @@ async def erase_subject(cfg: Settings, subject_id: str, erased_by: str) -> Erasu
         finally:
             await conn.close()
     cleared = await clear_topics(cfg, keys)
-    return Erasure(subject_id, erased_by, True, destroyed, emptied, notified, cleared)
+    done = Erasure(subject_id, erased_by, True, destroyed, emptied, notified, cleared)
+    return await _logged(cfg, done)
+
+
+async def _logged(cfg: Settings, done: Erasure) -> Erasure:
+    """The erasure written to the access log (DPA 2018 s.62), chained in the projections' store."""
+    conn = await owner_connection(cfg, "projections")
+    if conn is None:
+        return done
+    erased = PersonalDataErased(
+        subject_id=done.subject_id, erased_by=done.erased_by, channel="appointments erase",
+        key_destroyed=done.key_destroyed, projections_events=done.projections_events,
+        notifications_rows=done.notifications.total, topic_records_deleted=done.topics.deleted,
+        subject_ids=(done.subject_id,), erased_at=datetime.now(UTC),
+    )  # fmt: skip
+    try:
+        envelope = await append_erasure(conn, erased)
+    finally:
+        await conn.close()
+    return replace(done, logged_as=str(envelope.event_id))
 
 
 _REQUESTS = """

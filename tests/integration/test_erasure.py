@@ -11,13 +11,16 @@ checkpoint signed before the erasure.
 from __future__ import annotations
 
 import asyncio
+import getpass
 import json
 import os
 import subprocess
 import sys
 import uuid
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import asyncpg
 import httpx
@@ -33,6 +36,7 @@ from tests.support.kafka_reader import read_topic
 from tests.support.services import TEST_SECRET, ServiceProcess, auth
 
 pytestmark = pytest.mark.integration
+LONDON = ZoneInfo("Europe/London")
 # The day its bookings (and test_audit_history's, made through book()) are on, which no other test books.
 DAY = "2027-05-27"
 APPOINTMENTS = Path(sys.executable).with_name("appointments")
@@ -177,6 +181,24 @@ async def test_an_erased_caller_is_readable_nowhere_and_the_chains_still_hold(
 
     again = appointments("erase", subject, "--yes", env=env)
     assert again.returncode == 0 and "already destroyed" in again.stdout and "from 0 event(s)" in again.stdout
+    # Both erasures are in the access log (DPA 2018 s.62): who, when, what was emptied; over HTTP
+    # and the command, by subject and among every entry of the day; chained with the consultations.
+    async with httpx.AsyncClient(base_url=projections.url, headers=auth(Role.AUDITOR, "audit-1")) as client:
+        by_subject = (await client.get("/access-log", params={"subject": subject})).json()
+        today = datetime.now(LONDON).date().isoformat()
+        day = {"from": today, "to": today, "limit": "5000"}
+        of_the_day = (await client.get("/access-log", params=day)).json()
+    erasures = [e for e in by_subject if e["operation"] == "erasure"]
+    assert [(e["by"], e["subject_id"], e["channel"]) for e in erasures] == [
+        ("admin:4021", subject, "appointments erase"),
+        (f"admin:{getpass.getuser()}", subject, "appointments erase"),
+    ]
+    assert "key destroyed;" in erasures[0]["what"] and "key already destroyed" in erasures[1]["what"]
+    listed = [e["event_id"] for e in of_the_day if e["operation"] == "erasure" and e["subject_id"] == subject]
+    assert listed == [e["event_id"] for e in erasures]
+    logged = appointments("access-log", "--subject", subject, "--url", projections.url, env=env)
+    assert logged.returncode == 0 and logged.stdout.count(" erasure ") == 2, logged.stdout
+    assert found_in(json.dumps(by_subject) + logged.stdout) == []
     assert " erased " in appointments("subject", "--case-reference", case_reference, env=env).stdout
     verified = appointments("audit", "verify", *chains, env=env)
     assert verified.returncode == 0, verified.stdout + verified.stderr

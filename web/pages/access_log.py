@@ -1,11 +1,11 @@
 """The access log for auditors (DPA 2018 s.62): projections' ``GET /access-log`` as a table of who
-collected, altered, consulted or disclosed whose personal data, when and through what.
+collected, altered, consulted, disclosed or erased whose personal data, when and through what.
 
 The log never holds a name or a number: who did it is read from the roster when the page is shown
 (an officer by collar number and name, anyone else by the name they signed in with, from the
-roster's staff directory; by sign-in subject otherwise). Without a subject it
-lists every consultation in the range; with one, everything done with that person's data. The range
-is of London days, typed in GOV.UK's date input; today unless typed.
+roster's staff directory; by sign-in subject otherwise). Without a subject it lists every
+consultation and erasure in the range; with one, everything done with that person's data. The
+range is of London days, typed in GOV.UK's date input; today unless typed.
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ OPERATIONS = {
     "collection": "Collected",
     "alteration": "Altered",
     "disclosure": "Disclosed",
+    "erasure": "Erased",
 }
 # The projections' words for an opening: "officers-day of officer {id} on {day}".
 OPENED = re.compile(r"^officers-day of officer (?P<officer>\S+) on (?P<day>\d{4}-\d{2}-\d{2})$")

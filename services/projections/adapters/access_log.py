@@ -31,14 +31,14 @@ from typing import Literal
 
 import asyncpg
 
-from schemas.audit import PersonalDataAccessed
+from schemas.audit import PersonalDataAccessed, PersonalDataErased
 from schemas.base import parse_event
 from schemas.envelope import Envelope, source_of
 from services.common.eventstore import canonical_json, chain_hash
 from services.common.london import local
 
 STREAM_PREFIX = "access-log:"
-Operation = Literal["consultation", "collection", "alteration", "disclosure"]
+Operation = Literal["consultation", "collection", "alteration", "disclosure", "erasure"]
 COLLECTIONS = ("AppointmentRequested", "SlotBooked", "DiaryCarVisitBooked", "WaitlistJoined")
 ALTERATIONS = (
     "AppointmentRescheduled", "AppointmentReassigned", "AppointmentDisplaced",
@@ -64,24 +64,42 @@ values ($1, $2, $3, $4, $5, $6::jsonb, $7, null, $8, $9, $10, $11)
 async def append_access(
     conn: asyncpg.Connection, accessed: PersonalDataAccessed, correlation_id: str | None
 ) -> Envelope:
-    """Append one access to its day's stream, chained to the stream's last event; committed on return.
+    """Append one access to its day's stream, chained to the stream's last event; committed on return."""
+    actor = f"{accessed.role}:{accessed.accessed_by}"
+    return await _append(conn, stream_of(accessed), accessed, actor, accessed.accessed_at, correlation_id)
+
+
+async def append_erasure(conn: asyncpg.Connection, erased: PersonalDataErased) -> Envelope:
+    """Append an erasure to its London day's stream of the access log, chained; committed on return."""
+    stream = f"{STREAM_PREFIX}{local(erased.erased_at).date().isoformat()}"
+    return await _append(conn, stream, erased, erased.erased_by, erased.erased_at, None)
+
+
+async def _append(
+    conn: asyncpg.Connection,
+    stream: str,
+    event: PersonalDataAccessed | PersonalDataErased,
+    actor: str,
+    at: datetime,
+    correlation_id: str | None,
+) -> Envelope:
+    """Append one event to an access-log stream, chained to the stream's last event.
 
     The day's writers take turns (a transaction-scoped advisory lock on the stream), so each
     reads the head it chains to; the store's unique (stream, version) stands behind it.
     """
-    stream = stream_of(accessed)
     event_id = uuid.uuid4()
     envelope = Envelope(
         event_id=event_id,
-        event_type=accessed.event_type,
-        schema_version=accessed.schema_version,
+        event_type=event.event_type,
+        schema_version=event.schema_version,
         source=source_of("projections"),
         subject=stream,
-        time=accessed.accessed_at,
+        time=at,
         correlation_id=correlation_id or str(event_id),
         causation_id=None,
-        actor=f"{accessed.role}:{accessed.accessed_by}",
-        data=accessed.model_dump(mode="json"),
+        actor=actor,
+        data=event.model_dump(mode="json"),
     )
     data = canonical_json(envelope.data)
     async with conn.transaction():
@@ -120,11 +138,30 @@ def what_was_opened(accessed: PersonalDataAccessed) -> str:
     return f"{accessed.view} of officer {accessed.officer_id} on {accessed.day}"
 
 
+def erasure(row: asyncpg.Record, erased: PersonalDataErased) -> Entry:
+    """An erasure as an entry: who destroyed the key, and what was emptied (counts, never the data)."""
+    key = "key destroyed" if erased.key_destroyed else "key already destroyed"
+    what = (
+        f"erased: {key}; emptied from {erased.projections_events} history event(s),"
+        f" {erased.notifications_rows} notifications row(s), {erased.topic_records_deleted} topic record(s)"
+    )
+    return Entry(
+        at=erased.erased_at, operation="erasure", subject_id=erased.subject_id, appointment_id=None,
+        by=row["actor"], what=what, channel=erased.channel, recipient=None, event_id=str(row["event_id"]),
+        recorded_in="projections",
+    )  # fmt: skip
+
+
 def consultations(rows: Sequence[asyncpg.Record], subject: str | None) -> list[Entry]:
-    """The access log's own events as entries: one per appointment opened (the subject's only, if named)."""
+    """The access log's own events as entries: one per appointment opened (the subject's only, if
+    named), and one per erasure."""
     entries = []
     for row in rows:
         accessed = parse_event(row["event_type"], row["schema_version"], json.loads(row["data"]))
+        if isinstance(accessed, PersonalDataErased):
+            if subject is None or accessed.subject_id == subject:
+                entries.append(erasure(row, accessed))
+            continue
         assert isinstance(accessed, PersonalDataAccessed)
         for record in accessed.records:
             if record.subject_id is None or (subject is not None and record.subject_id != subject):
@@ -259,7 +296,8 @@ async def access_log(
 ) -> list[Entry]:
     """Entries in [since, until), oldest first, at most ``limit``: the subject's, or every consultation."""
     # Only the conditions asked for, so the planner sees each one (the subjects' GIN index, the time's).
-    where, args = ["stream_id like 'access-log:%'", "event_type = 'PersonalDataAccessed'"], list[object]()
+    where = ["stream_id like 'access-log:%'", "event_type in ('PersonalDataAccessed', 'PersonalDataErased')"]
+    args: list[object] = []
     for condition, value in (
         ("data -> 'subject_ids' @> ${}::jsonb", None if subject is None else json.dumps([subject])),
         ("occurred_at >= ${}", since),

@@ -22,7 +22,7 @@ class AccessEntry(BaseModel):
     """One processing of one person's data; the person by subject id only, never their data."""
 
     at: datetime
-    operation: Literal["consultation", "collection", "alteration", "disclosure"]
+    operation: Literal["consultation", "collection", "alteration", "disclosure", "erasure"]
     subject_id: str
     appointment_id: str | None
     by: str | None = Field(description="Who did it: the token's role and subject (e.g. officer:4021).")
@@ -58,8 +58,8 @@ async def read_access_log(
         str | None,
         Query(
             pattern=_SUBJECT,
-            description="A data subject's id: their collections, alterations, "
-            "consultations and disclosures. Without it: every consultation in the range.",
+            description="A data subject's id: their collections, alterations, consultations,"
+            " disclosures and erasure. Without it: every consultation and erasure in the range.",
         ),
     ] = None,
     from_day: Annotated[

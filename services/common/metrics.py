@@ -80,7 +80,9 @@ class MetricsSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="APPOINTMENTS_", extra="ignore")
 
-    metrics_positions_every_seconds: float = Field(default=5.0, ge=0)
+    # Prometheus's default scrape interval: reading oftener shows nobody anything newer, and an idle
+    # stack's every worker would ask its database (tests/integration/test_idle_stack.py).
+    metrics_positions_every_seconds: float = Field(default=15.0, ge=0)
 
 
 @dataclass(frozen=True)

@@ -81,6 +81,44 @@ async def on_duty(roster: ServiceProcess, collar: str, station: str, duties: lis
     return officer_id
 
 
+async def on_station_duty(
+    roster: ServiceProcess,
+    booking: ServiceProcess,
+    collar: str,
+    station: str,
+    days: tuple[str, ...],
+    *,
+    ends: str = "19:00",
+    free: int = 3,
+) -> str:
+    """An officer on appointments duty at ``station`` from 15:00 UTC to ``ends`` on each of ``days``,
+    once booking offers ``free`` slots on each; their roster id."""
+    officer_id = await on_duty(roster, collar, station, [
+        {"duty": "appointments", "station_id": station, "starts_at": f"{day}T15:00:00Z",
+         "ends_at": f"{day}T{ends}:00Z"}
+        for day in days
+    ])  # fmt: skip
+    for day in days:
+        await wait_for_free(booking, f"/stations/{station}/free-slots", day, free)
+    return officer_id
+
+
+async def moved_away_listed(
+    projections: ServiceProcess, station: str, day: str, appointment_id: str, wait: float = 60
+) -> None:
+    """Wait until the projections list the appointment (alone) as moved away from the station's day."""
+    deadline = time.monotonic() + wait
+    async with httpx.AsyncClient(base_url=projections.url, headers=auth(Role.SUPERVISOR)) as client:
+        while time.monotonic() < deadline:
+            answer = await client.get(f"/diaries/stations/{station}/{day}/moved-away")
+            if answer.status_code == 200 and [m["appointment_id"] for m in answer.json()["moved_away"]] == [
+                appointment_id
+            ]:
+                return
+            await asyncio.sleep(0.2)
+    raise TimeoutError(f"the projections never showed {appointment_id} moved away from {day}")
+
+
 async def wait_for_free(booking: ServiceProcess, path: str, day: str, count: int, wait: float = 60) -> None:
     """Wait until booking offers ``count`` free slots (or windows) at ``path`` on ``day``."""
     deadline = time.monotonic() + wait

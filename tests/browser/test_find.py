@@ -8,15 +8,13 @@ is rostered in 2029). One caller is booked twice on the 15th and moves one of th
 
 from __future__ import annotations
 
-import asyncio
-import time
 from typing import Any
 
 import httpx
 from playwright.async_api import Page, expect
 
 from services.common.auth import Role
-from tests.browser.appointments import on_duty, wait_for_free
+from tests.browser.appointments import moved_away_listed, on_station_duty
 from tests.browser.axe import serious_violations
 from tests.browser.conftest import DESKTOP, PHONE, SCREENSHOTS, Site, sign_in
 from tests.support.services import ServiceProcess, auth
@@ -41,20 +39,6 @@ async def book(booking: ServiceProcess, start: str, case_reference: str) -> str:
     return appointment_id
 
 
-async def moved_away_shown(projections: ServiceProcess, appointment_id: str, wait: float = 60) -> None:
-    """Wait until the projections list the appointment as moved away from the 15th."""
-    deadline = time.monotonic() + wait
-    async with httpx.AsyncClient(base_url=projections.url, headers=auth(Role.SUPERVISOR)) as client:
-        while time.monotonic() < deadline:
-            answer = await client.get(f"/diaries/stations/{STATION}/{FIND_DAY}/moved-away")
-            if answer.status_code == 200 and [m["appointment_id"] for m in answer.json()["moved_away"]] == [
-                appointment_id
-            ]:
-                return
-            await asyncio.sleep(0.2)
-    raise TimeoutError(f"the projections never showed {appointment_id} moved away from {FIND_DAY}")
-
-
 async def send(page: Page, key: str = "Enter") -> None:
     """Press a key that sends a form or follows a link, and wait for the next page."""
     async with page.expect_navigation():
@@ -68,20 +52,14 @@ async def test_a_call_taker_finds_an_appointment_by_case_reference_and_phone_and
     roster_service: ServiceProcess,
 ) -> None:
     booking, projections = booking_and_projections
-    await on_duty(roster_service, "5911", STATION, [
-        {"duty": "appointments", "station_id": STATION, "starts_at": f"{day}T15:00:00Z",
-         "ends_at": f"{day}T19:00:00Z"}
-        for day in (FIND_DAY, MOVED_TO_DAY)
-    ])  # fmt: skip
-    await wait_for_free(booking, f"/stations/{STATION}/free-slots", FIND_DAY, 3)
-    await wait_for_free(booking, f"/stations/{STATION}/free-slots", MOVED_TO_DAY, 3)
+    await on_station_duty(roster_service, booking, "5911", STATION, (FIND_DAY, MOVED_TO_DAY))
     moved = await book(booking, "17:00", MOVED_CASE)
     kept = await book(booking, "18:00", KEPT_CASE)
     async with httpx.AsyncClient(base_url=booking.url, headers=auth(Role.CALL_TAKER, "ct-api")) as client:
         body = {"day": MOVED_TO_DAY, "start": "18:00", "initiated_by": "public", "reason": "caller-asked"}
         answer: Any = await client.post(f"/appointments/{moved}/reschedule", json=body)
     assert answer.status_code == 200, answer.text
-    await moved_away_shown(projections, moved)
+    await moved_away_listed(projections, STATION, FIND_DAY, moved)
     problems: dict[str, list[str]] = {}
 
     # From the county page, by the keyboard: the case reference typed, Enter, and the one found opened.

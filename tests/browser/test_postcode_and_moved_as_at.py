@@ -8,8 +8,6 @@ test's days); one appointment there is moved by the police from the 15th to the 
 
 from __future__ import annotations
 
-import asyncio
-import time
 from datetime import UTC, datetime
 from urllib.parse import urlencode
 
@@ -17,7 +15,7 @@ import httpx
 from playwright.async_api import Page, expect
 
 from services.common.auth import Role
-from tests.browser.appointments import book, on_duty, wait_for_free, wait_in_diary
+from tests.browser.appointments import book, moved_away_listed, on_station_duty, wait_in_diary
 from tests.browser.axe import serious_violations
 from tests.browser.conftest import DESKTOP, PHONE, Site, sign_in
 from tests.integration.test_postcodes import NAMES, ONSPD, load
@@ -85,20 +83,6 @@ async def test_a_call_taker_finds_the_district_s_diary_car_and_stations_by_the_c
     await expect(summary).to_contain_text("SW1A 2AA is not a postcode of Hertfordshire's districts")
 
 
-async def moved_away_listed(projections: ServiceProcess, appointment_id: str, wait: float = 60) -> None:
-    """Wait until the projections list the appointment as moved away from the day."""
-    deadline = time.monotonic() + wait
-    async with httpx.AsyncClient(base_url=projections.url, headers=auth(Role.SUPERVISOR)) as client:
-        while time.monotonic() < deadline:
-            answer = await client.get(f"/diaries/stations/{STATION}/{DAY}/moved-away")
-            if answer.status_code == 200 and [m["appointment_id"] for m in answer.json()["moved_away"]] == [
-                appointment_id
-            ]:
-                return
-            await asyncio.sleep(0.2)
-    raise TimeoutError(f"the projections never showed {appointment_id} moved away from {DAY}")
-
-
 async def test_the_diary_as_it_stood_lists_what_had_moved_away_by_then(
     page: Page,
     web: Site,
@@ -106,13 +90,7 @@ async def test_the_diary_as_it_stood_lists_what_had_moved_away_by_then(
     roster_service: ServiceProcess,
 ) -> None:
     booking, projections = booking_and_projections
-    await on_duty(roster_service, "7311", STATION, [
-        {"duty": "appointments", "station_id": STATION, "starts_at": f"{day}T15:00:00Z",
-         "ends_at": f"{day}T19:00:00Z"}
-        for day in (DAY, MOVED_TO)
-    ])  # fmt: skip
-    await wait_for_free(booking, f"/stations/{STATION}/free-slots", DAY, 3)
-    await wait_for_free(booking, f"/stations/{STATION}/free-slots", MOVED_TO, 3)
+    await on_station_duty(roster_service, booking, "7311", STATION, (DAY, MOVED_TO))
     appointment_id = (await book(booking, DAY, "17:00", CASE, station=STATION))["appointment_id"]
     await wait_in_diary(projections, DAY, appointment_id, station=STATION)
     before_move = datetime.now(UTC)
@@ -120,7 +98,7 @@ async def test_the_diary_as_it_stood_lists_what_had_moved_away_by_then(
         body = {"day": MOVED_TO, "start": "18:00", "initiated_by": "police", "reason": "room-unavailable"}
         moved = await client.post(f"/appointments/{appointment_id}/reschedule", json=body)
     assert moved.status_code == 200, moved.text
-    await moved_away_listed(projections, appointment_id)
+    await moved_away_listed(projections, STATION, DAY, appointment_id)
     after_move = datetime.now(UTC)
 
     def as_at(instant: datetime) -> str:

@@ -13,7 +13,7 @@ import httpx
 from playwright.async_api import Page, expect
 
 from services.common.auth import Role
-from tests.browser.appointments import on_duty, wait_for_free, wait_in_diary
+from tests.browser.appointments import on_station_duty, wait_in_diary
 from tests.browser.conftest import Site, sign_in
 from tests.support.services import ServiceProcess, auth
 
@@ -27,11 +27,7 @@ async def test_a_call_taker_s_booking_shows_in_the_history_by_their_name(
     roster_service: ServiceProcess,
 ) -> None:
     booking, projections = booking_and_projections
-    await on_duty(roster_service, "8301", STATION, [
-        {"duty": "appointments", "station_id": STATION, "starts_at": f"{DAY}T15:00:00Z",
-         "ends_at": f"{DAY}T18:00:00Z"},
-    ])  # fmt: skip
-    await wait_for_free(booking, f"/stations/{STATION}/free-slots", DAY, 1)
+    await on_station_duty(roster_service, booking, "8301", STATION, (DAY,), ends="18:00", free=1)
 
     # The call taker signs in to the pages (which tells the roster their name), and books as
     # themselves: the booking's actor is their role and sign-in subject, never their name.

@@ -73,3 +73,23 @@ def test_the_access_log_shows_who_opened_whose_data_for_the_days_asked_and_only_
     ):
         assert shown in today.text, shown
     assert wrong.status_code == 422 and 'href="#subject"' in wrong.text and len(asked) == 2
+
+
+def test_an_erasure_shows_in_the_log_as_erased_by_whom_with_what_was_emptied() -> None:
+    services = FakeServices()
+    erased = {
+        **ENTRY, "operation": "erasure", "appointment_id": None, "by": "admin:4021",
+        "what": "erased: key destroyed; emptied from 3 history event(s), 4 notifications row(s),"
+                " 2 topic record(s)",
+        "channel": "appointments erase", "event_id": "e-2",
+    }  # fmt: skip
+    services.answer("/access-log", [ENTRY, erased])
+    services.answer("/officers", [])
+    with TestClient(auditor_pages(services)) as client:
+        sign_in(client, "au-lee")
+        page = client.get("/access-log", params={"subject": ENTRY["subject_id"]})
+
+    assert page.status_code == 200
+    assert "Erased: key destroyed; emptied from 3 history event(s)" in page.text
+    assert "appointments erase" in page.text and "4021 (admin)" in page.text
+    assert page.text.index("Consulted") < page.text.index("Erased")

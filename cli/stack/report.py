@@ -66,7 +66,8 @@ def _watchdog_row() -> Health:
         return Health("watchdog", None, "-", False, "not running: nothing restarts a part that dies")
     parts = watchdog_status().get("parts", {})
     restarted = [
-        f"{name} {part['restarts']}x (last {part['last_restart'][11:19]})"
+        f"{name} {part['restarts']}x (last {part['last_restart'][11:19]}"
+        + (f", {part['hangs']} hung)" if part.get("hangs") else ")")
         for name, part in parts.items()
         if part.get("restarts")
     ]

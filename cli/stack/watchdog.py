@@ -13,7 +13,12 @@ start, from half a second doubling to a minute (a crash loop must not take the m
 cores). It becomes the subreaper of what it starts, so a postmaster it started and that dies is
 reaped at once rather than left a zombie that holds postmaster.pid.
 
-Only deaths are seen: a process that lives on but answers nothing is not restarted.
+A service that lives on but answers nothing is hung: a thread of the watchdog asks each running
+service's /health every few seconds (``APPOINTMENTS_WATCHDOG_PROBE_SECONDS``, 5), and one that
+answered once and has since given no answer at all (not even a 503, which says a server it needs
+is down: waiting for it is right) for ``APPOINTMENTS_WATCHDOG_HUNG_SECONDS`` (30; 0 never) is
+SIGKILLed, with its workers, and so started again as any death is. One still starting (never
+answered yet) is left to start. Kafka and PostgreSQL are watched for deaths only.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ import fcntl
 import json
 import os
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -30,7 +36,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import httpx
 import structlog
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from services.common.config import PROJECT_ROOT, settings
 from services.common.logging import configure_logging
@@ -39,7 +48,7 @@ from .kafka import kafka_nodes, start_missing_nodes
 from .leases import STACK_LEASE, lease_held, locked
 from .postgres import ensure_postgres, postgres_pid
 from .process import become_subreaper, forget_pid, reap, running_pid, spawn, terminate
-from .services import SERVICES, service_pid, start_services
+from .services import SERVICES, health_url, service_pid, start_services
 from .state import console, subdir
 
 WATCHDOG = "watchdog"
@@ -52,7 +61,89 @@ FIRST_BACKOFF = 0.5
 MAX_BACKOFF = 60.0
 STOP_GRACE = 10.0
 
+# How long a probe of /health waits for any answer.
+PROBE_TIMEOUT = 3.0
+
 log = structlog.get_logger("watchdog")
+
+
+class WatchdogSettings(BaseSettings):
+    """When a service is taken for hung (APPOINTMENTS_WATCHDOG_<NAME>)."""
+
+    model_config = SettingsConfigDict(env_prefix="APPOINTMENTS_WATCHDOG_", extra="ignore")
+
+    hung_seconds: float = Field(default=30.0, ge=0)  # 0: never taken for hung
+    probe_seconds: float = Field(default=5.0, gt=0)
+
+
+@dataclass
+class Silence:
+    """How long one process of a service has answered nothing, as the probes found."""
+
+    pid: int
+    since: float | None = None  # monotonic: the first probe in a row it did not answer
+    answered: bool = False  # whether it ever answered: one still starting is not hung
+
+
+def hung(silence: Silence | None, now: float, after: float) -> bool:
+    """Whether a service's process, having answered before, has answered no probe for ``after``
+    seconds (0: never hung)."""
+    if after <= 0 or silence is None or silence.since is None:
+        return False
+    return silence.answered and now - silence.since >= after
+
+
+def heard(silence: Silence | None, pid: int, answered: bool, now: float) -> Silence:
+    """A service's silence after one probe of its process ``pid`` (another pid starts afresh)."""
+    if silence is None or silence.pid != pid:
+        silence = Silence(pid)
+    if answered:
+        silence.since, silence.answered = None, True
+    elif silence.since is None:
+        silence.since = now
+    return silence
+
+
+class Prober(threading.Thread):
+    """Asks each running service's /health every ``every`` seconds, off the watchdog's loop."""
+
+    def __init__(self, every: float) -> None:
+        super().__init__(name="watchdog-prober", daemon=True)
+        self._every = every
+        self._lock = threading.Lock()
+        self._silences: dict[str, Silence] = {}
+        self._stop = threading.Event()
+
+    def silences(self) -> dict[str, Silence]:
+        """Each running service's silence as last probed."""
+        with self._lock:
+            return {name: Silence(s.pid, s.since, s.answered) for name, s in self._silences.items()}
+
+    def forget(self, name: str) -> None:
+        """Start afresh with ``name`` (it was killed)."""
+        with self._lock:
+            self._silences.pop(name, None)
+
+    def stop(self) -> None:
+        """Probe no more."""
+        self._stop.set()
+
+    def run(self) -> None:
+        with httpx.Client(timeout=PROBE_TIMEOUT) as client:
+            while not self._stop.wait(self._every):
+                for name in SERVICES:
+                    pid = service_pid(name)
+                    if pid is None:
+                        self.forget(name)  # dead: the death is the loop's to see
+                        continue
+                    try:
+                        client.get(health_url(name), headers={"connection": "close"})
+                        answered = True
+                    except httpx.HTTPError:
+                        answered = False
+                    now = time.monotonic()
+                    with self._lock:
+                        self._silences[name] = heard(self._silences.get(name), pid, answered, now)
 
 
 def _status_file() -> Path:
@@ -107,6 +198,7 @@ class Part:
     down_since: float | None = None  # monotonic, when its death was seen
     last_restart: str = ""  # wall clock, ISO
     last_error: str = ""
+    hangs: int = 0  # times it was killed for answering nothing
 
     def died(self, now: float) -> None:
         """Its death is seen: a quick one (a crash loop) waits before the next start."""
@@ -152,9 +244,25 @@ def _starter(name: str) -> Callable[[], object]:
 class Watchdog:
     """The loop: look, and start again what died."""
 
-    def __init__(self) -> None:
+    def __init__(self, settings: WatchdogSettings | None = None) -> None:
         self.parts: dict[str, Part] = {}
         self.since = datetime.now(UTC).isoformat(timespec="seconds")
+        self.settings = settings or WatchdogSettings()
+        self.prober = Prober(self.settings.probe_seconds) if self.settings.hung_seconds > 0 else None
+
+    def kill_hung(self) -> None:
+        """SIGKILL each service that has answered nothing for too long, so it dies and is started again."""
+        if self.prober is None:
+            return
+        now = time.monotonic()
+        for name, silence in self.prober.silences().items():
+            if not hung(silence, now, self.settings.hung_seconds) or service_pid(name) != silence.pid:
+                continue
+            silent = round(now - (silence.since or now), 1)
+            log.warning("part hung; killing it", part=name, pid=silence.pid, silent_seconds=silent)
+            terminate({name: silence.pid}, 0.0)
+            self.part(name).hangs += 1
+            self.prober.forget(name)
 
     def part(self, name: str) -> Part:
         return self.parts.setdefault(name, Part(name))
@@ -216,6 +324,7 @@ class Watchdog:
                     "last_restart": part.last_restart,
                     "down": part.down_since is not None,
                     "last_error": part.last_error,
+                    "hangs": part.hangs,
                 }
                 for name, part in sorted(self.parts.items())
             },
@@ -227,8 +336,19 @@ class Watchdog:
     def run(self) -> None:
         """Watch until the stack's lease is released (`down`) or SIGTERM."""
         self.write_status()
+        if self.prober is not None:
+            self.prober.start()
+        try:
+            self._watch()
+        finally:
+            if self.prober is not None:
+                self.prober.stop()
+        log.info("the stack's lease is released; the watchdog stops")
+
+    def _watch(self) -> None:
         while lease_held(STACK_LEASE):
             reap()
+            self.kill_hung()
             due = self.look()
             if due:
                 with locked():
@@ -237,7 +357,6 @@ class Watchdog:
                         break
                     self.heal(due)
             time.sleep(INTERVAL)
-        log.info("the stack's lease is released; the watchdog stops")
 
 
 @contextlib.contextmanager
@@ -259,8 +378,12 @@ def main() -> int:
         if not alone:
             log.info("another watchdog watches this state folder")
             return 0
-        log.info("watching", subreaper=become_subreaper(), interval=INTERVAL)
-        Watchdog().run()
+        watchdog = Watchdog()
+        log.info(
+            "watching", subreaper=become_subreaper(), interval=INTERVAL,
+            hung_seconds=watchdog.settings.hung_seconds, probe_seconds=watchdog.settings.probe_seconds,
+        )  # fmt: skip
+        watchdog.run()
     return 0
 
 

@@ -1,10 +1,11 @@
-"""The stack heals itself: a part SIGKILLed is started again by `up`'s watchdog and answers again.
+"""The stack heals itself: a part SIGKILLed, or a service hung, is started again by `up`'s watchdog.
 
 A whole stack of this test's own (`appointments up --no-seed` in a state folder of its own, on
 ports of its own: the suite's shared Kafka and PostgreSQL must live): each service, the
 postmaster and the Kafka broker in turn is SIGKILLed, and the test waits until a new process of
-that part runs and every /health answers 200 again; `appointments status` then names the
-restart. Last, `appointments down` stops everything, the watchdog first, and nothing comes back.
+that part runs and every /health answers 200 again. Then a service is stopped (SIGSTOP: alive,
+answering nothing) and the watchdog kills and restarts it; `appointments status` then names the
+restarts. Last, `appointments down` stops everything, the watchdog first, and nothing comes back.
 How long each part took is printed (`-s`) for the README, never asserted. And without a
 watchdog, a postmaster killed and not yet reaped is started again once reaped, not taken for live.
 """
@@ -113,6 +114,9 @@ def own_stack(servers: Servers) -> Iterator[OwnStack]:
             "APPOINTMENTS_STATE_DIR": str(state),
             "APPOINTMENTS_KAFKA_BOOTSTRAP": f"127.0.0.1:{free_ports(2, FIRST_KAFKA_PORT)}",
             "APPOINTMENTS_BOOKING_WORKERS": os.environ.get("APPOINTMENTS_BOOKING_WORKERS", "2"),
+            # A service that answers nothing is taken for hung sooner than the default 30 s.
+            "APPOINTMENTS_WATCHDOG_HUNG_SECONDS": "5",
+            "APPOINTMENTS_WATCHDOG_PROBE_SECONDS": "1",
             **{f"APPOINTMENTS_{name.upper()}_PORT": str(port) for name, port in ports.items()},
         }
     )
@@ -160,14 +164,25 @@ def test_every_part_sigkilled_is_started_again_and_down_stops_it_all(own_stack: 
             os.kill(killed, signal.SIGKILL)
             figures[part] = wait_until_healed(stack, part, killed, client)
             assert not is_ours(killed, PARTS[part])  # the old one is gone, not merely joined
-    print("\nseconds from SIGKILL to healthy again:", {k: round(v, 1) for k, v in figures.items()})
+        print("\nseconds from SIGKILL to healthy again:", {k: round(v, 1) for k, v in figures.items()})
 
-    # Every row healthy (exit 0), the watchdog's naming each part it started again, once.
+        # Hung: alive, deaf to every request and to SIGTERM (stopped). The watchdog's probes hear
+        # nothing for 5 s, it kills the process, and starts the service again.
+        hung = stack.pid("roster")
+        assert hung is not None
+        os.kill(hung, signal.SIGSTOP)
+        seconds = wait_until_healed(stack, "roster", hung, client)
+        assert not is_ours(hung, PARTS["roster"])
+    print("seconds from SIGSTOP to healthy again (hung after 5 s):", round(seconds, 1))
+
+    # Every row healthy (exit 0), the watchdog's naming each part it started again, once (the
+    # roster twice: killed, then hung).
     status = stack.appointments("status", timeout=60)
     assert status.returncode == 0, status.stdout + status.stderr
     watchdog_row = next(line for line in status.stdout.splitlines() if line.startswith("│ watchdog"))
     for part in PARTS:
-        assert f"{part} 1x" in watchdog_row, watchdog_row
+        assert f"{part} {2 if part == 'roster' else 1}x" in watchdog_row, watchdog_row
+    assert "1 hung)" in watchdog_row, watchdog_row
 
     watchdog_pid = int((stack.state / "run" / "watchdog.pid").read_text())
     assert is_ours(watchdog_pid, "cli.stack.watchdog"), watchdog_row

@@ -6,6 +6,8 @@ a live process running another program, and one whose start time is not the one 
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 import sys
 import time
@@ -134,3 +136,42 @@ def test_the_watchdog_starts_what_died_in_order_and_counts_what_failed(
     dead.discard("roster")
     dog.heal(["roster"])
     assert "roster" not in started and dog.parts["roster"].down_since is None
+
+
+def test_a_service_is_hung_only_after_answering_no_probe_for_the_whole_while() -> None:
+    after = 30.0
+    starting = watchdog.heard(None, 41, answered=False, now=100.0)
+    assert not watchdog.hung(starting, 1_000.0, after)  # never answered yet: still starting
+    silence = watchdog.heard(watchdog.heard(None, 41, True, 90.0), 41, answered=False, now=100.0)
+    assert not watchdog.hung(silence, 129.9, after) and watchdog.hung(silence, 130.0, after)
+    silence = watchdog.heard(silence, 41, answered=False, now=125.0)  # still silent: since 100
+    assert silence.since == 100.0
+    silence = watchdog.heard(silence, 41, answered=True, now=126.0)  # any answer, even a 503
+    assert not watchdog.hung(silence, 200.0, after)
+    # Another process of the service (started again) starts afresh.
+    silence = watchdog.heard(watchdog.heard(None, 41, True, 100.0), 57, answered=False, now=150.0)
+    assert (silence.pid, silence.since, silence.answered) == (57, 150.0, False)
+    assert not watchdog.hung(silence, 1_000.0, 0.0)  # 0: never taken for hung
+    assert not watchdog.hung(None, 1_000.0, after)
+
+
+def test_a_service_that_answers_nothing_for_too_long_is_killed_to_be_started_again(state: Path) -> None:
+    # A real process that lives on and answers nothing, as the roster service's recorded process.
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)  # services.roster"])
+    try:
+        os.kill(child.pid, signal.SIGSTOP)  # hung: alive, and deaf even to SIGTERM
+        process.record_pid("roster", child.pid)
+        dog = watchdog.Watchdog(watchdog.WatchdogSettings(hung_seconds=30.0))
+        assert dog.prober is not None
+        now = time.monotonic()
+        dog.prober._silences["roster"] = watchdog.Silence(child.pid, since=now - 10.0, answered=True)
+        dog.kill_hung()  # silent for 10 s of 30: left alone
+        assert child.poll() is None
+        dog.prober._silences["roster"] = watchdog.Silence(child.pid, since=now - 31.0, answered=True)
+        dog.kill_hung()
+        assert child.wait(timeout=10) == -9  # SIGKILLed: the watchdog's loop then sees a death
+        assert dog.part("roster").hangs == 1 and "roster" not in dog.prober.silences()
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()

@@ -10,12 +10,13 @@ stamps every event with what caused it, and that tells the channel:
   booking reassigned, displaced or moved the appointment, under the roster change's actor;
 - ``text-reply``: the caller's text reply (``ReplyReceived``), or a change that shares its
   correlation id (the notifications service cancelled, or took a waitlist offer, on the reply);
-- ``control-room``: caused by a record no projection reads, the control room's request on
-  ``controlroom.appointment-requests`` (its CloudEvent id is the causation);
+- ``control-room``: booking's answer to the control room's request on
+  ``controlroom.appointment-requests``, under the actor ``control-room[:<who sent it>]``;
 - ``http``: a person's request to a service's HTTP API, the pages' or anyone's (no causation,
   a person's role as the actor);
 - ``service``: a service's own doing otherwise (a text queued, delivered or failed, a call back
-  asked for), whatever led to it.
+  asked for), whatever led to it; also a change whose cause the projections have not received yet
+  (a roster change's event still on its way), until it arrives.
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ CHANNELS: tuple[Channel, ...] = ("http", "control-room", "roster-change", "waitl
 
 # Booking's waitlist, as the actor of what it does on its own (services/booking/app/waitlist).
 WAITLIST_ACTOR = "booking:waitlist"
+# The role booking records a control-room request's events under (services/booking/adapters/controlroom).
+CONTROL_ROOM = "control-room"
 # The roles a person holds: an actor with one of them acted through an HTTP API.
 PEOPLE = frozenset({"call-taker", "officer", "supervisor", "auditor", "admin"})
 # Notifications events that are the caller's text itself.
@@ -68,9 +71,9 @@ def channel_of(
         return "roster-change"
     if replied:
         return "text-reply"
-    if causation_id and (cause is None or not cause.known):
-        return "control-room"
     role = (actor or "").partition(":")[0]
+    if role == CONTROL_ROOM:
+        return "control-room"
     if role in PEOPLE and not causation_id:
         return "http"
     return "service"

@@ -27,7 +27,7 @@ REQUEST = "6f1c0c9e-3a4b-4c55-9a61-0d8f0b1e2c3d"
             False,
             "control-room",
         ),
-        ("RequestRefused", None, REQUEST, UNREAD, False, "control-room"),
+        ("RequestRefused", "control-room", REQUEST, UNREAD, False, "control-room"),
         # A supervisor's withdrawal on the roster moved it: their actor, the roster's event the cause.
         ("AppointmentReassigned", "supervisor:sgt-12", "a1", ROSTER, False, "roster-change"),
         ("AppointmentDisplaced", "roster", "a1", ROSTER, False, "roster-change"),
@@ -53,6 +53,7 @@ def test_each_change_is_told_by_its_channel(
     assert channel_of(event_type, actor, causation, cause, replied) == channel
 
 
-def test_a_roster_change_the_history_does_not_hold_yet_is_not_taken_for_a_person_on_the_api() -> None:
+def test_a_roster_change_the_history_does_not_hold_yet_is_taken_for_no_person_and_no_control_room() -> None:
     # The booking event arrived before the roster's: it names a cause, so no person typed it in.
-    assert channel_of("AppointmentReassigned", "supervisor:sgt-12", "a1", UNREAD, False) != "http"
+    assert channel_of("AppointmentReassigned", "supervisor:sgt-12", "a1", UNREAD, False) == "service"
+    assert channel_of("AppointmentReassigned", "supervisor:sgt-12", "a1", ROSTER, False) == "roster-change"

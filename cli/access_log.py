@@ -12,7 +12,8 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from cli.projections_client import TOKEN, URL, console, get
+from cli.people import named, staff_names
+from cli.projections_client import ROSTER_URL, TOKEN, URL, bearer, console, get
 from services.common.london import local
 
 
@@ -25,6 +26,7 @@ def access_log(
     limit: int = typer.Option(1000, "--limit", min=1, max=5000, help="At most this many entries."),
     url: str = URL,
     token: str = TOKEN,
+    roster_url: str = ROSTER_URL,
 ) -> None:
     """The access log (DPA 2018 s.62): a subject's collections, alterations, consultations,
     disclosures and erasure, or, without --subject, every consultation and erasure in the range."""
@@ -33,6 +35,7 @@ def access_log(
         if value:
             params[name] = value
     entries: list[dict[str, Any]] = get("/access-log", url, token, params)
+    names = staff_names(bearer(token), roster_url)
     title = f"Access log of {subject}" if subject else "Access log: consultations and erasures"
     table = Table(
         "when (London)",
@@ -49,7 +52,7 @@ def access_log(
     for e in entries:
         when = local(datetime.fromisoformat(e["at"])).isoformat(sep=" ", timespec="seconds")
         table.add_row(
-            when, e["operation"], e.get("by") or "", e["subject_id"], e.get("appointment_id") or "",
+            when, e["operation"], named(e.get("by"), names), e["subject_id"], e.get("appointment_id") or "",
             e["what"], e["channel"], e.get("recipient") or "", e["recorded_in"],
         )  # fmt: skip
     console.print(table)

@@ -8,7 +8,8 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from cli.projections_client import TOKEN, URL, console, get
+from cli.people import named, staff_names
+from cli.projections_client import ROSTER_URL, TOKEN, URL, bearer, console, get
 from services.common.london import local
 
 SEALED = {"subject_id", "nonce", "ciphertext"}
@@ -31,16 +32,21 @@ def details(data: dict[str, Any]) -> str:
 
 
 def history(
-    appointment: str = typer.Argument(..., help="The appointment's id."), url: str = URL, token: str = TOKEN
+    appointment: str = typer.Argument(..., help="The appointment's id."),
+    url: str = URL,
+    token: str = TOKEN,
+    roster_url: str = ROSTER_URL,
 ) -> None:
     """An appointment's whole history, oldest first: when, what, who (user and role), which channel, why.
 
     Channels: http, control-room, roster-change, waitlist, text-reply, service (the projections' answer).
     """
     items: list[dict[str, Any]] = get(f"/appointments/{appointment}/history", url, token)
+    names = staff_names(bearer(token), roster_url)
     table = Table("when (London)", "event", "by", "through", "details", title=f"Appointment {appointment}")
     for item in items:
         when = local(datetime.fromisoformat(item["occurred_at"])).isoformat(sep=" ", timespec="seconds")
-        table.add_row(when, f"{item['event_type']} v{item['schema_version']}", item.get("actor") or "",
-                      item.get("channel") or "", details(item["data"]))  # fmt: skip
+        what = f"{item['event_type']} v{item['schema_version']}"
+        by = named(item.get("actor"), names)
+        table.add_row(when, what, by, item.get("channel") or "", details(item["data"]))
     console.print(table)

@@ -35,14 +35,25 @@ def instant(text: str) -> datetime:
     return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=LONDON)
 
 
+ROSTER_URL = typer.Option(
+    "", "--roster-url", help="The roster service's base URL, for people's names (default: the local stack's)."
+)
+
+
+def bearer(token: str = "") -> str:
+    """The token given, else a local auditor token (none in production: pass one)."""
+    if token:
+        return token
+    try:
+        return local_issuer().token(Role.AUDITOR, f"cli-{getpass.getuser()}")
+    except RuntimeError as exc:  # production: tokens come from the identity provider
+        raise typer.BadParameter(f"{exc}; pass one with --token", param_hint="--token") from exc
+
+
 def get(path: str, url: str = "", token: str = "", params: dict[str, str] | None = None) -> Any:
     """GET one projections resource as JSON; a refusal or an outage ends the command, saying why."""
     base = url or f"http://{stack_settings().host}:{stack_settings().port('projections')}"
-    if not token:
-        try:
-            token = local_issuer().token(Role.AUDITOR, f"cli-{getpass.getuser()}")
-        except RuntimeError as exc:  # production: tokens come from the identity provider
-            raise typer.BadParameter(f"{exc}; pass one with --token", param_hint="--token") from exc
+    token = bearer(token)
     try:
         response = httpx.get(f"{base.rstrip('/')}{path}", params=params, timeout=30,
                              headers={"Authorization": f"Bearer {token}"})  # fmt: skip
